@@ -1,0 +1,1 @@
+"""kinemic_aug.mining."""

@@ -1,0 +1,328 @@
+"""Skeleton layouts as data.
+
+A layout is everything the rest of the library needs to know about a joint set: names, the
+kinematic tree (parents), the centre joint used by graph partitions, the joints that define the
+body frame for normalisation, and which joints mirror each other. Graphs (``har.graph``),
+retargeting, normalisation and plotting all read layouts from here, so a user's own skeleton is
+supported by registering one :class:`SkeletonLayout` and nothing else.
+
+Joint indices, parents and centres for the built-in layouts follow the public descriptions of
+each dataset (PYSKL ``graph.py`` for NTU RGB+D and COCO, the SMPL joint order used by HumanML3D,
+the MSR Action3D joint list, the DeepMimic humanoid and the CMU BVH skeleton).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from ..errors import LayoutError
+
+# An axis end is one joint index or several (their mean), e.g. COCO's mid-hip.
+AxisEnd = Union[int, Tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class SkeletonLayout:
+    """A joint set and its tree.
+
+    Attributes:
+        name: registry key, e.g. ``"nturgb+d"``.
+        joint_names: one name per joint, in array order.
+        parents: parent index per joint, ``-1`` for the root. Defines the bone tree used by
+            retargeting, bone features and plots.
+        center: centre joint used by the ST-GCN ``stgcn_spatial`` partition and as the origin in
+            normalisation.
+        zaxis: (bottom, top) joints of the spine; normalisation rotates bottom→top onto +z.
+        xaxis: (right, left) shoulder joints; normalisation rotates right-left onto +x (PYSKL's
+            convention: ``kp[right] - kp[left]`` points to +x).
+        graph_edges: undirected edges for the graph if they differ from the parent tree (NTU's
+            graph is rooted at spine_shoulder while its kinematic root is spine_base).
+        bone_pairs: (joint, partner) pairs for bone features if they differ from (j, parent[j]).
+        up_axis: index of the vertical axis in the raw data (1 = y-up, the usual for mocap).
+        fps: the native frame rate, if fixed for the layout's usual source.
+        description: where the layout comes from.
+    """
+
+    name: str
+    joint_names: Tuple[str, ...]
+    parents: Tuple[int, ...]
+    center: int
+    zaxis: Tuple[AxisEnd, AxisEnd]
+    xaxis: Tuple[AxisEnd, AxisEnd]
+    graph_edges: Optional[Tuple[Tuple[int, int], ...]] = None
+    bone_pairs: Optional[Tuple[Tuple[int, int], ...]] = None
+    up_axis: int = 1
+    fps: Optional[float] = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        n = len(self.joint_names)
+        if n == 0:
+            raise LayoutError(f"layout {self.name!r}: no joints")
+        if len(self.parents) != n:
+            raise LayoutError(f"layout {self.name!r}: {len(self.parents)} parents for {n} joints")
+        if len(set(self.joint_names)) != n:
+            raise LayoutError(f"layout {self.name!r}: duplicate joint names")
+        roots = [i for i, p in enumerate(self.parents) if p == -1]
+        if len(roots) != 1:
+            raise LayoutError(f"layout {self.name!r}: expected exactly one root (parent -1), got {roots}")
+        for i, p in enumerate(self.parents):
+            if p != -1 and not 0 <= p < n:
+                raise LayoutError(f"layout {self.name!r}: joint {i} has parent {p} outside 0..{n - 1}")
+        # every joint must reach the root (no cycles)
+        for i in range(n):
+            seen, j = set(), i
+            while j != -1:
+                if j in seen:
+                    raise LayoutError(f"layout {self.name!r}: cycle in parents through joint {j}")
+                seen.add(j)
+                j = self.parents[j]
+        if not 0 <= self.center < n:
+            raise LayoutError(f"layout {self.name!r}: center {self.center} outside 0..{n - 1}")
+        for nm, ax in (("zaxis", self.zaxis), ("xaxis", self.xaxis)):
+            for end in ax:
+                for j in _as_tuple(end):
+                    if not 0 <= j < n:
+                        raise LayoutError(f"layout {self.name!r}: {nm} joint {j} outside 0..{n - 1}")
+        for nm, pairs in (("graph_edges", self.graph_edges), ("bone_pairs", self.bone_pairs)):
+            for a, b in pairs or ():
+                if not (0 <= a < n and 0 <= b < n):
+                    raise LayoutError(f"layout {self.name!r}: {nm} pair {(a, b)} outside 0..{n - 1}")
+
+    # ------------------------------------------------------------------ derived views
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    @property
+    def root(self) -> int:
+        return self.parents.index(-1)
+
+    def index(self, joint: str) -> int:
+        try:
+            return self.joint_names.index(joint)
+        except ValueError:
+            raise LayoutError(f"layout {self.name!r} has no joint {joint!r}; joints: {list(self.joint_names)}") from None
+
+    def edges(self) -> List[Tuple[int, int]]:
+        """Undirected graph edges (child, parent) without self loops."""
+        if self.graph_edges is not None:
+            return list(self.graph_edges)
+        return [(i, p) for i, p in enumerate(self.parents) if p != -1]
+
+    def bones(self) -> List[Tuple[int, int]]:
+        """(joint, partner) pairs for bone vectors ``kp[joint] - kp[partner]``; one per joint,
+        the root paired with itself (a zero bone), as in PYSKL's ``JointToBone``."""
+        if self.bone_pairs is not None:
+            return list(self.bone_pairs)
+        return [(i, p if p != -1 else i) for i, p in enumerate(self.parents)]
+
+    def flip_pairs(self) -> List[Tuple[int, int]]:
+        """Left/right joint pairs, matched by name (``left_``/``right_``, ``L_``/``R_``, ``l_``/``r_``,
+        ``Left``/``Right`` prefixes)."""
+        out = []
+        names = {n: i for i, n in enumerate(self.joint_names)}
+        for i, nm in enumerate(self.joint_names):
+            for lp, rp in _SIDE_PREFIXES:
+                if nm.startswith(lp):
+                    other = rp + nm[len(lp):]
+                    if other in names:
+                        out.append((i, names[other]))
+                    break
+        return out
+
+    def side(self, joint: int) -> str:
+        """'left', 'right' or 'center' from the joint's name."""
+        nm = self.joint_names[joint]
+        for lp, rp in _SIDE_PREFIXES:
+            if nm.startswith(lp):
+                return "left"
+            if nm.startswith(rp):
+                return "right"
+        return "center"
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "joint_names": list(self.joint_names), "parents": list(self.parents),
+            "center": self.center, "zaxis": _jsonable(self.zaxis), "xaxis": _jsonable(self.xaxis),
+            "graph_edges": [list(e) for e in self.graph_edges] if self.graph_edges else None,
+            "bone_pairs": [list(e) for e in self.bone_pairs] if self.bone_pairs else None,
+            "up_axis": self.up_axis, "fps": self.fps, "description": self.description,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SkeletonLayout":
+        """Build from :meth:`to_dict` output, or from PYSKL/mmaction's custom-layout dict
+        ``dict(num_node=V, inward=[(child, parent), ...], center=c)``."""
+        if "num_node" in d and "joint_names" not in d:
+            v, center = int(d["num_node"]), int(d["center"])
+            parents = [-2] * v
+            for a, b in d["inward"]:
+                if a == b:
+                    continue
+                parents[int(a)] = int(b)
+            parents[center] = -1
+            missing = [i for i, p in enumerate(parents) if p == -2]
+            if missing:
+                raise LayoutError(f"custom layout: joints {missing} have no inward edge and are not the center")
+            return cls(name=d.get("name", f"custom{v}"), joint_names=tuple(f"joint{i}" for i in range(v)),
+                       parents=tuple(parents), center=center, zaxis=(center, center), xaxis=(center, center),
+                       description="custom layout from num_node/inward/center")
+        try:
+            return cls(
+                name=d["name"], joint_names=tuple(d["joint_names"]), parents=tuple(int(p) for p in d["parents"]),
+                center=int(d["center"]), zaxis=_tuplify(d["zaxis"]), xaxis=_tuplify(d["xaxis"]),
+                graph_edges=tuple(tuple(e) for e in d["graph_edges"]) if d.get("graph_edges") else None,
+                bone_pairs=tuple(tuple(e) for e in d["bone_pairs"]) if d.get("bone_pairs") else None,
+                up_axis=int(d.get("up_axis", 1)), fps=d.get("fps"), description=d.get("description", ""),
+            )
+        except KeyError as e:
+            raise LayoutError(f"layout dict is missing key {e.args[0]!r}") from None
+
+
+_SIDE_PREFIXES = (("left_", "right_"), ("L_", "R_"), ("l_", "r_"), ("Left", "Right"), ("L", "R"))
+
+
+def _as_tuple(end: AxisEnd) -> Tuple[int, ...]:
+    return tuple(end) if isinstance(end, (tuple, list)) else (int(end),)
+
+
+def _jsonable(ax):
+    return [list(e) if isinstance(e, (tuple, list)) else e for e in ax]
+
+
+def _tuplify(ax) -> Tuple[AxisEnd, AxisEnd]:
+    a, b = ax
+    return (tuple(a) if isinstance(a, list) else a, tuple(b) if isinstance(b, list) else b)
+
+
+def axis_end_indices(end: AxisEnd) -> Tuple[int, ...]:
+    """Joint indices whose mean is one end of a normalisation axis."""
+    return _as_tuple(end)
+
+
+# ---------------------------------------------------------------------- registry
+_LAYOUTS: Dict[str, SkeletonLayout] = {}
+_ALIASES: Dict[str, str] = {}
+
+
+def register_layout(layout: SkeletonLayout, aliases: Iterable[str] = (), overwrite: bool = False) -> SkeletonLayout:
+    """Register a layout under its name (and aliases). Users call this for their own skeletons."""
+    if not overwrite and (layout.name in _LAYOUTS or layout.name in _ALIASES):
+        raise LayoutError(f"layout {layout.name!r} is already registered (pass overwrite=True to replace it)")
+    _LAYOUTS[layout.name] = layout
+    for a in aliases:
+        _ALIASES[a] = layout.name
+    return layout
+
+
+def get_layout(name: Union[str, SkeletonLayout, dict]) -> SkeletonLayout:
+    """Look a layout up by name or alias; accepts a layout or a layout dict as well."""
+    if isinstance(name, SkeletonLayout):
+        return name
+    if isinstance(name, dict):
+        return SkeletonLayout.from_dict(name)
+    key = _ALIASES.get(name, name)
+    if key not in _LAYOUTS:
+        known = sorted(set(_LAYOUTS) | set(_ALIASES))
+        raise LayoutError(f"unknown skeleton layout {name!r}; known layouts: {known}. "
+                          "Register your own with kinemic_aug.skeleton.register_layout().")
+    return _LAYOUTS[key]
+
+
+def list_layouts() -> List[str]:
+    return sorted(_LAYOUTS)
+
+
+def _parents_from_inward(v: int, inward: Sequence[Tuple[int, int]], root: int) -> Tuple[int, ...]:
+    parents = [-1] * v
+    for child, parent in inward:
+        parents[child] = parent
+    parents[root] = -1
+    return tuple(parents)
+
+
+# ---------------------------------------------------------------------- built-in layouts
+# NTU RGB+D (Kinect v2), 25 joints. Graph rooted at spine_shoulder (20) as in PYSKL; kinematic
+# tree rooted at spine_base (0); bone pairs follow PYSKL's JointToBone (hand tips pair with thumbs).
+_NTU_NAMES = (
+    "spine_base", "spine_mid", "neck", "head", "left_shoulder", "left_elbow", "left_wrist", "left_hand",
+    "right_shoulder", "right_elbow", "right_wrist", "right_hand", "left_hip", "left_knee", "left_ankle",
+    "left_foot", "right_hip", "right_knee", "right_ankle", "right_foot", "spine_shoulder",
+    "left_hand_tip", "left_thumb", "right_hand_tip", "right_thumb",
+)
+_NTU_INWARD = ((0, 1), (1, 20), (2, 20), (3, 2), (4, 20), (5, 4), (6, 5), (7, 6), (8, 20), (9, 8), (10, 9),
+               (11, 10), (12, 0), (13, 12), (14, 13), (15, 14), (16, 0), (17, 16), (18, 17), (19, 18),
+               (21, 7), (22, 7), (23, 11), (24, 11))
+_NTU_PARENTS = (-1, 0, 20, 2, 20, 4, 5, 6, 20, 8, 9, 10, 0, 12, 13, 14, 0, 16, 17, 18, 1, 7, 7, 11, 11)
+_NTU_BONES = tuple((i, p) for i, p in _NTU_INWARD if i not in (21, 23)) + ((21, 22), (23, 24), (20, 20))
+
+NTU25 = register_layout(SkeletonLayout(
+    name="nturgb+d", joint_names=_NTU_NAMES, parents=_NTU_PARENTS, center=20,
+    zaxis=(0, 1), xaxis=(8, 4), graph_edges=_NTU_INWARD, bone_pairs=tuple(sorted(_NTU_BONES)),
+    fps=30.0, description="NTU RGB+D 60/120, Kinect v2, 25 joints (PYSKL 'nturgb+d')",
+), aliases=("ntu25", "ntu", "kinect_v2"))
+
+# Kinect v1, 20 joints, in MSR Action3D's file order (root = hip_center).
+_MSR_NAMES = (
+    "left_shoulder", "right_shoulder", "neck", "spine", "left_hip", "right_hip", "hip_center",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand", "left_knee",
+    "right_knee", "left_ankle", "right_ankle", "left_foot", "right_foot", "head",
+)
+_MSR_PARENTS = (2, 2, 3, 6, 6, 6, -1, 0, 1, 7, 8, 9, 10, 4, 5, 13, 14, 15, 16, 2)
+MSR20 = register_layout(SkeletonLayout(
+    name="msr_action3d", joint_names=_MSR_NAMES, parents=_MSR_PARENTS, center=6,
+    zaxis=(6, 3), xaxis=(1, 0), fps=15.0,
+    description="Kinect v1, 20 joints, in MSR Action3D's order (Li et al., CVPRW 2010)",
+), aliases=("kinect_v1", "msr20"))
+
+# SMPL body joints used by HumanML3D (22, no hands), y-up metres, 20 fps.
+_SMPL_NAMES = (
+    "pelvis", "L_hip", "R_hip", "spine1", "L_knee", "R_knee", "spine2", "L_ankle", "R_ankle", "spine3",
+    "L_foot", "R_foot", "neck", "L_collar", "R_collar", "head", "L_shoulder", "R_shoulder", "L_elbow",
+    "R_elbow", "L_wrist", "R_wrist",
+)
+_SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
+SMPL22 = register_layout(SkeletonLayout(
+    name="smpl22", joint_names=_SMPL_NAMES, parents=_SMPL_PARENTS, center=0,
+    zaxis=(0, 9), xaxis=(17, 16), fps=20.0,
+    description="SMPL body joints as in HumanML3D (22 joints, y-up, metres, 20 fps); the canonical layout",
+), aliases=("humanml", "humanml3d", "smpl"))
+
+# DeepMimic humanoid: 15 points from forward kinematics of the 13 driven joints.
+_DM_NAMES = (
+    "root", "chest", "neck", "right_hip", "right_knee", "right_ankle", "right_shoulder", "right_elbow",
+    "right_wrist", "left_hip", "left_knee", "left_ankle", "left_shoulder", "left_elbow", "left_wrist",
+)
+_DM_PARENTS = (-1, 0, 1, 0, 3, 4, 1, 6, 7, 0, 9, 10, 1, 12, 13)
+DEEPMIMIC15 = register_layout(SkeletonLayout(
+    name="deepmimic15", joint_names=_DM_NAMES, parents=_DM_PARENTS, center=0,
+    zaxis=(0, 1), xaxis=(6, 12), description="DeepMimic humanoid (pybullet_data motions), 15 FK points",
+), aliases=("deepmimic",))
+
+# CMU mocap BVH (cgspeed conversion): the 22 joints that carry body motion (auxiliary hip joints,
+# Neck1, finger and thumb bones dropped).
+_CMU_NAMES = (
+    "Hips", "LeftUpLeg", "LeftLeg", "LeftFoot", "LeftToeBase", "RightUpLeg", "RightLeg", "RightFoot",
+    "RightToeBase", "LowerBack", "Spine", "Spine1", "Neck", "Head", "LeftShoulder", "LeftArm",
+    "LeftForeArm", "LeftHand", "RightShoulder", "RightArm", "RightForeArm", "RightHand",
+)
+_CMU_PARENTS = (-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 12, 11, 14, 15, 16, 11, 18, 19, 20)
+CMU_BVH = register_layout(SkeletonLayout(
+    name="cmu_bvh", joint_names=_CMU_NAMES, parents=_CMU_PARENTS, center=0,
+    zaxis=(0, 11), xaxis=(19, 15), fps=120.0,
+    description="CMU mocap BVH skeleton, useful body joints (22 incl. toes)",
+), aliases=("cmu",))
+
+# COCO-17 keypoints (2D detectors; 3D lifts use the same order). Tree rooted at the nose as in PYSKL.
+_COCO_NAMES = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+    "right_knee", "left_ankle", "right_ankle",
+)
+_COCO_INWARD = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 5), (12, 6), (9, 7), (7, 5), (10, 8), (8, 6),
+                (5, 0), (6, 0), (1, 0), (3, 1), (2, 0), (4, 2))
+COCO17 = register_layout(SkeletonLayout(
+    name="coco", joint_names=_COCO_NAMES, parents=_parents_from_inward(17, _COCO_INWARD, 0), center=0,
+    zaxis=((11, 12), (5, 6)), xaxis=(6, 5), description="COCO-17 keypoints (PYSKL 'coco')",
+), aliases=("coco17",))
