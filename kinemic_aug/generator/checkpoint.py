@@ -1,0 +1,89 @@
+"""Generator checkpoints: one self-contained, safely loadable file per run.
+
+A checkpoint holds only tensors and plain Python types, so ``torch.load(weights_only=True)`` reads
+it (no pickled classes, no code execution) and is written atomically (a crash never leaves half a
+file). Contents (``format = "kinemic_aug.generator"``):
+
+==================  ======================================================================
+``model``           denoiser state dict (live weights)
+``ema``             EMA state dict (what sampling should use)
+``optimizer``       AdamW state dict
+``step``            optimisation steps done
+``rng``             ``{"numpy": JSON of the data generator state, "torch": ByteTensor}``
+``config``          ``{"denoiser": ..., "schedule": ..., "train": ..., "text": ...}`` plain dicts
+``representation``  name, layout and normalisation mean/std (see :mod:`.representation`)
+``losses``          float tensor, one loss per step (for the loss plot and resume)
+``corpus``          name and fingerprint of the training corpus
+==================  ======================================================================
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Union
+
+import torch
+
+from ..errors import CacheError
+from ..utils.io import atomic_torch_save
+from .denoiser import DenoiserConfig, MotionDenoiser
+from .representation import MotionRepresentation, representation_from_state_dict
+from .schedule import NoiseSchedule
+
+FORMAT = "kinemic_aug.generator"
+VERSION = 1
+
+
+def save_checkpoint(path: Union[str, Path], payload: Dict[str, Any]) -> Path:
+    """Write ``payload`` (plus format/version tags) atomically."""
+    return atomic_torch_save(path, {"format": FORMAT, "version": VERSION, **payload})
+
+
+def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
+    """Read a generator checkpoint with ``weights_only=True``; corrupt or foreign files raise
+    :class:`~kinemic_aug.errors.CacheError`."""
+    path = Path(path)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        raise CacheError(f"{path}: not a readable generator checkpoint ({type(e).__name__}: {str(e)[:300]})") from e
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CacheError(f"{path}: not a kinemic_aug generator checkpoint "
+                         f"(format={ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt).__name__!r})")
+    if ckpt.get("version", 0) > VERSION:
+        raise CacheError(f"{path}: checkpoint version {ckpt['version']} is newer than this library ({VERSION})")
+    for key in ("model", "config", "representation", "step"):
+        if key not in ckpt:
+            raise CacheError(f"{path}: checkpoint lacks {key!r}")
+    return ckpt
+
+
+@dataclass
+class GeneratorBundle:
+    """Everything needed to sample from a trained generator."""
+
+    model: MotionDenoiser
+    representation: MotionRepresentation
+    schedule: NoiseSchedule
+    config: Dict[str, Any]
+    step: int
+
+
+def load_generator(path: Union[str, Path], use_ema: bool = True,
+                   device: Union[str, torch.device] = "cpu") -> GeneratorBundle:
+    """Rebuild denoiser (EMA weights by default), representation and schedule from a checkpoint."""
+    ckpt = load_checkpoint(path)
+    cfg = ckpt["config"]
+    model = MotionDenoiser(DenoiserConfig.from_dict(cfg["denoiser"]))
+    sd = ckpt["ema"] if use_ema and ckpt.get("ema") else ckpt["model"]
+    try:
+        model.load_state_dict(sd)
+    except RuntimeError as e:
+        raise CacheError(f"{path}: weights do not fit the stored config: {e}") from e
+    sch = cfg["schedule"]
+    return GeneratorBundle(model=model.to(device).eval(),
+                           representation=representation_from_state_dict(ckpt["representation"]),
+                           schedule=NoiseSchedule.make(sch["kind"], int(sch["num_steps"])),
+                           config=cfg, step=int(ckpt["step"]))
