@@ -1,0 +1,136 @@
+"""Content-addressed, checksummed, lock-protected store for adapters and synthetic sets.
+
+An entry's key is the sha256 of everything that determines it (base checkpoint hash, text
+encoder id, the exact shots, the source corpus and pairing, the config). So a changed shot or
+config gives a new entry and never a stale one, and an unchanged one is a cache hit.
+
+Layout: ``<root>/<kind>/<key[:2]>/<key>/`` holding
+
+* ``payload.pt`` (``torch.save`` of tensors and plain types; read with ``weights_only=True``),
+* ``meta.json`` (the key's parts, the payload's sha256 and size, written *after* the payload:
+  an entry without a valid meta is incomplete and is never served),
+* ``progress.pt`` while training runs (the resume point of an interrupted build),
+* ``.lock`` (``fcntl.flock``; two processes building the same entry wait for each other instead of
+  writing over each other).
+
+A corrupt entry (checksum mismatch, unreadable payload) is reported through ``logging``, moved
+aside as ``*.corrupt`` and rebuilt by the caller; it is never served.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional, Union
+
+import torch
+
+from ..errors import CacheError
+from ..utils.io import atomic_torch_save, atomic_write_json, sha256_file
+
+log = logging.getLogger(__name__)
+
+
+def make_key(parts: Dict[str, Any]) -> str:
+    """Stable sha256 of a JSON-serialisable dict (sorted keys)."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ArtifactCache:
+    """See the module docstring. ``kind`` separates adapters from synthetic sets etc."""
+
+    def __init__(self, root: Union[str, Path]):
+        self.root = Path(root)
+
+    def entry_dir(self, kind: str, key: str) -> Path:
+        return self.root / kind / key[:2] / key
+
+    def progress_path(self, kind: str, key: str) -> Path:
+        return self.entry_dir(kind, key) / "progress.pt"
+
+    @contextlib.contextmanager
+    def lock(self, kind: str, key: str, timeout: Optional[float] = None) -> Iterator[None]:
+        """Exclusive lock on one entry (blocking; ``timeout`` seconds raises :class:`CacheError`)."""
+        import fcntl
+
+        d = self.entry_dir(kind, key)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CacheError(f"cannot create cache folder {d}: {e}") from e
+        with open(d / ".lock", "a+") as f:
+            start = time.monotonic()
+            while True:
+                try:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if timeout is not None and time.monotonic() - start > timeout:
+                        raise CacheError(f"timed out waiting for the lock on {d}") from None
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def load(self, kind: str, key: str) -> Optional[Dict[str, Any]]:
+        """The payload if a complete, intact entry exists; ``None`` otherwise (a corrupt entry is
+        moved aside and logged, so the caller rebuilds it)."""
+        d = self.entry_dir(kind, key)
+        meta_p, pay_p = d / "meta.json", d / "payload.pt"
+        if not meta_p.exists():
+            return None
+        try:
+            meta = json.loads(meta_p.read_text())
+            if not pay_p.exists():
+                raise CacheError("payload missing")
+            if sha256_file(pay_p) != meta.get("sha256"):
+                raise CacheError("checksum mismatch")
+            payload = torch.load(pay_p, map_location="cpu", weights_only=True)
+        except Exception as e:  # CacheError, JSON errors, unpickling errors
+            self._quarantine(d, reason=f"{type(e).__name__}: {e}")
+            return None
+        return payload
+
+    def meta(self, kind: str, key: str) -> Optional[Dict[str, Any]]:
+        p = self.entry_dir(kind, key) / "meta.json"
+        try:
+            return json.loads(p.read_text()) if p.exists() else None
+        except json.JSONDecodeError:
+            return None
+
+    def save(self, kind: str, key: str, payload: Dict[str, Any], parts: Optional[Dict[str, Any]] = None) -> Path:
+        """Write payload then meta, each atomically; remove the progress file. A failure (full disk,
+        read-only folder) raises :class:`CacheError` and leaves any previous entry as it was."""
+        d = self.entry_dir(kind, key)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            pay = atomic_torch_save(d / "payload.pt", payload)
+            atomic_write_json(d / "meta.json", {"key": key, "kind": kind, "sha256": sha256_file(pay),
+                                                "bytes": pay.stat().st_size, "created": time.time(),
+                                                "parts": parts or {}})
+        except OSError as e:
+            raise CacheError(f"cannot write cache entry {d}: {e}") from e
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(d / "progress.pt")
+        return d
+
+    def _quarantine(self, d: Path, reason: str) -> None:
+        log.warning("cache entry %s is corrupt (%s); it will be rebuilt", d, reason)
+        dest = d.with_name(d.name + f".corrupt-{int(time.time() * 1000)}")
+        try:
+            for name in ("payload.pt", "meta.json"):
+                if (d / name).exists():
+                    dest.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(d / name), str(dest / name))
+        except OSError as e:
+            log.warning("could not move corrupt entry aside (%s); deleting it", e)
+            for name in ("payload.pt", "meta.json"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(d / name)

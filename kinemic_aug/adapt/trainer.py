@@ -1,0 +1,299 @@
+"""One KineMIC adaptation: a frozen prior stream, a LoRA target stream, the MIC encoder, three losses.
+
+A training step (kinemic-method.md §5, with the reference code's flaws avoided):
+
+1. draw ``batch_size`` target shots (with replacement when there are fewer) and, for each, one
+   soft-positive source clip of its class (plus, per-class mode, a few negatives);
+2. one timestep per pair; noise the shots and the sources;
+3. prior stream (frozen generalist, conditioned on each source's own caption) → last-layer
+   features ``h_S``; target stream (LoRA + action embedding, conditioned on class caption + action)
+   → x0 prediction and features ``h_T``;
+4. ``L_rec``: masked MSE of the target prediction on the shots;
+5. ``L_con``: multi-positive InfoNCE between ``MIC(h_T)`` (anchors) and ``MIC(h_S)`` + memory bank;
+6. mining: the MIC attention over each source picks the window of the shot's length with the most
+   attention mass; the window (and the same slice of the source noise) is re-noised at the same
+   timestep and reconstructed by the target stream under the *shot's* conditioning: ``L_wrec``,
+   weighted per sample by ``(cos(z_T, MIC(h_window)) + 1) / 2`` when window weighting is on.
+
+Randomness of step ``k`` comes from generators seeded by ``(seed, k)``, so a run resumed from a
+checkpoint at step ``k`` continues exactly as an uninterrupted run (the memory bank and optimizer
+state are in the checkpoint too).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import CacheError, DataError
+from ..generator.denoiser import MotionDenoiser
+from ..generator.lora import add_lora, load_lora, lora_state_dict
+from ..generator.schedule import NoiseSchedule
+from ..mining import ContrastiveHead, MICConfig, MICEncoder, best_window_starts, extract_windows
+from ..utils.io import atomic_torch_save
+from .config import AdaptConfig
+from .data import SourcePool, TargetShots, pad_batch
+
+log = logging.getLogger(__name__)
+
+STATE_FORMAT = "kinemic_aug.adapter"
+
+
+def masked_mse_per_sample(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Per-sample MSE over valid frames ``[B]`` (each clip weighs the same whatever its length)."""
+    m = mask.to(pred.dtype)[..., None]
+    return ((pred - target) ** 2 * m).sum(dim=(1, 2)) / (m.sum(dim=(1, 2)) * pred.shape[-1]).clamp(min=1)
+
+
+def build_target_stream(base: MotionDenoiser, num_actions: int, cfg: AdaptConfig) -> MotionDenoiser:
+    """A copy of ``base`` with a fresh action table (N(0,1), as in the reference) and LoRA adapters;
+    only the adapters and the action table are trainable. ``base`` itself is not modified."""
+    model = copy.deepcopy(base)
+    model.config = replace(model.config, num_actions=int(num_actions), cond_drop_text=cfg.cond_drop_text,
+                           cond_drop_action=cfg.cond_drop_action)
+    dev = next(base.parameters()).device
+    # action table and LoRA A matrices drawn from the config seed, so equal configs start equal
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(cfg.seed) + 7919)
+        model.embed_action = nn.Parameter(torch.randn(num_actions, model.config.width).to(dev))
+        if cfg.lora_targets:
+            add_lora(model, targets=cfg.lora_targets, rank=cfg.lora_rank, alpha=cfg.lora_alpha,
+                     dropout=cfg.lora_dropout, train_also=("embed_action",))
+        else:
+            for n, p in model.named_parameters():
+                p.requires_grad_(n == "embed_action")
+    return model
+
+
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class KineMICTrainer:
+    """Adapts ``base`` to the classes in ``shots`` using the soft-paired ``pool``.
+
+    ``classes``: the global class ids behind the local labels 0..C-1 (kept in the state for the
+    augmenter; training only sees local labels).
+    """
+
+    def __init__(self, base: MotionDenoiser, schedule: NoiseSchedule, shots: TargetShots, pool: Optional[SourcePool],
+                 cfg: AdaptConfig, classes: Optional[List[int]] = None):
+        self.cfg = cfg
+        self.device = _resolve_device(cfg.device)
+        self.schedule = schedule
+        self.shots = shots
+        self.pool = pool
+        self.classes = list(classes) if classes is not None else list(range(shots.num_classes))
+        self.needs_prior = cfg.steps > 0 and (cfg.use_mining or cfg.use_contrastive)
+        if self.needs_prior:
+            if pool is None:
+                raise DataError("mining/contrastive adaptation needs a source pool", field="pool")
+            missing = sorted(set(int(c) for c in np.unique(shots.labels)) - set(pool.positives))
+            if missing:
+                raise DataError(f"no soft positives for local classes {missing}", field="positives")
+            if pool.feats[0].shape[-1] != shots.feats[0].shape[-1]:
+                raise DataError("source and target feature sizes differ", field="feats")
+        if shots.feats[0].shape[-1] != base.config.input_dim:
+            raise DataError(f"shots have {shots.feats[0].shape[-1]} features, the generator {base.config.input_dim}",
+                            field="feats")
+        self.prior = base.to(self.device).eval()
+        for p in self.prior.parameters():
+            p.requires_grad_(False)
+        self.target = build_target_stream(self.prior, shots.num_classes, cfg).to(self.device)
+        width = base.config.width
+        with torch.random.fork_rng(devices=[]):  # seeded MIC init without touching the caller's RNG
+            torch.manual_seed(int(cfg.seed))
+            self.mic = MICEncoder(MICConfig(in_dim=width, hidden=cfg.mic_hidden, out_dim=cfg.mic_hidden))
+        self.mic = self.mic.to(self.device)
+        self.head = ContrastiveHead(tau=cfg.tau, bank_size=cfg.bank_size).to(self.device)
+        params = [p for p in self.target.parameters() if p.requires_grad]
+        if self.needs_prior:
+            params += list(self.mic.parameters()) + list(self.head.parameters())
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay) if params else None
+        self.step = 0
+        self.history: List[Dict[str, float]] = []
+
+    # ------------------------------------------------------------------ one step
+    def _text(self, labels: np.ndarray, rng: np.random.Generator) -> Tensor:
+        te = self.shots.text_emb
+        pick = rng.integers(0, te.shape[1], size=len(labels))
+        return torch.from_numpy(te[labels, pick]).to(self.device)
+
+    def train_step(self) -> Dict[str, float]:
+        cfg = self.cfg
+        rng = np.random.default_rng([int(cfg.seed), self.step])
+        tgen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+        b = cfg.batch_size
+        n_shots = len(self.shots.feats)
+        idx = rng.choice(n_shots, size=b, replace=b > n_shots)
+        y_t = self.shots.labels[idx]
+        x0_t, len_t = pad_batch([self.shots.feats[i] for i in idx], max_len=cfg.max_frames, rng=rng, device=self.device)
+        text_t = self._text(y_t, rng)
+        yt_torch = torch.from_numpy(y_t).to(self.device)
+        mask_t = torch.arange(x0_t.shape[1], device=self.device)[None] < len_t[:, None]
+        t = torch.randint(0, self.schedule.num_steps, (b,), generator=tgen).to(self.device)
+        noise_t = torch.randn(x0_t.shape, generator=tgen).to(self.device)
+        xt_t = self.schedule.q_sample(x0_t, t, noise_t)
+        t_model = self.schedule.model_timesteps(t)
+
+        logs: Dict[str, float] = {}
+        self.target.train()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(rng.integers(0, 2**62)))
+            xhat_t, h_t = self.target(xt_t, t_model, text_emb=text_t, action=yt_torch, mask=mask_t,
+                                      return_features=True)
+            l_rec = masked_mse_per_sample(xhat_t, x0_t, mask_t).mean()
+            loss = cfg.lambda_rec * l_rec
+            logs["rec"] = l_rec.item()
+            if self.needs_prior:
+                loss = loss + self._prior_terms(rng, tgen, y_t, yt_torch, x0_t, len_t, t, text_t, h_t, logs)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]
+                                            if p is not self.head.logit_scale], cfg.grad_clip)
+        self.optimizer.step()
+        self.head.clamp_()
+        self.step += 1
+        logs["loss"] = loss.item()
+        logs["step"] = self.step
+        self.history.append(logs)
+        return logs
+
+    def _prior_terms(self, rng, tgen, y_t, yt_torch, x0_t, len_t, t, text_t, h_t, logs) -> Tensor:
+        cfg, pool = self.cfg, self.pool
+        b = len(y_t)
+        src = np.array([pool.draw(int(c), 1, rng)[0] for c in y_t], dtype=np.int64)
+        y_s = y_t.copy()
+        if cfg.mode == "per_class" and cfg.negatives_per_step > 0:
+            neg = np.concatenate([pool.draw_negatives(int(c), 1, rng) for c in
+                                  rng.choice(np.unique(y_t), size=cfg.negatives_per_step)]) \
+                if pool.negatives else np.zeros(0, np.int64)
+            src = np.concatenate([src, neg])
+            y_s = np.concatenate([y_s, np.full(len(neg), -1, dtype=np.int64)])
+        x0_s, len_s = pad_batch([pool.feats[i] for i in src], max_len=cfg.max_frames, rng=rng, device=self.device)
+        mask_s = torch.arange(x0_s.shape[1], device=self.device)[None] < len_s[:, None]
+        t_s = torch.cat([t, torch.randint(0, self.schedule.num_steps, (len(src) - b,), generator=tgen).to(self.device)])
+        noise_s = torch.randn(x0_s.shape, generator=tgen).to(self.device)
+        text_s = torch.from_numpy(pool.text_emb[src]).to(self.device)
+        with torch.no_grad():
+            _, h_s = self.prior(self.schedule.q_sample(x0_s, t_s, noise_s), self.schedule.model_timesteps(t_s),
+                                text_emb=text_s, mask=mask_s, return_features=True)
+        z_s, a_s = self.mic(h_s.detach(), len_s)
+        extra = torch.zeros((), device=self.device)
+        z_t = None
+        if cfg.use_contrastive or cfg.window_weighting:
+            z_t, _ = self.mic(h_t, len_t)
+        if cfg.use_contrastive:
+            l_con = self.head(z_t, yt_torch, z_s, torch.from_numpy(y_s).to(self.device))
+            extra = extra + cfg.lambda_con * l_con
+            logs["con"] = l_con.item()
+            logs["logit_scale"] = self.head.logit_scale.exp().item()
+        if cfg.use_mining and cfg.lambda_wrec > 0:
+            starts = best_window_starts(a_s[:b].detach(), len_s[:b], len_t)
+            out_len = x0_t.shape[1]
+            xw, len_w = extract_windows(x0_s[:b], starts, len_s[:b], len_t, out_len)
+            nw, _ = extract_windows(noise_s[:b], starts, len_s[:b], len_t, out_len)
+            mask_w = torch.arange(out_len, device=self.device)[None] < len_w[:, None]
+            xhat_w, h_w = self.target(self.schedule.q_sample(xw, t, nw), self.schedule.model_timesteps(t),
+                                      text_emb=text_t, action=yt_torch, mask=mask_w, return_features=True)
+            per = masked_mse_per_sample(xhat_w, xw, mask_w)
+            if cfg.window_weighting:
+                with torch.no_grad():
+                    z_w, _ = self.mic(h_w, len_w)
+                    w = (F.cosine_similarity(z_t.detach(), z_w, dim=-1) + 1.0) / 2.0
+                logs["dww_mean"] = float(w.mean())
+            else:
+                w = torch.ones_like(per)
+            l_wrec = (w * per).mean()
+            extra = extra + cfg.lambda_wrec * l_wrec
+            logs["wrec"] = l_wrec.item()
+        return extra
+
+    # ------------------------------------------------------------------ loop
+    def train(self, checkpoint: Optional[Union[str, Path]] = None,
+              callback: Optional[Callable[[Dict[str, float]], None]] = None,
+              stop_after: Optional[int] = None) -> List[Dict[str, float]]:
+        """Run until ``cfg.steps``; write a resume checkpoint every ``save_every`` steps and at the end.
+        ``stop_after`` (steps in this call) exists to simulate interruptions in tests."""
+        cfg = self.cfg
+        if checkpoint is not None and Path(checkpoint).exists():
+            self.load_state(self._read(checkpoint))
+        bar = None
+        if cfg.progress and cfg.steps > self.step:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=cfg.steps, initial=self.step, desc="adapt", leave=False)
+        done = 0
+        while self.step < cfg.steps:
+            logs = self.train_step()
+            done += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{logs['loss']:.3f}")
+            if callback is not None:
+                callback(logs)
+            if checkpoint is not None and (self.step % cfg.save_every == 0 or self.step == cfg.steps):
+                atomic_torch_save(checkpoint, self.state_dict(include_optimizer=True))
+            if stop_after is not None and done >= stop_after:
+                break
+        if bar is not None:
+            bar.close()
+        self.target.eval()
+        return self.history
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self, include_optimizer: bool = False) -> Dict[str, Any]:
+        """Tensors and plain types only (loads with ``weights_only=True``)."""
+        sd: Dict[str, Any] = {
+            "format": STATE_FORMAT, "version": 1, "step": self.step, "config": self.cfg.to_dict(),
+            "classes": [int(c) for c in self.classes],
+            "lora": lora_state_dict(self.target) if self.cfg.lora_targets else {},
+            "embed_action": self.target.embed_action.detach().cpu().clone(),
+            "mic": {k: v.cpu() for k, v in self.mic.state_dict().items()},
+            "logit_scale": self.head.logit_scale.detach().cpu().clone(),
+            "bank": {"size": self.head.bank.size, "z": self.head.bank.z, "y": self.head.bank.y},
+            "history": [{k: float(v) for k, v in h.items()} for h in self.history],
+        }
+        if include_optimizer and self.optimizer is not None:
+            sd["optimizer"] = self.optimizer.state_dict()
+        return sd
+
+    def load_state(self, sd: Dict[str, Any]) -> None:
+        if sd.get("format") != STATE_FORMAT:
+            raise CacheError(f"not an adapter state (format={sd.get('format')!r})")
+        if self.cfg.lora_targets:
+            load_lora(self.target, {k: v.to(self.device) for k, v in sd["lora"].items()})
+        with torch.no_grad():
+            if tuple(sd["embed_action"].shape) != tuple(self.target.embed_action.shape):
+                raise CacheError(f"action table shape {tuple(sd['embed_action'].shape)} != "
+                                 f"{tuple(self.target.embed_action.shape)}")
+            self.target.embed_action.copy_(sd["embed_action"].to(self.device))
+            self.head.logit_scale.copy_(sd["logit_scale"].to(self.device))
+        self.mic.load_state_dict(sd["mic"])
+        bank = sd.get("bank") or {}
+        self.head.bank.load_state_dict({"size": bank.get("size", self.cfg.bank_size), "z": bank.get("z"),
+                                        "y": bank.get("y")})
+        if "optimizer" in sd and self.optimizer is not None:
+            self.optimizer.load_state_dict(sd["optimizer"])
+        self.step = int(sd["step"])
+        self.history = [dict(h) for h in sd.get("history", [])]
+
+    @staticmethod
+    def _read(path: Union[str, Path]) -> Dict[str, Any]:
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as e:
+            raise CacheError(f"{path}: unreadable adapter state ({type(e).__name__}: {str(e)[:200]})") from e
