@@ -51,3 +51,9 @@ def test_bad_layouts_raise():
         SkeletonLayout("bad", ("a", "b"), (-1, 0), 5, (0, 1), (0, 1))
     with pytest.raises(LayoutError, match="no inward edge"):
         SkeletonLayout.from_dict(dict(num_node=3, inward=[(1, 0)], center=0))
+
+
+def test_cmu_sides_do_not_match_bare_prefixes():
+    cmu = get_layout("cmu_bvh")
+    assert cmu.side(cmu.index("LowerBack")) == "center"
+    assert cmu.side(cmu.index("LeftArm")) == "left" and cmu.side(cmu.index("RightLeg")) == "right"

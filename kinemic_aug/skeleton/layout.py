@@ -180,7 +180,9 @@ class SkeletonLayout:
             raise LayoutError(f"layout dict is missing key {e.args[0]!r}") from None
 
 
-_SIDE_PREFIXES = (("left_", "right_"), ("L_", "R_"), ("l_", "r_"), ("Left", "Right"), ("L", "R"))
+# Bare "L"/"R" prefixes (CMU's "LHipJoint") would also match "LowerBack", so they are not used;
+# CMU names its limbs "Left..."/"Right...".
+_SIDE_PREFIXES = (("left_", "right_"), ("L_", "R_"), ("l_", "r_"), ("Left", "Right"))
 
 
 def _as_tuple(end: AxisEnd) -> Tuple[int, ...]:
