@@ -21,13 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from kinemic_aug.data.corpus import MotionCorpus  # noqa: E402
+from kinemic_aug.data.sources import load_corpus  # noqa: E402
 from kinemic_aug.generator import DenoiserConfig, PretrainConfig, get_representation, pretrain  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", required=True, help="MotionCorpus .npz (MotionCorpus.save)")
+    ap.add_argument("--corpus", required=True,
+                    help="corpus spec: a MotionCorpus .npz, 'seed', 'procedural:N:SEED', or several joined by '+' "
+                         "(the shipped default: seed+procedural:4000:0)")
     ap.add_argument("--out", required=True, help="checkpoint path (.pt)")
     ap.add_argument("--toy-corpus", action="store_true",
                     help="first write a small procedural (synthetic) SMPL-22 corpus to --corpus")
@@ -71,7 +73,7 @@ def main(argv=None) -> int:
         from kinemic_aug.generator.toy import toy_corpus
         toy_corpus(num_clips=16, seed=a.seed).save(a.corpus)
         log.info("wrote procedural toy corpus (synthetic) to %s", a.corpus)
-    corpus = MotionCorpus.load(a.corpus)
+    corpus = load_corpus(a.corpus)
     log.info("corpus %s", corpus)
     embedder, text_info = None, {"encoder": "none", "dim": 0}
     if a.text_encoder != "none":
