@@ -17,12 +17,42 @@ def msr_pkl() -> Path:
     return MSR_PKL
 
 
-@pytest.fixture(autouse=True)
-def _few_threads():
-    # Two cores on CI; keep torch from oversubscribing when tests run beside other work.
+def _one_thread() -> None:
+    # One thread: test models are tiny, and two OpenMP threads on a busy 2-core machine spin-wait
+    # each other into a 50x slowdown (measured: 2.7 s vs 0.035 s per backward of the tiny denoiser).
+    # Set at import too, because session-scoped fixtures run before function-scoped ones.
     try:
         import torch
-        torch.set_num_threads(min(2, os.cpu_count() or 1))
+        torch.set_num_threads(1)
     except ImportError:
         pass
+
+
+_one_thread()
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    _one_thread()  # a test may have changed it
     yield
+
+
+@pytest.fixture(scope="session")
+def tiny_generator(tmp_path_factory):
+    """A tiny generalist trained for a few steps on the seed corpus + 40 procedural (synthetic) clips,
+    with the real MiniLM text encoder. Enough to exercise the pipeline, not to make good motion."""
+    import torch
+
+    from kinemic_aug.data.sources import load_corpus
+    from kinemic_aug.generator import DenoiserConfig, PretrainConfig, get_representation, pretrain
+    from kinemic_aug.text import get_text_encoder
+
+    spec = "seed+procedural:40:1"
+    out = tmp_path_factory.mktemp("gen") / "tiny.pt"
+    torch.manual_seed(0)
+    cfg = PretrainConfig(steps=20, batch_size=8, max_seconds=4, save_every=20, progress=False, diffusion_steps=50)
+    pretrain(load_corpus(spec), out, representation=get_representation("xyz", "smpl22"),
+             text_embedder=get_text_encoder("minilm"),
+             denoiser=DenoiserConfig.preset("tiny", input_dim=66, text_dim=384), config=cfg, resume=False,
+             text_info={"encoder": "minilm", "dim": 384})
+    return {"path": out, "corpus": spec}

@@ -1,0 +1,420 @@
+"""``KineMICAugmenter``: few real shots per class in, real + synthetic training samples out.
+
+The whole method behind one object::
+
+    aug = KineMICAugmenter("msr.pkl", split="xsub_train", shots=5, labels="msr_action3d",
+                           layout="msr_action3d", fps=15, synthetic_per_class=60, seed=0)
+    anns = aug.annotations()      # the shots + synthetic samples (each has is_synthetic)
+    aug.save_pyskl("msr_aug.pkl")  # train split augmented, every other split untouched
+
+Steps, each cached under ``cache_dir`` (content-addressed, so a changed input is a new entry and an
+unchanged one is never recomputed):
+
+1. the shots are converted into the generator's space (:class:`~kinemic_aug.domain.TargetDomain`);
+2. class captions and the generalist corpus's captions are embedded (text-embedding cache), and
+   each class is soft-paired with its top-k corpus clips;
+3. one adapter per class (or one joint adapter) is trained by :class:`~kinemic_aug.adapt.KineMICTrainer`
+   (resumable; a corrupt cache entry is rebuilt);
+4. each class's adapted generator samples its synthetic set (lengths from the shots), the filter
+   drops degenerate samples, and the rest is converted back to the dataset's layout and fps.
+
+Synthetic samples carry ``is_synthetic=True``, a ``frame_dir`` starting with ``synthetic_`` and a
+``synthetic_info`` dict (class caption or composed caption, adapter key, generator step). They
+are only ever added to the training split.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from .adapt import AdaptConfig, KineMICTrainer, SourcePool, TargetShots
+from .adapt.cache import ArtifactCache, make_key
+from .data.corpus import MotionCorpus
+from .data.fewshot import make_few_shot_split
+from .data.pyskl import get_split, id_key, load_pyskl, save_pyskl, validate_annotations
+from .data.sources import DEFAULT_GENERALIST_CORPUS, load_corpus
+from .domain import TargetDomain
+from .errors import DataError
+from .generator.checkpoint import load_generator
+from .synthesis import FilterReport, SynthesisConfig, synthesize_class
+from .utils.io import sha256_file
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CACHE = Path.home() / ".cache" / "kinemic_aug"
+DEFAULT_GENERATOR = Path(__file__).resolve().parent / "assets" / "generator" / "generalist_small.pt"
+
+
+@dataclass
+class ClassReport:
+    """What happened for one class (seconds, cache hits, filter counts)."""
+
+    class_id: int
+    name: str
+    shots: int
+    adapt_seconds: float = 0.0
+    adapt_cached: bool = False
+    synth_seconds: float = 0.0
+    synth_cached: bool = False
+    generated: int = 0
+    dropped_static: int = 0
+    dropped_exploding: int = 0
+    top1_similarity: float = float("nan")
+    kth_similarity: float = float("nan")
+
+
+def _annotations_from_source(source: Any, split: Optional[str]) -> Tuple[List[Dict[str, Any]], Optional[Dict]]:
+    """Normalise the accepted inputs to a list of PYSKL annotation dicts (and the full dict if any)."""
+    data = None
+    if isinstance(source, (str, Path)):
+        data = load_pyskl(source)
+    elif isinstance(source, Mapping) and "annotations" in source:
+        data = source
+    if data is not None:
+        validate_annotations(data, source=str(source) if isinstance(source, (str, Path)) else None)
+        anns = get_split(data, split) if split else list(data["annotations"])
+        return list(anns), dict(data)
+    if isinstance(source, Sequence) and source and isinstance(source[0], Mapping):
+        validate_annotations({"annotations": list(source)})
+        return list(source), None
+    if hasattr(source, "__getitem__") and hasattr(source, "__len__"):
+        # a PyTorch-style dataset of (keypoint [M,T,V,C] or [T,V,C], label)
+        anns = []
+        for i in range(len(source)):
+            item = source[i]
+            if not (isinstance(item, (tuple, list)) and len(item) >= 2):
+                raise DataError("dataset items must be (keypoint, label)", sample=i, field="item")
+            kp = item[0].detach().cpu().numpy() if isinstance(item[0], torch.Tensor) else np.asarray(item[0])
+            if kp.ndim == 3:
+                kp = kp[None]
+            anns.append({"frame_dir": f"sample_{i:06d}", "label": int(item[1]), "keypoint": kp.astype(np.float32),
+                         "total_frames": int(kp.shape[1])})
+        validate_annotations({"annotations": anns}, source=type(source).__name__)
+        return anns, None
+    raise DataError(f"unsupported source type {type(source).__name__}: pass a PYSKL pickle path or dict, a list of "
+                    "annotation dicts, or a dataset of (keypoint, label)", field="source")
+
+
+class KineMICAugmenter:
+    """See the module docstring.
+
+    Args:
+        source: PYSKL pickle path or dict, list of annotation dicts, or dataset of ``(keypoint, label)``.
+        split: split of ``source`` that holds the training samples (PYSKL inputs).
+        shots: draw this many shots per class from the training samples (seeded); ``None`` uses them all.
+        allow_fewer: accept classes with fewer than ``shots`` samples (recorded), instead of refusing.
+        labels: label set name (``"msr_action3d"``, ``"ntu120"``) or metadata file, giving class captions.
+        layout, fps: the dataset's skeleton layout and frame rate.
+        synthetic_per_class / synthetic_ratio: how many synthetic samples per class (ratio = per real shot).
+        variant: ``kinemic`` | ``finetune`` | ``nocontrastive`` | ``noweight`` | ``zeroshot``.
+        adapt, synthesis: detailed configs (``AdaptConfig``, ``SynthesisConfig``).
+        generator: generalist checkpoint path (default: the shipped small one).
+        corpus: corpus spec of the generalist's training data (must match the checkpoint's).
+        encoder: text encoder name (``minilm`` offline default; ``clip`` with local weights).
+        cache_dir, device, seed: where artefacts live, ``auto``/``cpu``/``cuda``, and the seed of shots,
+            adapters and synthesis.
+    """
+
+    def __init__(self, source: Any, *, split: Optional[str] = None, shots: Optional[int] = None,
+                 allow_fewer: bool = False, labels: Any = None, layout: str = "nturgb+d", fps: Optional[float] = None,
+                 synthetic_per_class: Optional[int] = 50, synthetic_ratio: Optional[float] = None,
+                 variant: str = "kinemic", adapt: Optional[AdaptConfig] = None,
+                 synthesis: Optional[SynthesisConfig] = None, generator: Union[str, Path, None] = None,
+                 corpus: str = DEFAULT_GENERALIST_CORPUS, encoder: str = "minilm",
+                 cache_dir: Union[str, Path, None] = None, device: str = "auto", seed: int = 0,
+                 classes: Optional[Sequence[int]] = None, progress: bool = True):
+        self.source = source
+        self.split = split
+        self.seed = int(seed)
+        self.anns_all, self.data = _annotations_from_source(source, split)
+        if fps is None:
+            meta = (self.data or {}).get("meta", {}) if self.data else {}
+            fps = meta.get("fps")
+            if fps is None:
+                from .skeleton.layout import get_layout
+                fps = get_layout(layout).fps
+            if fps is None:
+                raise DataError("the dataset's frame rate is unknown: pass fps=", field="fps")
+        self.domain = TargetDomain(layout, float(fps))
+        self.labels = self._label_set(labels)
+        self.variant = variant
+        base_adapt = adapt or AdaptConfig()
+        self.adapt_cfg = replace(base_adapt.variant(variant), seed=self.seed, device=device, progress=progress)
+        self.synth_cfg = synthesis or SynthesisConfig()
+        self.synthetic_per_class = synthetic_per_class
+        self.synthetic_ratio = synthetic_ratio
+        self.generator_path = Path(generator) if generator else DEFAULT_GENERATOR
+        self.corpus_spec = corpus
+        self.encoder_name = encoder
+        self.cache = ArtifactCache(Path(cache_dir) if cache_dir else DEFAULT_CACHE)
+        self.device = device
+        self.progress = progress
+        self.reports: Dict[int, ClassReport] = {}
+        self.shot_anns = self._select_shots(shots, allow_fewer, classes)
+        self.classes = sorted({int(a["label"]) for a in self.shot_anns})
+        self._synthetic: Optional[List[Dict[str, Any]]] = None
+
+    # ------------------------------------------------------------------ inputs
+    def _label_set(self, labels: Any):
+        from .text.labels import LabelSet, load_label_set
+        if isinstance(labels, LabelSet):
+            return labels
+        if labels is None:
+            names = (self.data or {}).get("meta", {}).get("classes") if self.data else None
+            if not names:
+                raise DataError("no class names: pass labels= (a label-set name or a metadata file)", field="labels")
+            return LabelSet.from_records([{"id": i, "name": n} for i, n in enumerate(names)], name="dataset-meta")
+        return load_label_set(labels)
+
+    def _select_shots(self, shots: Optional[int], allow_fewer: bool, classes: Optional[Sequence[int]]):
+        anns = self.anns_all
+        if classes is not None:
+            keep = set(int(c) for c in classes)
+            anns = [a for a in anns if int(a["label"]) in keep]
+        if shots is None:
+            if not anns:
+                raise DataError("no training samples", field="annotations")
+            return anns
+        key = id_key(anns)
+        data = {"split": {"train": [a[key] for a in anns]}, "annotations": anns,
+                "meta": {"classes": [self.labels[c].name if c in self.labels else str(c)
+                                     for c in range(max(int(a["label"]) for a in anns) + 1)]}}
+        fs = make_few_shot_split(data, "train", shots, self.seed, classes=classes, allow_fewer=allow_fewer)
+        chosen = set(fs.ids)
+        self.few_shot = fs
+        return [a for a in anns if a[key] in chosen]
+
+    # ------------------------------------------------------------------ resources (lazy)
+    def _encoder(self):
+        if not hasattr(self, "_enc"):
+            from .text import CachedTextEncoder, get_text_encoder
+            self._enc = CachedTextEncoder(get_text_encoder(self.encoder_name), self.cache.root / "text")
+        return self._enc
+
+    def _bundle(self):
+        if not hasattr(self, "_gen"):
+            if not self.generator_path.exists():
+                raise DataError(f"generator checkpoint not found: {self.generator_path} (build it with "
+                                "tools/pretrain_generator.py or pass generator=)", field="generator")
+            dev = "cuda" if (self.device == "auto" and torch.cuda.is_available()) else (
+                "cpu" if self.device == "auto" else self.device)
+            self._gen = load_generator(self.generator_path, use_ema=True, device=dev)
+            self._gen_sha = sha256_file(self.generator_path)
+        return self._gen
+
+    def _corpus(self) -> MotionCorpus:
+        if not hasattr(self, "_corp"):
+            self._corp = load_corpus(self.corpus_spec)
+            log.info("generalist corpus %s", self._corp)
+        return self._corp
+
+    # ------------------------------------------------------------------ pipeline pieces
+    def _shot_joints(self) -> Dict[int, List[np.ndarray]]:
+        key = id_key(self.shot_anns)
+        out: Dict[int, List[np.ndarray]] = {c: [] for c in self.classes}
+        for a in self.shot_anns:
+            out[int(a["label"])].append(self.domain.to_generator(a["keypoint"], sample=a[key]))
+        return out
+
+    def _pairing(self):
+        if not hasattr(self, "_pair"):
+            from .pairing import PairingConfig, soft_pair
+            corpus = self._corpus()
+            labels = self.labels.subset(self.classes)
+            self._pair = soft_pair(labels, corpus, self._encoder(), PairingConfig(k=self.adapt_cfg.top_k, warn=True))
+        return self._pair
+
+    def _source_pool(self, shot_feats_dim: int):
+        """Features of every corpus clip any class uses, their caption embeddings, and per-class
+        positives/negatives (local indices)."""
+        if hasattr(self, "_pool_parts"):
+            return self._pool_parts
+        pair = self._pairing()
+        corpus = self._corpus()
+        rep = self._bundle().representation
+        used = sorted({int(i) for c in self.classes for i in pair.neighbours(c)[0]})
+        local = {g: i for i, g in enumerate(used)}
+        fps = self.domain.generator_fps
+        from .skeleton.resample import resample
+        feats = []
+        for g in used:
+            clip = corpus[g]
+            j = clip.joints if abs(clip.fps - fps) < 1e-6 else resample(clip.joints, clip.fps, fps)
+            feats.append(rep.normalize(rep.encode(j, sample=clip.name)).astype(np.float32))
+        caps = [corpus[g].captions[0] for g in used]
+        text = self._encoder().encode(caps)
+        pos = {c: np.array([local[int(i)] for i in pair.neighbours(c)[0]]) for c in self.classes}
+        self._pool_parts = (feats, text, pos, [corpus[g].name for g in used])
+        return self._pool_parts
+
+    def _class_text(self, c: int) -> np.ndarray:
+        return self._encoder().encode(self.labels.captions(c))
+
+    # ------------------------------------------------------------------ adaptation
+    def _adapter_for(self, c: int, shot_joints: List[np.ndarray]):
+        """Train or load the adapter of class ``c``; returns (trainer with loaded state, cache key)."""
+        bundle = self._bundle()
+        rep = bundle.representation
+        rpt = self.reports[c]
+        feats = [rep.normalize(rep.encode(j)).astype(np.float32) for j in shot_joints]
+        key_ids = id_key(self.shot_anns)
+        names = [a[key_ids] for a in self.shot_anns if int(a["label"]) == c]
+        shots = TargetShots(feats, np.zeros(len(feats), dtype=np.int64), self._class_text(c)[None], names)
+        cfg = self.adapt_cfg
+        pool = None
+        pool_fp = ""
+        if cfg.steps > 0 and (cfg.use_mining or cfg.use_contrastive):
+            pf, pt, pos, _ = self._source_pool(rep.dim)
+            own = set(pos[c].tolist())
+            neg = np.array(sorted({int(i) for o in self.classes if o != c for i in pos[o]} - own), dtype=np.int64)
+            pool = SourcePool(pf, pt, {0: pos[c]}, negatives={0: neg} if len(neg) else {})
+            pool_fp = pool.fingerprint()
+        parts = {"kind": "adapter", "generator": self._gen_sha, "encoder": self._encoder().identifier,
+                 "shots": shots.fingerprint(), "pool": pool_fp, "config": cfg.cache_dict(), "class": int(c),
+                 "captions": self.labels.captions(c)}
+        key = make_key(parts)
+        trainer = KineMICTrainer(copy.deepcopy(bundle.model), bundle.schedule, shots, pool, cfg, classes=[c])
+        if cfg.steps == 0:
+            return trainer, key
+        t0 = time.time()
+        with self.cache.lock("adapter", key):
+            state = self.cache.load("adapter", key)
+            if state is not None:
+                trainer.load_state(state)
+                rpt.adapt_cached = True
+            else:
+                trainer.train(checkpoint=self.cache.progress_path("adapter", key))
+                self.cache.save("adapter", key, trainer.state_dict(), parts={k: v for k, v in parts.items()
+                                                                              if k != "config"})
+        rpt.adapt_seconds = time.time() - t0
+        return trainer, key
+
+    # ------------------------------------------------------------------ synthesis
+    def _count(self, c: int) -> int:
+        if self.synthetic_ratio is not None:
+            return int(round(self.synthetic_ratio * len(self._shots_of(c))))
+        return int(self.synthetic_per_class or 0)
+
+    def _shots_of(self, c: int) -> List[Dict[str, Any]]:
+        return [a for a in self.shot_anns if int(a["label"]) == c]
+
+    def synthetic_annotations(self) -> List[Dict[str, Any]]:
+        """Generate (or load) the synthetic set for every class, in the dataset's layout and fps."""
+        if self._synthetic is not None:
+            return self._synthetic
+        bundle = self._bundle()
+        joints_by_class = self._shot_joints()
+        pair = self._pairing() if self.adapt_cfg.steps > 0 and (self.adapt_cfg.use_mining or
+                                                                self.adapt_cfg.use_contrastive) else None
+        out: List[Dict[str, Any]] = []
+        compose = None
+        if self.synth_cfg.compose_with:
+            compose = self._encoder().encode(list(self.synth_cfg.compose_with))
+        iterator = self.classes
+        if self.progress:
+            from tqdm.auto import tqdm
+            iterator = tqdm(self.classes, desc=f"KineMIC ({self.variant})")
+        for c in iterator:
+            shots_c = joints_by_class[c]
+            self.reports[c] = rpt = ClassReport(c, self.labels[c].name, len(shots_c))
+            if pair is not None:
+                cov = {x.class_id: x for x in pair.coverage}.get(c)
+                if cov is not None:
+                    rpt.top1_similarity, rpt.kth_similarity = float(cov.top1), float(cov.kth_similarity)
+            trainer, akey = self._adapter_for(c, shots_c)
+            n = self._count(c)
+            skey = make_key({"kind": "synthetic", "adapter": akey, "synthesis": self.synth_cfg.to_dict(), "n": n,
+                             "seed": self.seed, "domain": [self.domain.layout, self.domain.fps]})
+            t0 = time.time()
+            payload = self.cache.load("synthetic", skey)
+            if payload is not None:
+                seqs = [payload["frames"][s:e].numpy() for s, e in payload["spans"].tolist()]
+                infos = payload["infos"]
+                rep_d = payload["report"]
+                rpt.synth_cached = True
+            else:
+                model = trainer.target if self.adapt_cfg.steps > 0 else trainer.prior
+                action = 0 if self.adapt_cfg.steps > 0 else None
+                seqs, frep, infos = synthesize_class(
+                    model, bundle.representation, bundle.schedule, n=n, shot_joints=shots_c,
+                    class_text_emb=self._class_text(c), action=action, cfg=self.synth_cfg,
+                    seed=self.seed * 1000 + c, compose_text_emb=compose)
+                rep_d = frep.to_dict()
+                spans, off = [], 0
+                for s in seqs:
+                    spans.append([off, off + len(s)])
+                    off += len(s)
+                frames = torch.from_numpy(np.concatenate(seqs, 0)) if seqs else torch.zeros(0, 22, 3)
+                self.cache.save("synthetic", skey, {"frames": frames, "spans": torch.tensor(spans, dtype=torch.long).view(-1, 2),
+                                                    "infos": infos, "report": rep_d})
+            rpt.synth_seconds = time.time() - t0
+            rpt.generated = rep_d["kept"]
+            rpt.dropped_static, rpt.dropped_exploding = rep_d["static"], rep_d["exploding"]
+            if rpt.generated < n:
+                warnings.warn(f"class {c} ({rpt.name}): only {rpt.generated} of {n} synthetic samples passed the "
+                              f"filter ({rpt.dropped_static} static, {rpt.dropped_exploding} exploding dropped)")
+            refs = self._shots_of(c)
+            rng = np.random.default_rng([self.seed, c, 99])
+            for i, (s, info) in enumerate(zip(seqs, infos)):
+                ref = refs[int(rng.integers(0, len(refs)))]
+                kp = self.domain.from_generator(s, reference=ref["keypoint"], sample=f"synthetic_{c}_{i}")
+                caption = (self.synth_cfg.compose_with[0] if info.get("composed") else
+                           self.labels.captions(c)[info["caption_index"]])
+                out.append({"frame_dir": f"synthetic_{self.variant}_c{c:03d}_{i:05d}", "label": int(c),
+                            "keypoint": kp.astype(np.float32), "total_frames": int(kp.shape[1]),
+                            "is_synthetic": True,
+                            "synthetic_info": {"variant": self.variant, "adapter": akey[:16], "caption": caption,
+                                               "composed": bool(info.get("composed")), "generator_step":
+                                               int(bundle.step), "seed": self.seed}})
+        self._synthetic = out
+        return out
+
+    # ------------------------------------------------------------------ outputs
+    def annotations(self) -> List[Dict[str, Any]]:
+        """The real shots (``is_synthetic=False``) followed by the synthetic samples."""
+        real = [dict(a, is_synthetic=False) for a in self.shot_anns]
+        return real + self.synthetic_annotations()
+
+    def to_pyskl(self, train_split: Optional[str] = None) -> Dict[str, Any]:
+        """A PYSKL dict: the original splits untouched, plus ``<train_split>`` replaced by the shots +
+        synthetic ids (named ``<split>_kinemic`` if the input had no splits)."""
+        anns = self.annotations()
+        key = "frame_dir"
+        name = train_split or (f"{self.split}_kinemic" if self.split else "train_kinemic")
+        if self.data is not None:
+            out = {k: v for k, v in self.data.items() if k not in ("split", "annotations")}
+            ids_real = {a[id_key(self.data["annotations"])] for a in self.shot_anns}
+            base = [dict(a, is_synthetic=False) if a[id_key(self.data["annotations"])] in ids_real else a
+                    for a in self.data["annotations"]]
+            split = dict(self.data["split"])
+            out["annotations"] = base + self.synthetic_annotations()
+        else:
+            out = {}
+            split = {}
+            out["annotations"] = anns
+        split[name] = [a[key] for a in anns]
+        out["split"] = split
+        return out
+
+    def save_pyskl(self, path: Union[str, Path], train_split: Optional[str] = None) -> Path:
+        return save_pyskl(self.to_pyskl(train_split), path)
+
+    def report_table(self) -> str:
+        rows = ["| class | shots | adapt s | cached | synth s | generated | dropped static/exploding | top-1 sim |",
+                "|---|---|---|---|---|---|---|---|"]
+        for c in self.classes:
+            r = self.reports.get(c)
+            if r is None:
+                continue
+            rows.append(f"| {c} {r.name} | {r.shots} | {r.adapt_seconds:.1f} | {'yes' if r.adapt_cached else 'no'} | "
+                        f"{r.synth_seconds:.1f} | {r.generated} | {r.dropped_static}/{r.dropped_exploding} | "
+                        f"{r.top1_similarity:.2f} |")
+        return "\n".join(rows)

@@ -1,0 +1,179 @@
+"""Sampling synthetic sequences for one class and dropping the degenerate ones.
+
+Lengths are drawn from the real shots' lengths (never from data the few-shot setting should not
+see). Conditioning is the class caption(s) plus, for an adapted target stream, the class's action
+id; *dual conditioning* swaps the caption for an unrelated one (``compose_with``) while keeping the
+action id, which composes the two behaviours.
+
+The filter (in the generator's SMPL-22 space, against statistics of the real shots) drops:
+
+* **static** samples: mean per-frame joint speed (root-relative) below ``static_ratio`` × the
+  slowest shot's;
+* **exploding** samples: non-finite values, a bounding-box extent above ``explode_ratio`` × the
+  largest shot extent, or bones whose length varies by more than ``bone_cv_max`` (relative std over
+  time) - a body cannot stretch.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from .generator.denoiser import MotionDenoiser
+from .generator.representation import MotionRepresentation
+from .generator.sampler import guided_model_fn, make_sampler
+from .generator.schedule import NoiseSchedule
+from .skeleton.layout import get_layout
+
+
+@dataclass(frozen=True)
+class SynthesisConfig:
+    """How synthetic samples are drawn.
+
+    Attributes:
+        steps, sampler, eta, guidance: reverse diffusion (DDIM with 20 steps and guidance 2.5 by default).
+        batch_size: sequences per forward pass.
+        compose_with: unrelated captions for dual conditioning; ``compose_fraction`` of the samples
+            use one of them (with the class's action id) instead of the class caption.
+        static_ratio, explode_ratio, bone_cv_max: the degenerate-sample filter.
+        oversample: draw this factor more than asked, so the filter can drop some and still meet the count.
+    """
+
+    steps: int = 20
+    sampler: str = "ddim"
+    eta: float = 0.0
+    guidance: float = 2.5
+    batch_size: int = 64
+    compose_with: Tuple[str, ...] = ()
+    compose_fraction: float = 0.0
+    static_ratio: float = 0.15
+    explode_ratio: float = 2.5
+    bone_cv_max: float = 0.25
+    oversample: float = 1.25
+
+    def to_dict(self) -> Dict:
+        d = asdict(self)
+        d["compose_with"] = list(self.compose_with)
+        return d
+
+
+@dataclass
+class FilterReport:
+    kept: int = 0
+    static: int = 0
+    exploding: int = 0
+
+    def to_dict(self) -> Dict[str, int]:
+        return asdict(self)
+
+
+def motion_speed(joints: np.ndarray, root: int = 0) -> float:
+    """Mean per-frame displacement of root-relative joints (m/frame)."""
+    rel = joints - joints[:, root:root + 1]
+    if len(rel) < 2:
+        return 0.0
+    return float(np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean())
+
+
+def extent(joints: np.ndarray) -> float:
+    return float(np.max(joints.reshape(-1, 3).max(0) - joints.reshape(-1, 3).min(0)))
+
+
+def bone_cv(joints: np.ndarray, layout: str = "smpl22") -> float:
+    lay = get_layout(layout)
+    pairs = [(i, p) for i, p in enumerate(lay.parents) if p >= 0]
+    lengths = np.stack([np.linalg.norm(joints[:, i] - joints[:, p], axis=-1) for i, p in pairs], 1)  # [T, B]
+    mean = lengths.mean(0)
+    return float((lengths.std(0) / np.maximum(mean, 1e-6)).max())
+
+
+@dataclass
+class ShotStats:
+    """Reference statistics of the real shots (generator space) for the filter."""
+
+    min_speed: float
+    max_extent: float
+
+    @classmethod
+    def from_shots(cls, shots: Sequence[np.ndarray]) -> "ShotStats":
+        return cls(min_speed=min(motion_speed(s) for s in shots), max_extent=max(extent(s) for s in shots))
+
+
+def classify(joints: np.ndarray, stats: ShotStats, cfg: SynthesisConfig) -> str:
+    """``"ok"``, ``"static"`` or ``"exploding"``."""
+    if not np.all(np.isfinite(joints)) or extent(joints) > cfg.explode_ratio * stats.max_extent:
+        return "exploding"
+    if bone_cv(joints) > cfg.bone_cv_max:
+        return "exploding"
+    if motion_speed(joints) < cfg.static_ratio * stats.min_speed:
+        return "static"
+    return "ok"
+
+
+@torch.no_grad()
+def sample_sequences(model: MotionDenoiser, representation: MotionRepresentation, schedule: NoiseSchedule,
+                     lengths: Sequence[int], text_emb: np.ndarray, action: Optional[Sequence[int]],
+                     cfg: SynthesisConfig, seed: int) -> List[np.ndarray]:
+    """Decode joint sequences ``[L_i, V, 3]`` for per-sample text embeddings ``[N, E]`` and actions."""
+    dev = next(model.parameters()).device
+    model.eval()
+    smp = make_sampler(cfg.sampler, schedule, steps=min(cfg.steps, schedule.num_steps), eta=cfg.eta)
+    out: List[np.ndarray] = []
+    lengths = [int(n) for n in lengths]
+    for start in range(0, len(lengths), cfg.batch_size):
+        lb = lengths[start:start + cfg.batch_size]
+        b, t = len(lb), max(lb)
+        te = torch.as_tensor(np.asarray(text_emb[start:start + b]), dtype=torch.float32, device=dev)
+        act = None if action is None else torch.as_tensor(list(action[start:start + b]), dtype=torch.long, device=dev)
+        mask = torch.arange(t, device=dev)[None] < torch.as_tensor(lb, device=dev)[:, None]
+        fn = guided_model_fn(model, scale=cfg.guidance, text_emb=te, action=act, mask=mask)
+        gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + start)
+        x = smp.sample(fn, (b, t, model.config.input_dim), generator=gen, device=dev)
+        feats = representation.denormalize(x.float().cpu()).numpy()
+        out.extend(representation.decode(feats[i, :n]) for i, n in enumerate(lb))
+    return out
+
+
+def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation, schedule: NoiseSchedule, *,
+                     n: int, shot_joints: Sequence[np.ndarray], class_text_emb: np.ndarray,
+                     action: Optional[int], cfg: SynthesisConfig, seed: int,
+                     compose_text_emb: Optional[np.ndarray] = None) -> Tuple[List[np.ndarray], FilterReport, List[dict]]:
+    """``n`` filtered sequences (generator space) for one class, and what the filter did.
+
+    ``class_text_emb``: ``[P, E]`` the class's caption embeddings (one is drawn per sample).
+    ``compose_text_emb``: ``[Q, E]`` unrelated captions for dual conditioning.
+    Returns (sequences, report, per-sample info dicts with the caption index and whether composed).
+    """
+    rng = np.random.default_rng([int(seed), 17])
+    stats = ShotStats.from_shots(shot_joints)
+    shot_lens = np.array([len(s) for s in shot_joints])
+    report = FilterReport()
+    kept: List[np.ndarray] = []
+    infos: List[dict] = []
+    rounds = 0
+    while len(kept) < n and rounds < 4:
+        m = int(np.ceil((n - len(kept)) * cfg.oversample))
+        lens = rng.choice(shot_lens, size=m)
+        cap = rng.integers(0, len(class_text_emb), size=m)
+        te = class_text_emb[cap]
+        composed = np.zeros(m, dtype=bool)
+        if compose_text_emb is not None and len(compose_text_emb) and cfg.compose_fraction > 0:
+            composed = rng.random(m) < cfg.compose_fraction
+            ci = rng.integers(0, len(compose_text_emb), size=m)
+            te = np.where(composed[:, None], compose_text_emb[ci], te)
+        acts = None if action is None else [int(action)] * m
+        seqs = sample_sequences(model, representation, schedule, lens, te, acts, cfg, seed=seed * 31 + rounds)
+        for s, c, comp in zip(seqs, cap, composed):
+            verdict = classify(s, stats, cfg)
+            if verdict == "ok" and len(kept) < n:
+                kept.append(s.astype(np.float32))
+                infos.append({"caption_index": int(c), "composed": bool(comp)})
+                report.kept += 1
+            elif verdict == "static":
+                report.static += 1
+            elif verdict == "exploding":
+                report.exploding += 1
+        rounds += 1
+    return kept, report, infos

@@ -1,0 +1,106 @@
+"""KineMICAugmenter end to end on real MSR Action3D shots with a tiny generator (pipeline, not quality)."""
+import pickle
+import time
+
+import numpy as np
+import pytest
+
+from kinemic_aug.adapt import AdaptConfig
+from kinemic_aug.augmenter import KineMICAugmenter
+from kinemic_aug.errors import DataError
+from kinemic_aug.synthesis import SynthesisConfig
+
+# the tiny generator is barely trained: let everything through the filter so the pipeline is exercised
+PERMISSIVE = SynthesisConfig(steps=4, batch_size=8, static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9,
+                             oversample=1.0)
+ADAPT = AdaptConfig(steps=3, batch_size=4, mic_hidden=16, top_k=8, negatives_per_step=2, save_every=2)
+
+
+def _aug(msr_pkl, tiny_generator, cache, **kw):
+    args = dict(split="xsub_train", shots=2, labels="msr_action3d", layout="msr_action3d", classes=[0, 14],
+                synthetic_per_class=3, generator=tiny_generator["path"], corpus=tiny_generator["corpus"],
+                cache_dir=cache, adapt=ADAPT, synthesis=PERMISSIVE, progress=False)
+    args.update(kw)
+    return KineMICAugmenter(str(msr_pkl), **args)
+
+
+def test_augmenter_serves_shots_plus_flagged_synthetic_in_the_dataset_layout(msr_pkl, tiny_generator, tmp_path):
+    aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache")
+    anns = aug.annotations()
+    real = [a for a in anns if not a["is_synthetic"]]
+    syn = [a for a in anns if a["is_synthetic"]]
+    assert len(real) == 4 and len(syn) == 6
+    shot_lens = [a["total_frames"] for a in real]
+    for a in syn:
+        assert a["frame_dir"].startswith("synthetic_kinemic_") and a["label"] in (0, 14)
+        assert a["keypoint"].shape[0] == 1 and a["keypoint"].shape[2:] == (20, 3)
+        assert a["keypoint"].dtype == np.float32 and a["total_frames"] == a["keypoint"].shape[1]
+        # lengths come from the shots (15 fps -> 20 fps -> 15 fps may move them by a frame)
+        assert min(shot_lens) - 1 <= a["total_frames"] <= max(shot_lens) + 1
+        assert a["synthetic_info"]["caption"]
+    assert {r.class_id for r in aug.reports.values()} == {0, 14}
+    assert "side kick" in aug.report_table()
+
+
+def test_second_run_is_a_cache_hit_without_training(msr_pkl, tiny_generator, tmp_path):
+    first = _aug(msr_pkl, tiny_generator, tmp_path / "cache")
+    t0 = time.time()
+    a1 = first.annotations()
+    t_first = time.time() - t0
+    second = _aug(msr_pkl, tiny_generator, tmp_path / "cache")
+    t0 = time.time()
+    a2 = second.annotations()
+    t_second = time.time() - t0
+    assert all(r.adapt_cached and r.synth_cached for r in second.reports.values())
+    assert not any(r.adapt_cached for r in first.reports.values())
+    for x, y in zip(a1, a2):
+        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
+    assert t_second < t_first
+
+
+def test_corrupt_adapter_entry_is_rebuilt_not_served(msr_pkl, tiny_generator, tmp_path):
+    cache = tmp_path / "cache"
+    first = _aug(msr_pkl, tiny_generator, cache)
+    first.annotations()
+    for p in (cache / "adapter").rglob("payload.pt"):
+        p.write_bytes(b"garbage")
+    for p in (cache / "synthetic").rglob("payload.pt"):
+        p.unlink()
+    again = _aug(msr_pkl, tiny_generator, cache)
+    again.annotations()
+    assert not any(r.adapt_cached for r in again.reports.values())  # retrained
+    assert list((cache / "adapter").rglob("*.corrupt-*"))  # the bad entry was moved aside
+
+
+def test_augmented_pickle_keeps_test_split_real(msr_pkl, tiny_generator, tmp_path):
+    aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache")
+    out = aug.save_pyskl(tmp_path / "aug.pkl")
+    with open(out, "rb") as f:
+        data = pickle.load(f)
+    by_id = {a["frame_dir"]: a for a in data["annotations"]}
+    assert len(data["split"]["xsub_train_kinemic"]) == 10
+    assert not any(by_id[i].get("is_synthetic") for i in data["split"]["xsub_test"])
+    assert data["split"]["xsub_test"] == pickle.load(open(msr_pkl, "rb"))["split"]["xsub_test"]
+    assert data["meta"]["classes"][14] == "side kick"
+
+
+def test_torch_style_dataset_source_and_zeroshot_variant(tiny_generator, tmp_path, msr_pkl):
+    with open(msr_pkl, "rb") as f:
+        raw = pickle.load(f)
+    items = [(a["keypoint"][0], a["label"]) for a in raw["annotations"][:60] if a["label"] in (0, 1)]
+    aug = KineMICAugmenter(items, labels="msr_action3d", layout="msr_action3d", fps=15, synthetic_per_class=2,
+                           variant="zeroshot", generator=tiny_generator["path"], corpus=tiny_generator["corpus"],
+                           cache_dir=tmp_path / "c", synthesis=PERMISSIVE, progress=False)
+    syn = aug.synthetic_annotations()
+    assert len(syn) == 4 and all(a["frame_dir"].startswith("synthetic_zeroshot_") for a in syn)
+
+
+def test_bad_inputs_fail_clearly(msr_pkl, tiny_generator, tmp_path):
+    with pytest.raises(DataError, match="side kick.*only 9 samples"):
+        _aug(msr_pkl, tiny_generator, tmp_path, shots=10, classes=None)
+    with pytest.raises(DataError, match="layout 'msr_action3d' has 20 joints"):
+        KineMICAugmenter([(np.zeros((5, 25, 3), np.float32) + 1, 0)], labels="msr_action3d",
+                         layout="msr_action3d", fps=15, generator=tiny_generator["path"],
+                         cache_dir=tmp_path).annotations()
+    with pytest.raises(DataError, match="unsupported source"):
+        KineMICAugmenter(42, labels="msr_action3d", layout="msr_action3d", fps=15)
