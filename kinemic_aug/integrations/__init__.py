@@ -1,1 +1,2 @@
-"""kinemic_aug.integrations."""
+"""Integrations: ``kinemic_aug.integrations.mmengine`` registers ``KineMICAugmentedDataset`` (import it
+from a config's ``custom_imports``); ``kinemic_aug.integrations.torch`` wraps annotations as a PyTorch dataset."""

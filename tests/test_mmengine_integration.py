@@ -1,0 +1,54 @@
+"""The MMEngine config with KineMICAugmentedDataset trains through the real Runner."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_kinemic_augmented_dataset_trains_through_the_runner(msr_pkl, tiny_generator, tmp_path):
+    from mmengine.runner import Runner
+
+    from har.training import load_config, history_summary
+    import kinemic_aug.integrations.mmengine  # noqa: F401  (registers KineMICAugmentedDataset)
+
+    cfg = load_config(REPO / "configs/stgcn/stgcn_msr_xsub_full.py", work_dir=str(tmp_path / "work"), seed=0)
+    pipe = lambda test: [  # noqa: E731
+        dict(type="PreNormalize3D"), dict(type="GenSkeFeat", feats=["j"]),
+        dict(type="UniformSample", clip_len=16, num_clips=1, test_mode=test),
+        dict(type="PoseDecode"), dict(type="FormatGCNInput", num_person=1), dict(type="PackGCNInputs")]
+    inner = dict(type="PoseDataset", ann_file=str(msr_pkl), layout="msr_action3d", num_classes=20,
+                 split="xsub_train", few_shot=dict(shots=1, seed=0, classes=[0, 4, 14]), pipeline=pipe(False))
+    aug = dict(labels="msr_action3d", synthetic_per_class=3, generator=str(tiny_generator["path"]),
+               corpus=tiny_generator["corpus"], cache_dir=str(tmp_path / "cache"),
+               adapt=dict(steps=2, batch_size=4, mic_hidden=16, top_k=8, negatives_per_step=2),
+               synthesis=dict(steps=3, batch_size=8, static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9))
+    cfg.train_dataloader = dict(batch_size=4, num_workers=0, sampler=dict(type="DefaultSampler", shuffle=True),
+                                dataset=dict(type="KineMICAugmentedDataset", dataset=inner, augmenter=aug))
+    test_ids = dict(type="PoseDataset", ann_file=str(msr_pkl), layout="msr_action3d", num_classes=20,
+                    split="xsub_test", pipeline=pipe(True), test_mode=True)
+    cfg.val_dataloader = dict(batch_size=16, num_workers=0, sampler=dict(type="DefaultSampler", shuffle=False),
+                              dataset=test_ids)
+    cfg.test_dataloader = copy.deepcopy(cfg.val_dataloader)
+    cfg.model.backbone.update(base_channels=8, num_stages=3, inflate_stages=[2], down_stages=[2, 3])
+    cfg.model.cls_head.update(num_classes=20, in_channels=16)
+    cfg.train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=2, val_interval=2)
+    cfg.param_scheduler = None
+    cfg.optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.05, momentum=0.9))
+    cfg.default_hooks.checkpoint = dict(type="CheckpointHook", interval=-1)
+    runner = Runner.from_cfg(cfg)
+    ds = runner.train_dataloader.dataset
+    assert type(ds).__name__ == "KineMICAugmentedDataset"
+    assert ds.metainfo["num_real"] == 3 and ds.metainfo["num_synthetic"] == 9
+    flags = [ds.get_data_info(i)["is_synthetic"] for i in range(len(ds))]
+    assert flags.count(True) == 9 and flags.count(False) == 3
+    sample = ds[len(ds) - 1]  # a synthetic sample through the wrapped pipeline
+    assert tuple(sample["inputs"].shape[-3:]) == (16, 20, 3)
+    runner.train()
+    assert runner.iter == 2 * 3  # 12 samples / batch 4 = 3 iterations per epoch
+    hist = history_summary(tmp_path / "work")
+    assert hist is not None and "last" in hist
