@@ -104,3 +104,25 @@ def test_bad_inputs_fail_clearly(msr_pkl, tiny_generator, tmp_path):
                          cache_dir=tmp_path).annotations()
     with pytest.raises(DataError, match="unsupported source"):
         KineMICAugmenter(42, labels="msr_action3d", layout="msr_action3d", fps=15)
+
+
+def test_augment_tool_writes_pickle_previews_and_report(msr_pkl, tiny_generator, tmp_path, monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("augment_tool", Path(__file__).resolve().parents[1] / "tools/augment.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    # shrink the adaptation for the test through the tool's own flags
+    out = tmp_path / "aug.pkl"
+    rc = tool.main([str(msr_pkl), "--split", "xsub_train", "--shots", "1", "--classes", "0,15", "--labels",
+                    "msr_action3d", "--layout", "msr_action3d", "--per-class", "2", "--adapt-steps", "2",
+                    "--sample-steps", "3", "--generator", str(tiny_generator["path"]), "--corpus",
+                    tiny_generator["corpus"], "--cache-dir", str(tmp_path / "c"), "--out", str(out), "--preview", "2"])
+    assert rc == 0
+    assert out.exists() and out.with_suffix(".report.md").exists()
+    gifs = sorted(p.name for p in tmp_path.glob("aug_class*.gif"))
+    assert gifs == ["aug_class000.gif", "aug_class015.gif"]
+    from PIL import Image
+    assert Image.open(tmp_path / gifs[0]).n_frames > 1
+    assert "jogging" in out.with_suffix(".report.md").read_text()
