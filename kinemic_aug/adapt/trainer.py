@@ -244,7 +244,10 @@ class KineMICTrainer:
             if callback is not None:
                 callback(logs)
             if checkpoint is not None and (self.step % cfg.save_every == 0 or self.step == cfg.steps):
-                atomic_torch_save(checkpoint, self.state_dict(include_optimizer=True))
+                try:
+                    atomic_torch_save(checkpoint, self.state_dict(include_optimizer=True))
+                except OSError as e:  # full disk, unwritable folder: the previous checkpoint stays intact
+                    raise CacheError(f"cannot write resume checkpoint {checkpoint}: {e}") from e
             if stop_after is not None and done >= stop_after:
                 break
         if bar is not None:

@@ -84,8 +84,14 @@ class FewShotSplit:
         except (ValueError, AttributeError, TypeError) as e:
             raise DataError(f"per_class must map integer labels to id lists ({e})", source=source,
                             field="per_class") from None
+        for k in ("shots", "seed"):  # int() would turn 2.5 into 2 and "5" into 5 without a word
+            if not isinstance(d[k], int) or isinstance(d[k], bool):
+                raise DataError(f"expected an integer, got {d[k]!r}", source=source, field=k)
+        if not isinstance(d["ids"], list):
+            raise DataError(f"expected a list of sample ids, got {type(d['ids']).__name__}", source=source,
+                            field="ids")
         fs = cls(dataset=str(d["dataset"]), train_split=str(d["train_split"]), test_split=d["test_split"],
-                 shots=int(d["shots"]), seed=int(d["seed"]), ids=[str(i) for i in d["ids"]], per_class=per_class,
+                 shots=d["shots"], seed=d["seed"], ids=[str(i) for i in d["ids"]], per_class=per_class,
                  meta=dict(d.get("meta") or {}))
         flat = [i for k in sorted(per_class) for i in per_class[k]]
         if sorted(flat) != sorted(fs.ids):
@@ -98,8 +104,8 @@ class FewShotSplit:
         path = Path(path)
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"not valid JSON ({e})", source=str(path)) from e
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DataError(f"not valid UTF-8 JSON ({e})", source=str(path), field="file") from e
         return cls.from_dict(d, source=str(path))
 
     def annotations(self, data: Mapping[str, Any]) -> List[Dict[str, Any]]:

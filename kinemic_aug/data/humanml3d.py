@@ -121,9 +121,15 @@ def load_joints(path: PathLike) -> np.ndarray:
                         field="new_joints") from e
     if j.ndim != 3 or j.shape[1:] != (NUM_JOINTS, 3):
         raise DataError(f"expected [T, 22, 3], got shape {j.shape}", source=str(path), field="new_joints")
-    if not np.issubdtype(j.dtype, np.number) or not np.all(np.isfinite(j)):
-        raise DataError("non-numeric, NaN or inf values", source=str(path), field="new_joints")
+    if not _real_dtype(j.dtype) or not np.all(np.isfinite(j)):
+        # complex counts as "number" to numpy but casting it to float32 silently drops the imaginary part
+        raise DataError(f"non-numeric ({j.dtype}), NaN or inf values", source=str(path), field="new_joints")
     return j.astype(np.float32)
+
+
+def _real_dtype(dtype: np.dtype) -> bool:
+    """Integer or floating (not bool, complex, str or object)."""
+    return bool(np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating))
 
 
 def _letters(i: int) -> str:
@@ -208,6 +214,8 @@ def load_vecs(root: PathLike, id: str, num_frames: Optional[int] = None) -> np.n
     if v.ndim != 2 or v.shape[1] != 263 or (num_frames is not None and v.shape[0] != num_frames - 1):
         want = f"[{num_frames - 1}, 263]" if num_frames is not None else "[T-1, 263]"
         raise DataError(f"expected {want}, got shape {v.shape}", source=str(path), field="new_joint_vecs")
+    if not _real_dtype(v.dtype):
+        raise DataError(f"expected a real-valued array, got dtype {v.dtype}", source=str(path), field="new_joint_vecs")
     if not np.all(np.isfinite(v)):
         raise DataError("NaN or inf values", source=str(path), field="new_joint_vecs")
     return v.astype(np.float32)

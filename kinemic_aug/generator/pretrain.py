@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from ..data.corpus import MotionCorpus
-from ..errors import DataError
+from ..errors import CacheError, DataError
 from ..skeleton.layout import get_layout
 from ..skeleton.resample import resample
 from ..utils.io import atomic_write_bytes
@@ -341,7 +341,10 @@ class GeneratorTrainer:
         path = Path(path) if path is not None else self.out
         if path is None:
             raise ValueError("no checkpoint path: pass one or set `out`")
-        p = save_checkpoint(path, self.state_dict())
+        try:
+            p = save_checkpoint(path, self.state_dict())
+        except OSError as e:  # full disk, unwritable folder: the previous checkpoint stays intact
+            raise CacheError(f"cannot write checkpoint {path}: {e}") from e
         self._saved_step = self.step
         if self.cfg.plot:
             save_loss_plot(self.losses, path.with_name(path.stem + ".loss.png"))

@@ -153,31 +153,56 @@ class SkeletonLayout:
     @classmethod
     def from_dict(cls, d: dict) -> "SkeletonLayout":
         """Build from :meth:`to_dict` output, or from PYSKL/mmaction's custom-layout dict
-        ``dict(num_node=V, inward=[(child, parent), ...], center=c)``."""
+        ``dict(num_node=V, inward=[(child, parent), ...], center=c)``.
+
+        Any malformed value (a missing key, a non-integer parent, an axis that is not a pair, an
+        inward edge outside ``0..V-1``) raises :class:`LayoutError` naming the layout, never a bare
+        ``ValueError``/``IndexError`` from the parsing below.
+        """
+        if not isinstance(d, dict):
+            raise LayoutError(f"a layout dict is required, got {type(d).__name__}")
+        name = d.get("name", f"custom{d.get('num_node', '')}")
+        try:
+            return cls._from_dict(d)
+        except LayoutError:
+            raise
+        except KeyError as e:
+            raise LayoutError(f"layout {name!r}: dict is missing key {e.args[0]!r}") from None
+        except (TypeError, ValueError, IndexError) as e:
+            raise LayoutError(f"layout {name!r}: malformed layout dict ({type(e).__name__}: {e}); expected "
+                              "joint_names, integer parents, center, and zaxis/xaxis as (bottom, top) pairs, "
+                              "or num_node/inward/center with indices in 0..num_node-1") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> "SkeletonLayout":
         if "num_node" in d and "joint_names" not in d:
             v, center = int(d["num_node"]), int(d["center"])
+            name = d.get("name", f"custom{v}")
             parents = [-2] * v
             for a, b in d["inward"]:
+                a, b = int(a), int(b)
+                if not (0 <= a < v and 0 <= b < v):
+                    raise LayoutError(f"layout {name!r}: inward edge {(a, b)} outside 0..{v - 1}")
                 if a == b:
                     continue
-                parents[int(a)] = int(b)
+                parents[a] = b
+            if not 0 <= center < v:
+                raise LayoutError(f"layout {name!r}: center {center} outside 0..{v - 1}")
             parents[center] = -1
             missing = [i for i, p in enumerate(parents) if p == -2]
             if missing:
-                raise LayoutError(f"custom layout: joints {missing} have no inward edge and are not the center")
-            return cls(name=d.get("name", f"custom{v}"), joint_names=tuple(f"joint{i}" for i in range(v)),
+                raise LayoutError(f"custom layout {name!r}: joints {missing} have no inward edge and are not "
+                                  "the center")
+            return cls(name=name, joint_names=tuple(f"joint{i}" for i in range(v)),
                        parents=tuple(parents), center=center, zaxis=(center, center), xaxis=(center, center),
                        description="custom layout from num_node/inward/center")
-        try:
-            return cls(
-                name=d["name"], joint_names=tuple(d["joint_names"]), parents=tuple(int(p) for p in d["parents"]),
-                center=int(d["center"]), zaxis=_tuplify(d["zaxis"]), xaxis=_tuplify(d["xaxis"]),
-                graph_edges=tuple(tuple(e) for e in d["graph_edges"]) if d.get("graph_edges") else None,
-                bone_pairs=tuple(tuple(e) for e in d["bone_pairs"]) if d.get("bone_pairs") else None,
-                up_axis=int(d.get("up_axis", 1)), fps=d.get("fps"), description=d.get("description", ""),
-            )
-        except KeyError as e:
-            raise LayoutError(f"layout dict is missing key {e.args[0]!r}") from None
+        return cls(
+            name=d["name"], joint_names=tuple(d["joint_names"]), parents=tuple(int(p) for p in d["parents"]),
+            center=int(d["center"]), zaxis=_tuplify(d["zaxis"]), xaxis=_tuplify(d["xaxis"]),
+            graph_edges=tuple(tuple(e) for e in d["graph_edges"]) if d.get("graph_edges") else None,
+            bone_pairs=tuple(tuple(e) for e in d["bone_pairs"]) if d.get("bone_pairs") else None,
+            up_axis=int(d.get("up_axis", 1)), fps=d.get("fps"), description=d.get("description", ""),
+        )
 
 
 # Bare "L"/"R" prefixes (CMU's "LHipJoint") would also match "LowerBack", so they are not used;
