@@ -39,6 +39,7 @@ from ..generator.denoiser import MotionDenoiser
 from ..generator.lora import add_lora, load_lora, lora_state_dict
 from ..generator.schedule import NoiseSchedule
 from ..mining import ContrastiveHead, MICConfig, MICEncoder, best_window_starts, extract_windows
+from ..utils.checksum import verify_checksum, with_checksum
 from ..utils.io import atomic_torch_save
 from .config import AdaptConfig
 from .data import SourcePool, TargetShots, pad_batch
@@ -245,7 +246,7 @@ class KineMICTrainer:
                 callback(logs)
             if checkpoint is not None and (self.step % cfg.save_every == 0 or self.step == cfg.steps):
                 try:
-                    atomic_torch_save(checkpoint, self.state_dict(include_optimizer=True))
+                    atomic_torch_save(checkpoint, with_checksum(self.state_dict(include_optimizer=True)))
                 except OSError as e:  # full disk, unwritable folder: the previous checkpoint stays intact
                     raise CacheError(f"cannot write resume checkpoint {checkpoint}: {e}") from e
             if stop_after is not None and done >= stop_after:
@@ -295,8 +296,10 @@ class KineMICTrainer:
     @staticmethod
     def _read(path: Union[str, Path]) -> Dict[str, Any]:
         try:
-            return torch.load(path, map_location="cpu", weights_only=True)
+            sd = torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError:
             raise
         except Exception as e:
             raise CacheError(f"{path}: unreadable adapter state ({type(e).__name__}: {str(e)[:200]})") from e
+        verify_checksum(sd, str(path))
+        return sd

@@ -25,6 +25,7 @@ from typing import Any, Dict, Union
 import torch
 
 from ..errors import CacheError
+from ..utils.checksum import verify_checksum, with_checksum
 from ..utils.io import atomic_torch_save
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .representation import MotionRepresentation, representation_from_state_dict
@@ -36,7 +37,7 @@ VERSION = 1
 
 def save_checkpoint(path: Union[str, Path], payload: Dict[str, Any]) -> Path:
     """Write ``payload`` (plus format/version tags) atomically."""
-    return atomic_torch_save(path, {"format": FORMAT, "version": VERSION, **payload})
+    return atomic_torch_save(path, with_checksum({"format": FORMAT, "version": VERSION, **payload}))
 
 
 def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
@@ -54,6 +55,7 @@ def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.devic
                          f"(format={ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt).__name__!r})")
     if ckpt.get("version", 0) > VERSION:
         raise CacheError(f"{path}: checkpoint version {ckpt['version']} is newer than this library ({VERSION})")
+    verify_checksum(ckpt, str(path))
     for key in ("model", "config", "representation", "step"):
         if key not in ckpt:
             raise CacheError(f"{path}: checkpoint lacks {key!r}")
