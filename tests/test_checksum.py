@@ -38,3 +38,23 @@ def test_verify_detects_a_bit_flip_after_a_save_load_roundtrip(tmp_path):
 def test_payloads_without_checksum_still_load():
     verify_checksum({"a": 1})
     verify_checksum(with_checksum({"a": torch.ones(2)}))
+
+
+def test_exported_inference_checkpoint_samples_like_the_ema_weights(tmp_path):
+    import numpy as np
+
+    from kinemic_aug.generator import DenoiserConfig, MotionDenoiser, get_representation
+    from kinemic_aug.generator.checkpoint import export_inference_checkpoint, load_generator, save_checkpoint
+
+    m = MotionDenoiser(DenoiserConfig.preset("tiny", input_dim=66, text_dim=8))
+    ema = {k: v + 1.0 if v.is_floating_point() else v for k, v in m.state_dict().items()}
+    rep = get_representation("xyz", "smpl22").set_stats(np.zeros(66, np.float32), np.ones(66, np.float32))
+    cfg = {"denoiser": m.config.to_dict(), "schedule": {"kind": "cosine", "num_steps": 50}}
+    src = save_checkpoint(tmp_path / "train.pt", {"model": m.state_dict(), "ema": ema, "optimizer": {"x": torch.ones(3)},
+                                                  "config": cfg, "representation": rep.state_dict(), "step": 7})
+    dst = export_inference_checkpoint(src, tmp_path / "infer.pt", extra={"note": "test"})
+    a, b = load_generator(src), load_generator(dst)
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k])
+    slim = torch.load(dst, weights_only=True)
+    assert "optimizer" not in slim and slim["provenance"] == {"note": "test"} and b.step == 7

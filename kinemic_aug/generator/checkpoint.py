@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Dict, Optional, Union
 
 import torch
 
@@ -89,3 +89,21 @@ def load_generator(path: Union[str, Path], use_ema: bool = True,
                            representation=representation_from_state_dict(ckpt["representation"]),
                            schedule=NoiseSchedule.make(sch["kind"], int(sch["num_steps"])),
                            config=cfg, step=int(ckpt["step"]))
+
+
+def export_inference_checkpoint(src: Union[str, Path], dst: Union[str, Path], use_ema: bool = True,
+                                extra: Optional[Dict[str, Any]] = None) -> Path:
+    """Write a sampling-only copy of a training checkpoint: the EMA (or live) weights as ``model``,
+    the config, representation statistics, step, corpus provenance and the loss history; no optimizer,
+    no RNG state (a quarter of the size). ``extra`` adds plain-type provenance (training time, machine)."""
+    ckpt = load_checkpoint(src)
+    weights = ckpt["ema"] if use_ema and ckpt.get("ema") else ckpt["model"]
+    payload: Dict[str, Any] = {
+        "model": {k: v.detach().clone() for k, v in weights.items()},
+        "config": ckpt["config"], "representation": ckpt["representation"], "step": int(ckpt["step"]),
+        "corpus": ckpt.get("corpus", {}), "losses": ckpt.get("losses"),
+        "exported_from": {"weights": "ema" if use_ema and ckpt.get("ema") else "model", "step": int(ckpt["step"])},
+    }
+    if extra:
+        payload["provenance"] = dict(extra)
+    return save_checkpoint(dst, payload)
