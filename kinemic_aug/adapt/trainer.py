@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from ..errors import CacheError, DataError
 from ..generator.denoiser import MotionDenoiser
 from ..generator.lora import add_lora, load_lora, lora_state_dict
+from ..generator.pretrain import masked_mse_per_sample
 from ..generator.schedule import NoiseSchedule
 from ..mining import ContrastiveHead, MICConfig, MICEncoder, best_window_starts, extract_windows
 from ..utils.checksum import verify_checksum, with_checksum
@@ -47,12 +48,6 @@ from .data import SourcePool, TargetShots, pad_batch
 log = logging.getLogger(__name__)
 
 STATE_FORMAT = "kinemic_aug.adapter"
-
-
-def masked_mse_per_sample(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """Per-sample MSE over valid frames ``[B]`` (each clip weighs the same whatever its length)."""
-    m = mask.to(pred.dtype)[..., None]
-    return ((pred - target) ** 2 * m).sum(dim=(1, 2)) / (m.sum(dim=(1, 2)) * pred.shape[-1]).clamp(min=1)
 
 
 def build_target_stream(base: MotionDenoiser, num_actions: int, cfg: AdaptConfig) -> MotionDenoiser:

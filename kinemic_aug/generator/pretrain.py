@@ -190,12 +190,16 @@ class MotionTextDataset:
                 "has_text": torch.from_numpy(has_text)}
 
 
+def masked_mse_per_sample(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Per-sample MSE over valid frames ``[B]`` (each clip weighs the same whatever its length)."""
+    m = mask.to(pred.dtype)[..., None]
+    return ((pred - target) ** 2 * m).sum(dim=(1, 2)) / (m.sum(dim=(1, 2)) * pred.shape[-1]).clamp(min=1)
+
+
 def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     """Mean squared error over valid frames: per-sample mean over its valid elements, then the batch
     mean (each clip weighs the same whatever its length)."""
-    m = mask.to(pred.dtype)[..., None]
-    per = ((pred - target) ** 2 * m).sum(dim=(1, 2)) / (m.sum(dim=(1, 2)) * pred.shape[-1]).clamp(min=1)
-    return per.mean()
+    return masked_mse_per_sample(pred, target, mask).mean()
 
 
 def save_loss_plot(losses: Sequence[float], path: Union[str, Path], title: str = "generator pretraining") -> Path:
