@@ -545,3 +545,41 @@ def test_same_seed_same_shots_adapters_and_synthetic_data_across_processes(tmp_p
     syn = _synthetic(0)
     assert len(syn) == 3 and all(np.array_equal(a.numpy(), b) for a, b in zip(child["synthetic"], syn))
     assert not all(np.array_equal(a, b) for a, b in zip(syn, _synthetic(1)))
+
+
+# ------------------------------------------------------------------------------ killed synthesis
+def _augmenter(msr_pkl, tiny_generator, cache: Path, classes):
+    from kinemic_aug.augmenter import KineMICAugmenter
+    from kinemic_aug.synthesis import SynthesisConfig
+
+    return KineMICAugmenter(str(msr_pkl), split="xsub_train", shots=1, labels="msr_action3d", layout="msr_action3d",
+                            classes=classes, synthetic_per_class=2, generator=tiny_generator["path"],
+                            corpus=tiny_generator["corpus"], cache_dir=cache, progress=False,
+                            adapt=AdaptConfig(steps=2, batch_size=4, mic_hidden=16, top_k=8, negatives_per_step=2),
+                            synthesis=SynthesisConfig(steps=3, batch_size=8, static_ratio=0.0, explode_ratio=1e9,
+                                                      bone_cv_max=1e9, oversample=1.0))
+
+
+def test_killed_synthesis_resumes_to_the_uninterrupted_result(msr_pkl, tiny_generator, tmp_path):
+    """SIGKILL once the first class's synthetic set is cached; the rerun keeps that class (a cache hit),
+    builds the rest, and every array equals an uninterrupted run's."""
+    classes = [0, 9, 15]
+    reference = _augmenter(msr_pkl, tiny_generator, tmp_path / "ref", classes).synthetic_annotations()
+    cache = tmp_path / "killed"
+
+    def run() -> None:
+        _augmenter(msr_pkl, tiny_generator, cache, classes).synthetic_annotations()
+
+    def first_class_done() -> bool:
+        return len(list((cache / "synthetic").rglob("meta.json"))) >= 1 if (cache / "synthetic").exists() else False
+
+    code = run_and_kill_when(run, (), first_class_done, timeout=240)
+    assert code == -signal.SIGKILL, "the run finished before the kill point"
+    done_before = len(list((cache / "synthetic").rglob("meta.json")))
+    assert 1 <= done_before < len(classes)
+    again = _augmenter(msr_pkl, tiny_generator, cache, classes)
+    anns = again.synthetic_annotations()
+    assert sum(r.synth_cached for r in again.reports.values()) == done_before
+    assert [a["frame_dir"] for a in anns] == [a["frame_dir"] for a in reference]
+    assert all(np.array_equal(a["keypoint"], b["keypoint"]) for a, b in zip(anns, reference))
+    assert cache_is_clean(cache) == []
