@@ -1,0 +1,1 @@
+"""Benchmarks of kinemic-aug (run as ``python -m benchmarks.<name>`` from the repository root)."""
