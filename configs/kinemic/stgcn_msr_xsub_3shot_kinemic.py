@@ -2,7 +2,7 @@
 # wrapped), plus synthetic samples from per-class adapted generators. Classifier, optimizer steps,
 # pipeline and evaluation are those of configs/stgcn/stgcn_msr_xsub_3shot.py. Variants (ablations)
 # by --cfg-options train_dataloader.dataset.augmenter.variant=finetune|nocontrastive|noweight|zeroshot.
-_base_ = ['../stgcn/stgcn_msr_xsub_3shot.py', './kinemic_msr_default.py']
+_base_ = ['../stgcn/stgcn_msr_xsub_3shot.py', '../_base_/kinemic/msr_default.py']
 custom_imports = dict(imports=['har.mm', 'kinemic_aug.integrations.mmengine'], allow_failed_imports=False)
 train_dataloader = dict(dataset=dict(_delete_=True, type='KineMICAugmentedDataset',
                                      dataset={{_base_.train_dataloader.dataset}}, augmenter={{_base_.kinemic}}))
