@@ -80,6 +80,8 @@ def load_generator(path: Union[str, Path], use_ema: bool = True,
     cfg = ckpt["config"]
     model = MotionDenoiser(DenoiserConfig.from_dict(cfg["denoiser"]))
     sd = ckpt["ema"] if use_ema and ckpt.get("ema") else ckpt["model"]
+    # the sinusoidal tables are deterministic; exported checkpoints leave them out (see below)
+    sd = {**{k: v for k, v in model.state_dict().items() if k.endswith(".pe")}, **sd}
     try:
         model.load_state_dict(sd)
     except RuntimeError as e:
@@ -99,7 +101,8 @@ def export_inference_checkpoint(src: Union[str, Path], dst: Union[str, Path], us
     ckpt = load_checkpoint(src)
     weights = ckpt["ema"] if use_ema and ckpt.get("ema") else ckpt["model"]
     payload: Dict[str, Any] = {
-        "model": {k: v.detach().clone() for k, v in weights.items()},
+        # without the sinusoidal position tables (deterministic, rebuilt by load_generator): half the size
+        "model": {k: v.detach().clone() for k, v in weights.items() if not k.endswith(".pe")},
         "config": ckpt["config"], "representation": ckpt["representation"], "step": int(ckpt["step"]),
         "corpus": ckpt.get("corpus", {}), "losses": ckpt.get("losses"),
         "exported_from": {"weights": "ema" if use_ema and ckpt.get("ema") else "model", "step": int(ckpt["step"])},
