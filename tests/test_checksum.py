@@ -47,7 +47,8 @@ def test_exported_inference_checkpoint_samples_like_the_ema_weights(tmp_path):
     from kinemic_aug.generator.checkpoint import export_inference_checkpoint, load_generator, save_checkpoint
 
     m = MotionDenoiser(DenoiserConfig.preset("tiny", input_dim=66, text_dim=8))
-    ema = {k: v + 1.0 if v.is_floating_point() else v for k, v in m.state_dict().items()}
+    params = {n for n, _ in m.named_parameters()}
+    ema = {k: v + 1.0 if k in params else v for k, v in m.state_dict().items()}  # buffers (pe) never train
     rep = get_representation("xyz", "smpl22").set_stats(np.zeros(66, np.float32), np.ones(66, np.float32))
     cfg = {"denoiser": m.config.to_dict(), "schedule": {"kind": "cosine", "num_steps": 50}}
     src = save_checkpoint(tmp_path / "train.pt", {"model": m.state_dict(), "ema": ema, "optimizer": {"x": torch.ones(3)},
