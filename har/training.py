@@ -29,7 +29,8 @@ def _datasets(cfg_ds: Any) -> Iterator[dict]:
 
 
 def apply_seed(cfg: Config, seed: int) -> Config:
-    """Set ``randomness.seed`` and the ``few_shot.seed`` of every training dataset to ``seed``.
+    """Set ``randomness.seed``, the ``few_shot.seed`` of every training dataset and the ``augmenter.seed``
+    of every KineMIC wrapper to ``seed``.
 
     A dataset with ``few_shot=dict(..., fixed_seed=True)`` keeps its own seed (for experiments that
     vary only the training seed).
@@ -40,6 +41,9 @@ def apply_seed(cfg: Config, seed: int) -> Config:
         fs = ds.get("few_shot")
         if isinstance(fs, (dict, ConfigDict)) and not fs.get("fixed_seed", False):
             fs["seed"] = int(seed)
+        aug = ds.get("augmenter")  # KineMICAugmentedDataset: adapters and synthetic samples follow the seed too
+        if isinstance(aug, (dict, ConfigDict)) and not aug.get("fixed_seed", False):
+            aug["seed"] = int(seed)
     return cfg
 
 

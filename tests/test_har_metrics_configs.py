@@ -156,3 +156,11 @@ def test_merge_records_keeps_other_rows(tmp_path):
     table = summary_table(rows)
     assert "| real | 50.0 ± 14.1 (n=2) |" in table and "| mixed | 70.0 ± 0.0 (n=1) |" in table
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_apply_seed_reaches_the_kinemic_augmenter_and_the_wrapped_shots():
+    from har.training import load_config
+
+    cfg = load_config(REPO / "configs/kinemic/stgcn_msr_xsub_5shot_kinemic.py", seed=4)
+    ds = cfg.train_dataloader.dataset
+    assert ds.augmenter.seed == 4 and ds.dataset.few_shot.seed == 4 and cfg.randomness.seed == 4
