@@ -220,6 +220,11 @@ class KineMICAugmenter:
     def _corpus(self) -> MotionCorpus:
         if not hasattr(self, "_corp"):
             self._corp = load_corpus(self.corpus_spec)
+            trained_on = (self._bundle().corpus or {}).get("fingerprint")
+            if trained_on and trained_on != self._corp.fingerprint():
+                warnings.warn(f"corpus {self.corpus_spec!r} is not the one the generator was trained on "
+                              f"({(self._bundle().corpus or {}).get('name')!r}); soft pairs will come from "
+                              "clips the prior stream has not seen")
             log.info("generalist corpus %s", self._corp)
         return self._corp
 

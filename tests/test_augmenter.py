@@ -126,3 +126,9 @@ def test_augment_tool_writes_pickle_previews_and_report(msr_pkl, tiny_generator,
     from PIL import Image
     assert Image.open(tmp_path / gifs[0]).n_frames > 1
     assert "jogging" in out.with_suffix(".report.md").read_text()
+
+
+def test_pairing_against_another_corpus_than_the_generators_warns(msr_pkl, tiny_generator, tmp_path):
+    aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", corpus="seed")
+    with pytest.warns(UserWarning, match="not the one the generator was trained on"):
+        aug._corpus()

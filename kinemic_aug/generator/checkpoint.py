@@ -71,6 +71,7 @@ class GeneratorBundle:
     schedule: NoiseSchedule
     config: Dict[str, Any]
     step: int
+    corpus: Optional[Dict[str, Any]] = None  # name and fingerprint of the training corpus
 
 
 def load_generator(path: Union[str, Path], use_ema: bool = True,
@@ -90,7 +91,7 @@ def load_generator(path: Union[str, Path], use_ema: bool = True,
     return GeneratorBundle(model=model.to(device).eval(),
                            representation=representation_from_state_dict(ckpt["representation"]),
                            schedule=NoiseSchedule.make(sch["kind"], int(sch["num_steps"])),
-                           config=cfg, step=int(ckpt["step"]))
+                           config=cfg, step=int(ckpt["step"]), corpus=dict(ckpt.get("corpus") or {}))
 
 
 def export_inference_checkpoint(src: Union[str, Path], dst: Union[str, Path], use_ema: bool = True,
