@@ -79,7 +79,11 @@ def _annotations_from_source(source: Any, split: Optional[str]) -> Tuple[List[Di
     elif isinstance(source, Mapping) and "annotations" in source:
         data = source
     if data is not None:
-        validate_annotations(data, source=str(source) if isinstance(source, (str, Path)) else None)
+        src = str(source) if isinstance(source, (str, Path)) else None
+        validate_annotations(data, source=src)
+        if split is None and data.get("split"):
+            raise DataError(f"the source has splits {sorted(data['split'])}: pass split= (the training split), so "
+                            "shots are never drawn from a test split", source=src, field="split")
         anns = get_split(data, split) if split else list(data["annotations"])
         return list(anns), dict(data)
     if isinstance(source, Sequence) and source and isinstance(source[0], Mapping):
@@ -148,6 +152,9 @@ class KineMICAugmenter:
         self.variant = variant
         base_adapt = adapt or AdaptConfig()
         self.adapt_cfg = replace(base_adapt.variant(variant), seed=self.seed, device=device, progress=progress)
+        if self.adapt_cfg.mode != "per_class":
+            raise DataError("the augmenter trains one adapter per class; mode='joint' is available through "
+                            "KineMICTrainer directly", field="adapt.mode")
         self.synth_cfg = synthesis or SynthesisConfig()
         self.synthetic_per_class = synthetic_per_class
         self.synthetic_ratio = synthetic_ratio
@@ -287,7 +294,11 @@ class KineMICAugmenter:
             pf, pt, pos, _ = self._source_pool(rep.dim)
             own = set(pos[c].tolist())
             neg = np.array(sorted({int(i) for o in self.classes if o != c for i in pos[o]} - own), dtype=np.int64)
-            pool = SourcePool(pf, pt, {0: pos[c]}, negatives={0: neg} if len(neg) else {})
+            if not len(neg) and cfg.use_contrastive:
+                warnings.warn(f"class {c}: no contrastive negatives (a single class, or other classes share all its "
+                              "soft positives); the contrastive term is zero and the MIC encoder does not learn")
+            weights = {0: self._pairing().probabilities(c, cfg.pairing_temperature)} if cfg.pairing_temperature else {}
+            pool = SourcePool(pf, pt, {0: pos[c]}, weights=weights, negatives={0: neg} if len(neg) else {})
             pool_fp = pool.fingerprint()
         parts = {"kind": "adapter", "generator": self._gen_sha, "encoder": self._encoder().identifier,
                  "shots": shots.fingerprint(), "pool": pool_fp, "config": cfg.cache_dict(), "class": int(c),
@@ -405,7 +416,10 @@ class KineMICAugmenter:
         """A PYSKL dict: the original splits untouched, plus ``<train_split>`` replaced by the shots +
         synthetic ids (named ``<split>_kinemic`` if the input had no splits)."""
         anns = self.annotations()
-        key = "frame_dir"
+        key = id_key(self.data["annotations"]) if self.data is not None else "frame_dir"
+        if key != "frame_dir":
+            anns = [a if "frame_dir" not in a or not a.get("is_synthetic") else
+                    {**{k: v for k, v in a.items() if k != "frame_dir"}, key: a["frame_dir"]} for a in anns]
         name = train_split or (f"{self.split}_kinemic" if self.split else "train_kinemic")
         if self.data is not None:
             out = {k: v for k, v in self.data.items() if k not in ("split", "annotations")}
@@ -413,7 +427,7 @@ class KineMICAugmenter:
             base = [dict(a, is_synthetic=False) if a[id_key(self.data["annotations"])] in ids_real else a
                     for a in self.data["annotations"]]
             split = dict(self.data["split"])
-            out["annotations"] = base + self.synthetic_annotations()
+            out["annotations"] = base + [a for a in anns if a.get("is_synthetic")]
         else:
             out = {}
             split = {}

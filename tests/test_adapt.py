@@ -138,3 +138,23 @@ def test_lock_excludes_a_second_process(tmp_path):
     p.join()
     with ArtifactCache(tmp_path).lock("adapter", key, timeout=2):
         pass
+
+
+def test_bad_pools_configs_and_labels_fail_clearly():
+    from kinemic_aug.adapt import AdaptConfig
+
+    rng = np.random.default_rng(0)
+    good = [rng.normal(size=(10, D)).astype(np.float32) for _ in range(3)]
+    bad = good[:2] + [np.full((10, D), np.nan, np.float32)]
+    with pytest.raises(DataError, match="'source 2'.*NaN"):
+        SourcePool(bad, rng.normal(size=(3, E)), {0: np.arange(3)})
+    with pytest.raises(DataError, match="'source 1'.*expected"):
+        SourcePool([good[0], good[1][:, :5], good[2]], rng.normal(size=(3, E)), {0: np.arange(3)})
+    with pytest.raises(DataError, match="'negatives'"):
+        SourcePool(good, rng.normal(size=(3, E)), {0: np.arange(3)}, negatives={0: np.array([7])})
+    with pytest.raises(DataError, match="labels must be >= 0"):
+        TargetShots(good, [0, -1, 0], rng.normal(size=(1, E)))
+    with pytest.raises(ValueError, match="unknown AdaptConfig field"):
+        AdaptConfig.from_dict({"stepz": 3})
+    with pytest.raises(ValueError, match="save_every"):
+        AdaptConfig(save_every=0)

@@ -132,3 +132,14 @@ def test_pairing_against_another_corpus_than_the_generators_warns(msr_pkl, tiny_
     aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", corpus="seed")
     with pytest.warns(UserWarning, match="not the one the generator was trained on"):
         aug._corpus()
+
+
+def test_a_split_source_without_split_is_refused_so_test_samples_never_become_shots(msr_pkl, tiny_generator):
+    with pytest.raises(DataError, match="pass split=.*never drawn from a test split"):
+        KineMICAugmenter(str(msr_pkl), shots=1, labels="msr_action3d", layout="msr_action3d",
+                         generator=tiny_generator["path"])
+
+
+def test_joint_mode_is_refused_by_the_per_class_augmenter(msr_pkl, tiny_generator):
+    with pytest.raises(DataError, match="one adapter per class"):
+        _aug(msr_pkl, tiny_generator, "/tmp/unused", adapt=AdaptConfig(mode="joint"))

@@ -75,8 +75,8 @@ class AdaptConfig:
     def __post_init__(self) -> None:
         if self.mode not in ("per_class", "joint"):
             raise ValueError(f"mode must be 'per_class' or 'joint', got {self.mode!r}")
-        if self.steps < 0 or self.batch_size < 1:
-            raise ValueError("steps must be >= 0 and batch_size >= 1")
+        if self.steps < 0 or self.batch_size < 1 or self.save_every < 1:
+            raise ValueError("steps must be >= 0, batch_size >= 1 and save_every >= 1")
         if not self.use_mining and self.window_weighting and self.lambda_wrec > 0:
             object.__setattr__(self, "window_weighting", False)
 
@@ -88,7 +88,10 @@ class AdaptConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "AdaptConfig":
         names = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in names}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown AdaptConfig field(s) {unknown}; known: {sorted(names)}")
+        kw = dict(d)
         if "lora_targets" in kw:
             kw["lora_targets"] = tuple(kw["lora_targets"])
         return cls(**kw)

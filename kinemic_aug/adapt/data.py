@@ -35,6 +35,8 @@ class TargetShots:
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64)
+        if len(self.labels) and self.labels.min() < 0:
+            raise DataError(f"labels must be >= 0, got {int(self.labels.min())}", field="labels")
         if not self.names:
             self.names = [f"shot{i}" for i in range(len(self.feats))]
         if len(self.feats) == 0:
@@ -94,6 +96,12 @@ class SourcePool:
         n = len(self.feats)
         if n == 0:
             raise DataError("empty source pool", field="feats")
+        d = self.feats[0].shape[-1] if np.ndim(self.feats[0]) == 2 else None
+        for j, f in enumerate(self.feats):
+            if np.ndim(f) != 2 or f.shape[-1] != d or len(f) < 2:
+                raise DataError(f"expected [T>=2, {d}], got {np.shape(f)}", sample=f"source {j}", field="feats")
+            if not np.all(np.isfinite(f)):
+                raise DataError("contains NaN or inf", sample=f"source {j}", field="feats")
         self.text_emb = np.asarray(self.text_emb, dtype=np.float32)
         if self.text_emb.shape[0] != n:
             raise DataError(f"{self.text_emb.shape[0]} caption embeddings for {n} clips", field="text_emb")
@@ -111,6 +119,11 @@ class SourcePool:
                     raise DataError("weights must be non-negative, one per positive", sample=f"class {c}",
                                     field="weights")
                 self.weights[c] = w / w.sum()
+        for c, idx in list(self.negatives.items()):
+            idx = np.asarray(idx, dtype=np.int64)
+            if len(idx) and (idx.min() < 0 or idx.max() >= n):
+                raise DataError(f"source index out of range 0..{n - 1}", sample=f"class {c}", field="negatives")
+            self.negatives[c] = idx
 
     def draw(self, cls: int, n: int, rng: np.random.Generator) -> np.ndarray:
         idx = self.positives[cls]

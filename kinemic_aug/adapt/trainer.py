@@ -81,6 +81,9 @@ class KineMICTrainer:
 
     ``classes``: the global class ids behind the local labels 0..C-1 (kept in the state for the
     augmenter; training only sees local labels).
+
+    ``base`` becomes the frozen prior stream *in place* (moved to the device, eval mode, gradients off);
+    pass a copy if you keep training it elsewhere. The target stream is a deep copy.
     """
 
     def __init__(self, base: MotionDenoiser, schedule: NoiseSchedule, shots: TargetShots, pool: Optional[SourcePool],
