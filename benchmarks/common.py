@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from kinemic_aug.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from kinemic_aug.utils.io import atomic_save_figure, atomic_write_json, atomic_write_text
 
 PathLike = Union[str, os.PathLike]
 FEW_SHOT_KEY: Tuple[str, ...] = ("dataset", "split", "arm", "shots", "seed")
@@ -107,7 +107,6 @@ def summary_table(rows: Sequence[Dict[str, Any]], metric: str = "top1_last", sca
 def plot_arms(rows: Sequence[Dict[str, Any]], path: PathLike, metric: str = "top1_last", title: str = "",
               ylabel: str = "top-1 accuracy (%)", arms: Optional[Sequence[str]] = None) -> Path:
     """Mean ± std of ``metric`` vs shots, one line per arm (full data drawn as the rightmost point)."""
-    import io
 
     import matplotlib
 
@@ -135,10 +134,7 @@ def plot_arms(rows: Sequence[Dict[str, Any]], path: PathLike, metric: str = "top
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return atomic_save_figure(fig, path)
 
 
 def write_markdown(path: PathLike, text: str) -> Path:

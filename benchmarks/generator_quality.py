@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import hashlib
-import io
-import json
 import logging
 import platform
 import sys
@@ -46,12 +44,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `har` lives at the repository root
     sys.path.insert(0, str(REPO))
 
-from kinemic_aug.data.procedural import ACTIONS, get_action, synthesize_action  # noqa: E402
+from kinemic_aug.data.procedural import get_action, synthesize_action  # noqa: E402
 from kinemic_aug.data.procedural.captions import SUBJECTS, render  # noqa: E402
 from kinemic_aug.errors import DataError  # noqa: E402
 from kinemic_aug.skeleton.normalize import prenormalize_3d  # noqa: E402
 from kinemic_aug.skeleton.resample import resample_to_length  # noqa: E402
-from kinemic_aug.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: E402
+from kinemic_aug.utils.io import atomic_save_figure, atomic_write_json, atomic_write_text  # noqa: E402
 
 from .common import RESULTS_DIR  # noqa: E402
 
@@ -381,10 +379,7 @@ def plot_confusion(cm: np.ndarray, names: Sequence[str], path: Path, title: str)
     ax.set_ylabel("prompted action")
     ax.set_title(title, fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return atomic_save_figure(fig, path)
 
 
 def render_samples(clips: Sequence[np.ndarray], prompts: Sequence[Prompt], cfg: QualityConfig, path: Path) -> Path:

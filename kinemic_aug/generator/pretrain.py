@@ -32,7 +32,7 @@ from ..data.corpus import MotionCorpus
 from ..errors import CacheError, DataError
 from ..skeleton.layout import get_layout
 from ..skeleton.resample import resample
-from ..utils.io import atomic_write_bytes
+from ..utils.io import atomic_save_figure
 from .checkpoint import load_checkpoint, save_checkpoint
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .representation import MotionRepresentation
@@ -204,7 +204,6 @@ def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
 
 def save_loss_plot(losses: Sequence[float], path: Union[str, Path], title: str = "generator pretraining") -> Path:
     """Raw and moving-average loss per step, written atomically as PNG."""
-    import io
 
     import matplotlib
     matplotlib.use("Agg", force=False)
@@ -224,10 +223,7 @@ def save_loss_plot(losses: Sequence[float], path: Union[str, Path], title: str =
     ax.set_title(title)
     ax.legend(loc="upper right")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return atomic_save_figure(fig, path)
 
 
 class GeneratorTrainer:

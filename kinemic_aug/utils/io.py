@@ -83,3 +83,13 @@ def atomic_torch_save(path: PathLike, obj: Any) -> Path:
     buf = io.BytesIO()
     torch.save(obj, buf)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_save_figure(fig: Any, path: PathLike) -> Path:
+    """Render a matplotlib figure to PNG, close it, and write it atomically."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
