@@ -109,16 +109,21 @@ def read_split(root: PathLike, split: str) -> List[str]:
     return [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
 
 
-def load_joints(path: PathLike) -> np.ndarray:
-    """One ``new_joints/<id>.npy`` file, checked: [T, 22, 3], finite, float32."""
-    path = Path(path)
+def _read_npy(path: Path, field: str) -> np.ndarray:
+    """``np.load`` without pickles; anything unreadable is a :class:`DataError` naming file and field
+    (a missing file stays ``FileNotFoundError``, which callers report as a missing entry)."""
     try:
-        j = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
     except Exception as e:
-        raise DataError(f"not a readable .npy file ({type(e).__name__}: {e})", source=str(path),
-                        field="new_joints") from e
+        raise DataError(f"not a readable .npy file ({type(e).__name__}: {e})", source=str(path), field=field) from e
+
+
+def load_joints(path: PathLike) -> np.ndarray:
+    """One ``new_joints/<id>.npy`` file, checked: [T, 22, 3], finite, float32."""
+    path = Path(path)
+    j = _read_npy(path, "new_joints")
     if j.ndim != 3 or j.shape[1:] != (NUM_JOINTS, 3):
         raise DataError(f"expected [T, 22, 3], got shape {j.shape}", source=str(path), field="new_joints")
     if not _real_dtype(j.dtype) or not np.all(np.isfinite(j)):
@@ -204,13 +209,7 @@ def load_humanml3d_corpus(root: PathLike, split: str = "train", min_len: int = 4
 def load_vecs(root: PathLike, id: str, num_frames: Optional[int] = None) -> np.ndarray:
     """``new_joint_vecs/<id>.npy`` checked to be [T-1, 263] (``T = num_frames`` if given)."""
     path = Path(root) / "new_joint_vecs" / f"{id}.npy"
-    try:
-        v = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except Exception as e:
-        raise DataError(f"not a readable .npy file ({type(e).__name__}: {e})", source=str(path),
-                        field="new_joint_vecs") from e
+    v = _read_npy(path, "new_joint_vecs")
     if v.ndim != 2 or v.shape[1] != 263 or (num_frames is not None and v.shape[0] != num_frames - 1):
         want = f"[{num_frames - 1}, 263]" if num_frames is not None else "[T-1, 263]"
         raise DataError(f"expected {want}, got shape {v.shape}", source=str(path), field="new_joint_vecs")
