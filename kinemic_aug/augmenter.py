@@ -152,9 +152,6 @@ class KineMICAugmenter:
         self.variant = variant
         base_adapt = adapt or AdaptConfig()
         self.adapt_cfg = replace(base_adapt.variant(variant), seed=self.seed, device=device, progress=progress)
-        if self.adapt_cfg.mode != "per_class":
-            raise DataError("the augmenter trains one adapter per class; mode='joint' is available through "
-                            "KineMICTrainer directly", field="adapt.mode")
         self.synth_cfg = synthesis or SynthesisConfig()
         self.synthetic_per_class = synthetic_per_class
         self.synthetic_ratio = synthetic_ratio
@@ -320,6 +317,52 @@ class KineMICAugmenter:
         rpt.adapt_seconds = time.time() - t0
         return trainer, key
 
+    def _joint_adapter(self, joints_by_class: Dict[int, List[np.ndarray]]):
+        """Train or load ONE adapter over all classes (``mode='joint'``, the paper's setting): the action
+        table has a row per class, every class's soft positives are in the pool and the other classes'
+        sources in a batch are the contrastive negatives. Cheaper than one adapter per class (one run of
+        ``steps`` instead of C runs), at the price that adding a class retrains it."""
+        bundle = self._bundle()
+        rep = bundle.representation
+        key_ids = id_key(self.shot_anns)
+        feats, labels, names = [], [], []
+        for li, c in enumerate(self.classes):
+            for a, j in zip(self._shots_of(c), joints_by_class[c]):
+                feats.append(rep.normalize(rep.encode(j)).astype(np.float32))
+                labels.append(li)
+                names.append(a[key_ids])
+        caps = [self._class_text(c) for c in self.classes]
+        p = max(len(x) for x in caps)
+        text = np.stack([np.concatenate([x, x[np.arange(p - len(x)) % len(x)]]) for x in caps])
+        shots = TargetShots(feats, np.asarray(labels), text, names)
+        cfg = self.adapt_cfg
+        pool, pool_fp = None, ""
+        if cfg.steps > 0 and (cfg.use_mining or cfg.use_contrastive):
+            pf, pt, pos, _ = self._source_pool(rep.dim)
+            weights = ({li: self._pairing().probabilities(c, cfg.pairing_temperature) for li, c in enumerate(self.classes)}
+                       if cfg.pairing_temperature else {})
+            pool = SourcePool(pf, pt, {li: pos[c] for li, c in enumerate(self.classes)}, weights=weights)
+            pool_fp = pool.fingerprint()
+        parts = {"kind": "adapter-joint", "generator": self._gen_sha, "encoder": self._encoder().identifier,
+                 "shots": shots.fingerprint(), "pool": pool_fp, "config": cfg.cache_dict(),
+                 "classes": [int(c) for c in self.classes]}
+        key = make_key(parts)
+        trainer = KineMICTrainer(copy.deepcopy(bundle.model), bundle.schedule, shots, pool, cfg, classes=self.classes)
+        if cfg.steps == 0:
+            return trainer, key, 0.0, False
+        t0 = time.time()
+        cached = False
+        with self.cache.lock("adapter", key):
+            state = self.cache.load("adapter", key)
+            if state is not None:
+                trainer.load_state(state)
+                cached = True
+            else:
+                trainer.train(checkpoint=self.cache.progress_path("adapter", key))
+                self.cache.save("adapter", key, trainer.state_dict(), parts={k: v for k, v in parts.items()
+                                                                              if k != "config"})
+        return trainer, key, time.time() - t0, cached
+
     # ------------------------------------------------------------------ synthesis
     def _count(self, c: int) -> int:
         if self.synthetic_ratio is not None:
@@ -330,7 +373,8 @@ class KineMICAugmenter:
         return [a for a in self.shot_anns if int(a["label"]) == c]
 
     def _synthetic_for(self, c: int, trainer: KineMICTrainer, akey: str, skey: str, n: int,
-                       shots_c: List[np.ndarray], compose: Optional[np.ndarray], rpt: ClassReport):
+                       shots_c: List[np.ndarray], compose: Optional[np.ndarray], rpt: ClassReport,
+                       action: int = 0):
         """The cached synthetic set of class ``c`` (generator space), or sample and cache it."""
         payload = self.cache.load("synthetic", skey)
         if payload is not None:
@@ -339,7 +383,7 @@ class KineMICAugmenter:
             return seqs, payload["infos"], payload["report"]
         bundle = self._bundle()
         model = trainer.target if self.adapt_cfg.steps > 0 else trainer.prior
-        action = 0 if self.adapt_cfg.steps > 0 else None
+        action = action if self.adapt_cfg.steps > 0 else None
         seqs, frep, infos = synthesize_class(
             model, bundle.representation, bundle.schedule, n=n, shot_joints=shots_c,
             class_text_emb=self._class_text(c), action=action, cfg=self.synth_cfg,
@@ -366,6 +410,9 @@ class KineMICAugmenter:
         compose = None
         if self.synth_cfg.compose_with:
             compose = self._encoder().encode(list(self.synth_cfg.compose_with))
+        joint = None
+        if self.adapt_cfg.mode == "joint":
+            joint = self._joint_adapter(joints_by_class)
         iterator = self.classes
         if self.progress:
             from tqdm.auto import tqdm
@@ -377,13 +424,19 @@ class KineMICAugmenter:
                 cov = {x.class_id: x for x in pair.coverage}.get(c)
                 if cov is not None:
                     rpt.top1_similarity, rpt.kth_similarity = float(cov.top1), float(cov.kth_similarity)
-            trainer, akey = self._adapter_for(c, shots_c)
+            if joint is None:
+                trainer, akey = self._adapter_for(c, shots_c)
+                action = 0
+            else:  # the joint adapter's time is shared out evenly over the classes
+                trainer, akey = joint[0], joint[1]
+                action = self.classes.index(c)
+                rpt.adapt_seconds, rpt.adapt_cached = joint[2] / len(self.classes), joint[3]
             n = self._count(c)
             skey = make_key({"kind": "synthetic", "adapter": akey, "synthesis": self.synth_cfg.to_dict(), "n": n,
-                             "seed": self.seed, "domain": [self.domain.layout, self.domain.fps]})
+                             "class": int(c), "seed": self.seed, "domain": [self.domain.layout, self.domain.fps]})
             t0 = time.time()
             with self.cache.lock("synthetic", skey):  # a second process waits, then reads this one's entry
-                seqs, infos, rep_d = self._synthetic_for(c, trainer, akey, skey, n, shots_c, compose, rpt)
+                seqs, infos, rep_d = self._synthetic_for(c, trainer, akey, skey, n, shots_c, compose, rpt, action)
             rpt.synth_seconds = time.time() - t0
             rpt.generated = rep_d["kept"]
             rpt.dropped_static, rpt.dropped_exploding = rep_d["static"], rep_d["exploding"]
@@ -393,7 +446,8 @@ class KineMICAugmenter:
             refs = self._shots_of(c)
             rng = np.random.default_rng([self.seed, c, 99])
             for i, (s, info) in enumerate(zip(seqs, infos)):
-                ref = refs[int(rng.integers(0, len(refs)))]
+                pick = int(rng.integers(0, len(refs)))  # drawn always, so the stream does not depend on anchoring
+                ref = refs[info["shot_index"] if info.get("shot_index", -1) >= 0 else pick]
                 kp = self.domain.from_generator(s, reference=ref["keypoint"], sample=f"synthetic_{c}_{i}")
                 caption = (self.synth_cfg.compose_with[0] if info.get("composed") else
                            self.labels.captions(c)[info["caption_index"]])

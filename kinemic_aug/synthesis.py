@@ -39,6 +39,11 @@ class SynthesisConfig:
             use one of them (with the class's action id) instead of the class caption.
         static_ratio, explode_ratio, bone_cv_max: the degenerate-sample filter.
         oversample: draw this factor more than asked, so the filter can drop some and still meet the count.
+        shot_strength: ``1.0`` samples from pure noise (the paper's synthesis). Below 1, each sample
+            starts from one of the class's real shots noised ``shot_strength`` of the way up the chain
+            (partial diffusion): the adapted generator then re-draws the shot's detail, amplitude and
+            style while its timing stays, which keeps samples moving like the class even when the
+            generator alone produces muted motion. Shots are used in turn, so each gets an equal share.
     """
 
     steps: int = 20
@@ -52,6 +57,11 @@ class SynthesisConfig:
     explode_ratio: float = 2.5
     bone_cv_max: float = 0.25
     oversample: float = 1.25
+    shot_strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.shot_strength <= 1.0:
+            raise ValueError(f"shot_strength must be in (0, 1], got {self.shot_strength}")
 
     def to_dict(self) -> Dict:
         d = asdict(self)
@@ -115,8 +125,12 @@ def classify(joints: np.ndarray, stats: ShotStats, cfg: SynthesisConfig) -> str:
 @torch.no_grad()
 def sample_sequences(model: MotionDenoiser, representation: MotionRepresentation, schedule: NoiseSchedule,
                      lengths: Sequence[int], text_emb: np.ndarray, action: Optional[Sequence[int]],
-                     cfg: SynthesisConfig, seed: int) -> List[np.ndarray]:
-    """Decode joint sequences ``[L_i, V, 3]`` for per-sample text embeddings ``[N, E]`` and actions."""
+                     cfg: SynthesisConfig, seed: int,
+                     starts: Optional[Sequence[np.ndarray]] = None) -> List[np.ndarray]:
+    """Decode joint sequences ``[L_i, V, 3]`` for per-sample text embeddings ``[N, E]`` and actions.
+
+    ``starts``: per sample, normalised generator features ``[L_i, D]`` to start from (used with
+    ``cfg.shot_strength < 1``)."""
     dev = next(model.parameters()).device
     model.eval()
     smp = make_sampler(cfg.sampler, schedule, steps=min(cfg.steps, schedule.num_steps), eta=cfg.eta)
@@ -130,7 +144,13 @@ def sample_sequences(model: MotionDenoiser, representation: MotionRepresentation
         mask = torch.arange(t, device=dev)[None] < torch.as_tensor(lb, device=dev)[:, None]
         fn = guided_model_fn(model, scale=cfg.guidance, text_emb=te, action=act, mask=mask)
         gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + start)
-        x = smp.sample(fn, (b, t, model.config.input_dim), generator=gen, device=dev)
+        x_start = None
+        if starts is not None and cfg.shot_strength < 1.0:
+            x_start = torch.zeros(b, t, model.config.input_dim)
+            for i, st in enumerate(starts[start:start + b]):
+                x_start[i, :len(st)] = torch.as_tensor(st[:t], dtype=torch.float32)
+        x = smp.sample(fn, (b, t, model.config.input_dim), generator=gen, device=dev, x_start=x_start,
+                       strength=cfg.shot_strength)
         feats = representation.denormalize(x.float().cpu()).numpy()
         out.extend(representation.decode(feats[i, :n]) for i, n in enumerate(lb))
     return out
@@ -149,13 +169,23 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
     rng = np.random.default_rng([int(seed), 17])
     stats = ShotStats.from_shots(shot_joints)
     shot_lens = np.array([len(s) for s in shot_joints])
+    anchored = cfg.shot_strength < 1.0
+    shot_feats = ([representation.normalize(representation.encode(np.asarray(s))).astype(np.float32)
+                   for s in shot_joints] if anchored else None)
+    turn = 0
     report = FilterReport()
     kept: List[np.ndarray] = []
     infos: List[dict] = []
     rounds = 0
     while len(kept) < n and rounds < 4:
         m = int(np.ceil((n - len(kept)) * cfg.oversample))
-        lens = rng.choice(shot_lens, size=m)
+        if anchored:  # each sample starts from a shot, in turn, and keeps its length
+            which = (turn + np.arange(m)) % len(shot_joints)
+            turn += m
+            lens = shot_lens[which]
+        else:
+            which = np.full(m, -1)
+            lens = rng.choice(shot_lens, size=m)
         cap = rng.integers(0, len(class_text_emb), size=m)
         te = class_text_emb[cap]
         composed = np.zeros(m, dtype=bool)
@@ -164,12 +194,14 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
             ci = rng.integers(0, len(compose_text_emb), size=m)
             te = np.where(composed[:, None], compose_text_emb[ci], te)
         acts = None if action is None else [int(action)] * m
-        seqs = sample_sequences(model, representation, schedule, lens, te, acts, cfg, seed=seed * 31 + rounds)
-        for s, c, comp in zip(seqs, cap, composed):
+        starts = [shot_feats[w] for w in which] if anchored else None
+        seqs = sample_sequences(model, representation, schedule, lens, te, acts, cfg, seed=seed * 31 + rounds,
+                                starts=starts)
+        for s, c, comp, w in zip(seqs, cap, composed, which):
             verdict = classify(s, stats, cfg)
             if verdict == "ok" and len(kept) < n:
                 kept.append(s.astype(np.float32))
-                infos.append({"caption_index": int(c), "composed": bool(comp)})
+                infos.append({"caption_index": int(c), "composed": bool(comp), "shot_index": int(w)})
                 report.kept += 1
             elif verdict == "static":
                 report.static += 1

@@ -140,6 +140,31 @@ def test_a_split_source_without_split_is_refused_so_test_samples_never_become_sh
                          generator=tiny_generator["path"])
 
 
-def test_joint_mode_is_refused_by_the_per_class_augmenter(msr_pkl, tiny_generator):
-    with pytest.raises(DataError, match="one adapter per class"):
-        _aug(msr_pkl, tiny_generator, "/tmp/unused", adapt=AdaptConfig(mode="joint"))
+def test_joint_mode_trains_one_adapter_for_all_classes_and_conditions_on_each_action(msr_pkl, tiny_generator,
+                                                                                      tmp_path):
+    cache = tmp_path / "cache"
+    aug = _aug(msr_pkl, tiny_generator, cache, adapt=AdaptConfig(**{**ADAPT.to_dict(), "mode": "joint"}))
+    syn = aug.synthetic_annotations()
+    assert sorted({a["label"] for a in syn}) == [0, 14] and len(syn) == 6
+    assert len(list((cache / "adapter").rglob("payload.pt"))) == 1  # one adapter, not one per class
+    assert len({a["synthetic_info"]["adapter"] for a in syn}) == 1
+    # the two classes' samples differ (each class is sampled with its own action row and caption)
+    by = {c: np.concatenate([a["keypoint"].ravel() for a in syn if a["label"] == c]) for c in (0, 14)}
+    n = min(len(by[0]), len(by[14]))
+    assert not np.allclose(by[0][:n], by[14][:n])
+    again = _aug(msr_pkl, tiny_generator, cache, adapt=AdaptConfig(**{**ADAPT.to_dict(), "mode": "joint"}))
+    again.synthetic_annotations()
+    assert all(r.adapt_cached and r.synth_cached for r in again.reports.values())
+
+
+def test_shot_anchored_synthesis_keeps_each_shots_length_and_uses_shots_in_turn(msr_pkl, tiny_generator, tmp_path):
+    from dataclasses import replace
+    aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", synthetic_per_class=4,
+               synthesis=replace(PERMISSIVE, shot_strength=0.5))
+    syn = aug.synthetic_annotations()
+    for c in (0, 14):
+        shots = [a["total_frames"] for a in aug.shot_anns if a["label"] == c]
+        lens = [a["total_frames"] for a in syn if a["label"] == c]
+        # samples 0,1,2,3 start from shots 0,1,0,1 and keep their lengths (up to 15->20->15 fps rounding)
+        for i, n in enumerate(lens):
+            assert abs(n - shots[i % len(shots)]) <= 1

@@ -79,3 +79,32 @@ def test_sampling_is_deterministic_for_a_seed():
     a = DDPMSampler(s).sample(fn, (8, 3, 2), generator=torch.Generator().manual_seed(7))
     b = DDPMSampler(s).sample(fn, (8, 3, 2), generator=torch.Generator().manual_seed(7))
     assert torch.equal(a, b)
+
+
+def test_partial_diffusion_starts_from_x_start_and_strength_one_ignores_it():
+    sch = NoiseSchedule.make("cosine", 100)
+    smp = make_sampler("ddim", sch, steps=20)
+    x_start = torch.full((2, 5, 3), 3.0)
+    calls = []
+
+    def fn(x, t):  # records the timesteps it is called at
+        calls.append(int(t[0]))
+        return torch.zeros_like(x) + x.mean()
+
+    g = torch.Generator().manual_seed(0)
+    smp.sample(fn, (2, 5, 3), generator=g, x_start=x_start, strength=0.25)
+    assert len(calls) == 5 and calls[0] < 30  # 5 of 20 respaced steps, starting low in the chain
+    calls.clear()
+    a = smp.sample(fn, (2, 5, 3), generator=torch.Generator().manual_seed(0), x_start=x_start, strength=1.0)
+    b = smp.sample(fn, (2, 5, 3), generator=torch.Generator().manual_seed(0))
+    assert len(calls) == 40 and torch.equal(a, b)
+
+
+def test_partial_diffusion_with_a_perfect_denoiser_returns_the_start():
+    x_start = torch.randn(3, 7, 4, generator=torch.Generator().manual_seed(1))
+    smp = make_sampler("ddim", NoiseSchedule.make("cosine", 100), steps=10)
+    out = smp.sample(lambda x, t: x_start, (3, 7, 4), generator=torch.Generator().manual_seed(2), x_start=x_start,
+                     strength=0.5)
+    assert torch.allclose(out, x_start, atol=1e-5)
+    with pytest.raises(ValueError, match="strength"):
+        smp.sample(lambda x, t: x, (3, 7, 4), x_start=x_start, strength=0.0)

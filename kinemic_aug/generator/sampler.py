@@ -40,10 +40,26 @@ class _Sampler:
     @torch.no_grad()
     def sample(self, model_fn: ModelFn, shape: Sequence[int], *, generator: Optional[torch.Generator] = None,
                device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32,
-               noise: Optional[Tensor] = None, progress: bool = False) -> Tensor:
-        """Run the reverse chain from ``x_T ~ N(0, I)`` (or ``noise``) and return x0 of ``shape``."""
+               noise: Optional[Tensor] = None, progress: bool = False, x_start: Optional[Tensor] = None,
+               strength: float = 1.0) -> Tensor:
+        """Run the reverse chain from ``x_T ~ N(0, I)`` (or ``noise``) and return x0 of ``shape``.
+
+        ``x_start`` with ``strength < 1`` starts part-way instead (partial diffusion, "SDEdit", Meng et
+        al. 2022): ``x_start`` is noised to the step ``strength`` of the way up the chain and only the
+        remaining steps run, so the result keeps ``x_start``'s coarse timing and shape and varies its
+        detail. ``strength=1`` (the default) ignores ``x_start``.
+        """
+        if not 0.0 < strength <= 1.0:
+            raise ValueError(f"strength must be in (0, 1], got {strength}")
         x = noise.to(device=device, dtype=dtype) if noise is not None else _randn(shape, generator, device, dtype)
-        steps = range(self.schedule.num_steps - 1, -1, -1)
+        first = self.schedule.num_steps - 1
+        if x_start is not None and strength < 1.0:
+            if tuple(x_start.shape) != tuple(x.shape):
+                raise ValueError(f"x_start has shape {tuple(x_start.shape)}, expected {tuple(x.shape)}")
+            first = max(0, min(first, int(round(strength * self.schedule.num_steps)) - 1))
+            tt = torch.full((x.shape[0],), first, dtype=torch.long, device=x.device)
+            x = self.schedule.q_sample(x_start.to(device=device, dtype=dtype), tt, x)
+        steps = range(first, -1, -1)
         if progress:
             from tqdm.auto import tqdm
             steps = tqdm(steps, desc=type(self).__name__, leave=False)
