@@ -6,7 +6,9 @@
 ``--seed`` drives both the training randomness and the few-shot draw (see ``har.training.apply_seed``).
 Progress is logged every ``default_hooks.logger.interval`` steps; the last line reports the last-epoch
 top-1 (the headline figure) and the best-epoch top-1 (optimistic: chosen on the validation split).
-``--json-out`` writes that summary (plus wall time) as JSON, atomically.
+``--json-out`` writes that summary (plus wall time) as JSON, atomically. A run whose training set is a
+``KineMICAugmentedDataset`` also gets ``kinemic_report.json`` (per-class adaptation/synthesis times, filter
+counts) and ``synthetic.pkl`` (the SYNTHETIC samples) in its work dir, unless the config sets ``report_dir``.
 """
 from __future__ import annotations
 
@@ -43,6 +45,9 @@ def main(argv=None) -> dict:
     from kinemic_aug.utils.io import atomic_write_json
 
     cfg = load_config(args.config, work_dir=args.work_dir, seed=args.seed, cfg_options=args.cfg_options)
+    train_ds = cfg.get("train_dataloader", {}).get("dataset", {})
+    if train_ds.get("type") == "KineMICAugmentedDataset" and not train_ds.get("report_dir"):
+        train_ds["report_dir"] = str(cfg.work_dir)  # the augmenter's report lands next to summary.json
     t0 = time.time()
     summary = run_training(cfg)
     summary["seconds"] = time.time() - t0

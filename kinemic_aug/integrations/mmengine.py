@@ -13,6 +13,11 @@ runs once in :meth:`full_init` (adapters and synthetic sets come from the cache 
 the generator is never sampled in ``__getitem__``), and every sample, real or synthetic, goes
 through the wrapped dataset's pipeline. Synthetic samples carry ``is_synthetic=True``.
 
+With ``report_dir`` (``tools/train.py`` sets it to the run's work dir) the wrapper also writes, atomically,
+``kinemic_report.json`` (per-class adaptation/synthesis seconds, cache hits and filter counts, so a
+benchmark can report speed without re-running anything) and ``synthetic.pkl`` (the synthetic samples
+as a PYSKL pickle with one split ``synthetic``, so generation metrics can be computed afterwards).
+
 It follows MMEngine's wrapper contract (as ``RepeatDataset``/``ClassBalancedDataset``): ``metainfo``,
 idempotent ``full_init``, ``get_data_info``, ``__getitem__``, ``__len__``, ``get_cat_ids``; subsets are
 refused.
@@ -20,6 +25,10 @@ refused.
 from __future__ import annotations
 
 import copy
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from mmengine.dataset import BaseDataset
@@ -42,12 +51,21 @@ class KineMICAugmentedDataset:
             ``device``, ``seed``, ...); ``adapt`` and ``synthesis`` may be dicts. ``layout`` defaults to the
             wrapped dataset's ``metainfo['layout']``; ``fps`` to the layout's native rate.
         lazy_init: defer the augmenter run until :meth:`full_init` (as MMEngine datasets do).
+        report_dir: if set, write ``kinemic_report.json`` and ``synthetic.pkl`` there after the augmenter ran.
+        real_repeat: list every real shot this many times, so the few real samples keep their weight in
+            each epoch next to many synthetic ones (the synthetic set is drawn once; this is oversampling,
+            not new data). ``1``: each sample once.
     """
 
     def __init__(self, dataset: Union[dict, BaseDataset], augmenter: Optional[Dict[str, Any]] = None,
-                 lazy_init: bool = False):
+                 lazy_init: bool = False, report_dir: Optional[str] = None, real_repeat: int = 1):
+        if int(real_repeat) < 1:
+            raise DataError(f"real_repeat must be >= 1, got {real_repeat}", field="real_repeat")
+        self.real_repeat = int(real_repeat)
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
         self.augmenter_cfg = dict(augmenter or {})
+        self.report_dir = report_dir
+        self.augment_seconds = float("nan")
         self._metainfo = copy.deepcopy(self.dataset.metainfo)
         self._fully_initialized = False
         self.data_list: List[dict] = []
@@ -85,6 +103,7 @@ class KineMICAugmentedDataset:
         real = [self.dataset.get_data_info(i) for i in range(len(self.dataset))]
         for r in real:
             r.setdefault("is_synthetic", False)
+        t0 = time.time()
         self.augmenter = self._build_augmenter(real)
         layout = self.augmenter.domain.layout
         synthetic = []
@@ -92,10 +111,49 @@ class KineMICAugmentedDataset:
             s = dict(s)
             s["layout"] = layout
             synthetic.append(s)
-        self.data_list = real + synthetic
-        self._metainfo["num_real"] = len(real)
+        self.data_list = real * self.real_repeat + synthetic
+        self._metainfo["num_real"] = len(real) * self.real_repeat
+        self._metainfo["real_repeat"] = self.real_repeat
         self._metainfo["num_synthetic"] = len(synthetic)
+        self.augment_seconds = time.time() - t0
         self._fully_initialized = True
+        if self.report_dir:
+            self.write_report(self.report_dir)
+
+    def report(self) -> Dict[str, Any]:
+        """What the augmenter did: per-class reports (seconds, cache hits, filter counts) and totals."""
+        if self.augmenter is None:
+            raise RuntimeError("the augmenter has not run yet (call full_init first)")
+        aug = self.augmenter
+
+        def clean(v: Any) -> Any:  # NaN similarities (no pairing, e.g. zeroshot) are not valid JSON
+            return None if isinstance(v, float) and math.isnan(v) else v
+
+        classes = [{k: clean(v) for k, v in asdict(r).items()} for r in aug.reports.values()]
+        repeat = getattr(self, "real_repeat", 1)
+        return {"variant": aug.variant, "seed": aug.seed, "num_real": self._metainfo.get("num_real"),
+                "real_repeat": repeat, "num_real_unique": (self._metainfo.get("num_real") or 0) // repeat,
+                "num_synthetic": self._metainfo.get("num_synthetic"), "augment_seconds": self.augment_seconds,
+                "adapt": aug.adapt_cfg.to_dict(), "synthesis": aug.synth_cfg.to_dict(),
+                "synthetic_per_class": aug.synthetic_per_class, "synthetic_ratio": aug.synthetic_ratio,
+                "generator": str(aug.generator_path), "classes": classes}
+
+    def write_report(self, directory: Union[str, Path]) -> Path:
+        """Write ``kinemic_report.json`` and ``synthetic.pkl`` (SYNTHETIC samples only) into ``directory``."""
+        from ..data.pyskl import save_pyskl
+        from ..utils.io import atomic_write_json
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        synthetic = [a for a in self.data_list if a.get("is_synthetic")]
+        if synthetic:
+            meta = {"layout": self._metainfo.get("layout"), "synthetic": True, "variant": self.augmenter.variant,
+                    "note": "SYNTHETIC samples generated by KineMIC; never a test set"}
+            save_pyskl({"split": {"synthetic": [a["frame_dir"] for a in synthetic]}, "annotations": synthetic,
+                        "meta": meta}, out / "synthetic.pkl")
+        else:  # no sample passed the filter: an older run's pickle must not pass for this one's
+            (out / "synthetic.pkl").unlink(missing_ok=True)
+        return atomic_write_json(out / "kinemic_report.json", self.report())
 
     def get_data_info(self, idx: int) -> dict:
         if not self._fully_initialized:

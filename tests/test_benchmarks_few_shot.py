@@ -1,0 +1,326 @@
+"""benchmarks.few_shot / generation_metrics / run: arm table → command line, records, resume logic,
+reports with missing cells, generation metrics on known feature sets, and the augmenter report that
+``KineMICAugmentedDataset`` writes. No MSR training run here except in the one slow end-to-end test."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import few_shot as fs
+from benchmarks import generation_metrics as gm
+from benchmarks.common import load_records, merge_records
+from benchmarks.train_runner import format_cfg_options, parse_cfg_options, train_command
+
+REPO = Path(__file__).resolve().parents[1]
+AUG = fs.AUG
+
+
+def _train_parse_args(argv):
+    """tools/train.py's own argument parser (the command must parse exactly as the child will)."""
+    spec = importlib.util.spec_from_file_location("kinemic_tools_train", REPO / "tools" / "train.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.parse_args(argv)
+
+
+def _summary(last=0.5, best=0.6):
+    return {"last": {"acc/top1": last, "acc/top5": 0.9, "acc/mean1": last - 0.01, "iter": 600},
+            "best": {"acc/top1": best, "iter": 400}, "train_seconds": 80.0}
+
+
+def _report(cached_first=False):
+    cls = []
+    for c in range(3):
+        cls.append({"class_id": c, "name": f"c{c}", "shots": 5, "adapt_seconds": 10.0 * (c + 1),
+                    "adapt_cached": cached_first and c == 0, "synth_seconds": 2.0, "synth_cached": False,
+                    "generated": 10, "dropped_static": c, "dropped_exploding": 1,
+                    "top1_similarity": None, "kth_similarity": None})
+    return {"variant": "kinemic", "seed": 0, "num_real": 15, "num_synthetic": 30, "augment_seconds": 70.0,
+            "adapt": {"mode": "per_class", "steps": 300}, "synthesis": {"steps": 20, "guidance": 2.5},
+            "synthetic_per_class": 10, "synthetic_ratio": None, "classes": cls}
+
+
+# ------------------------------------------------------------------------------ arm table → command line
+@pytest.mark.parametrize("arm", list(fs.ARMS))
+def test_every_arm_has_its_configs(arm):
+    for k in (1, 3, 5, 10):
+        assert fs.config_for(arm, k).exists()
+    if fs.ARMS[arm].full:
+        assert fs.config_for(arm, None).name.startswith("stgcn_msr_xsub_full")
+    else:
+        with pytest.raises(ValueError, match="no full-data config"):
+            fs.config_for(arm, None)
+
+
+def test_kinemic_arm_command_parses_as_train_py_reads_it(tmp_path):
+    opts = fs.options_for("real+kinemic-noweight", fs.FULL, {"train_cfg.max_iters": 50})
+    assert opts == {AUG + "variant": "noweight", "train_cfg.max_iters": 50}
+    cmd = train_command(fs.config_for("real+kinemic-noweight", 5), 2, tmp_path / "w", opts)
+    assert cmd[2].endswith("configs/kinemic/stgcn_msr_xsub_5shot_kinemic.py")
+    args = _train_parse_args(cmd[2:])
+    assert args.seed == 2 and args.work_dir == str(tmp_path / "w")
+    assert args.cfg_options == {AUG + "variant": "noweight", "train_cfg.max_iters": 50}
+
+
+def test_arm_options_land_in_the_config():
+    from har.training import load_config
+
+    cfg = load_config(fs.config_for("real+zeroshot", 3), cfg_options=fs.options_for("real+zeroshot", fs.SMALL), seed=4)
+    ds = cfg.train_dataloader.dataset
+    assert ds.type == "KineMICAugmentedDataset"
+    assert ds.augmenter.variant == "zeroshot" and ds.augmenter.seed == 4
+    assert ds.augmenter.adapt.steps == fs.SMALL.kinemic_options[AUG + "adapt.steps"]
+    assert ds.dataset.few_shot.shots == 3 and ds.dataset.few_shot.seed == 4
+    assert cfg.train_cfg.max_iters == cfg.param_scheduler[1].T_max == fs.SMALL.common_options["train_cfg.max_iters"]
+
+
+def test_augmenter_options_never_reach_real_arms():
+    cli = {AUG + "synthetic_per_class": 5, "train_cfg.max_iters": 10, "train_dataloader.dataset.real_repeat": 3}
+    assert fs.options_for("real", fs.SMALL, cli) == {**fs.SMALL.common_options, "train_cfg.max_iters": 10}
+    assert fs.options_for("real+zeroshot", fs.SMALL, cli)["train_dataloader.dataset.real_repeat"] == 3
+    assert fs.options_for("real+kinemic", fs.SMALL, cli)[AUG + "synthetic_per_class"] == 5  # CLI wins over SMALL
+    assert fs.options_for("real+classic", fs.FULL) == {}
+
+
+def test_cfg_option_values_round_trip_or_are_refused():
+    opts = {"a.b": 3, "c": 0.0001, "d": True, "e": None, "f": "joint", "g": [1, 2], "h": (0.7, 1.0), "i": ("x",)}
+    assert parse_cfg_options(format_cfg_options(opts)) == opts
+    with pytest.raises(ValueError, match="a b"):
+        format_cfg_options({"k": "a b"})          # DictAction strips spaces
+    with pytest.raises(ValueError, match="read back"):
+        format_cfg_options({"k": "3"})            # would come back as the int 3
+    with pytest.raises(ValueError, match="dotted keys"):
+        format_cfg_options({"k": {"x": 1}})
+
+
+# ------------------------------------------------------------------------------ records
+def test_build_record_real_and_kinemic():
+    cfg = fs.config_for("real", 5)
+    rec = fs.build_record("real", 5, 1, _summary(), 123.45, cfg, {}, "full")
+    assert rec["dataset"] == "msr_action3d" and rec["split"] == "xsub" and rec["shots"] == 5 and rec["seed"] == 1
+    assert (rec["top1_last"], rec["top1_best"], rec["seconds"]) == (0.5, 0.6, 123.5)
+    assert rec["config"] == "configs/stgcn/stgcn_msr_xsub_5shot.py" and "n_synthetic" not in rec
+
+    kin = fs.build_record("real+kinemic", 5, 0, _summary(), 200.0, fs.config_for("real+kinemic", 5),
+                          {AUG + "variant": "kinemic"}, "full", _report(cached_first=True))
+    assert kin["n_synthetic"] == 30 and kin["n_real"] == 15
+    assert kin["adapt_seconds_per_class"] == pytest.approx(25.0)  # classes 1, 2 only: class 0 came from the cache
+    assert kin["adapt_cached_classes"] == 1
+    assert kin["synth_seconds"] == 6.0 and kin["synth_per_second"] == pytest.approx(5.0)
+    assert kin["filter"] == {"kept": 30, "static": 3, "exploding": 3}
+    assert kin["kinemic_options"]["adapt_steps"] == 300
+
+
+def test_build_record_refuses_a_run_without_validation():
+    with pytest.raises(ValueError, match="real_5shot_s0"):
+        fs.build_record("real", 5, 0, {"last": None, "best": None}, 1.0, fs.config_for("real", 5), {}, "full")
+
+
+def test_zeroshot_extras_have_zero_adaptation():
+    rep = _report()
+    rep["adapt"]["steps"] = 0
+    assert fs.kinemic_extras(rep)["adapt_seconds_per_class"] == 0.0
+
+
+# ------------------------------------------------------------------------------ resume
+def test_cell_action_resume_logic(tmp_path):
+    real = fs.build_record("real", 5, 0, _summary(), 1.0, fs.config_for("real", 5), {}, "full")
+    kin = fs.build_record("real+kinemic", 5, 0, _summary(), 1.0, fs.config_for("real+kinemic", 5), {}, "full", _report())
+    rows = [real, kin]
+    work = tmp_path / "cell"
+    work.mkdir()
+    assert fs.cell_action(rows, "real", 5, 1, work) == "run"           # other seed: not done
+    assert fs.cell_action(rows, "real", 5, 0, work) == "skip"
+    assert fs.cell_action(rows, "real", 5, 0, work, force=True) == "run"
+    assert fs.cell_action(rows, "real+kinemic", 5, 0, work) == "skip"   # no synthetic.pkl to measure
+    (work / "synthetic.pkl").write_bytes(b"")
+    assert fs.cell_action(rows, "real+kinemic", 5, 0, work) == "gen"    # trained, metrics missing
+    assert fs.cell_action(rows, "real+kinemic", 5, 0, work, with_gen=False) == "skip"
+    assert fs.cell_action([dict(kin, gen_fid=1.0)], "real+kinemic", 5, 0, work) == "skip"
+
+
+def test_finished_cells_are_not_rerun_and_legacy_rows_count(tmp_path, capsys):
+    results = tmp_path / "few_shot.json"
+    legacy = json.loads((REPO / "benchmarks" / "results" / "few_shot.json").read_text())[0]  # a har_few_shot row
+    assert legacy["source"] == "benchmarks/har_few_shot.py"
+    variant = fs.replace(fs.FULL, results=results, work_root=tmp_path / "w", log_dir=tmp_path / "logs",
+                         seeds=(legacy["seed"],), shots=(str(legacy["shots"]),), arms=(legacy["arm"], "real+kinemic"))
+    kin = fs.build_record("real+kinemic", legacy["shots"], legacy["seed"], _summary(), 1.0,
+                          fs.config_for("real+kinemic", legacy["shots"]), {}, "full", _report())
+    merge_records(results, [legacy, dict(kin, gen_fid=3.0)])
+    assert fs.run_variant(variant, {}) == []       # both finished: no child process, nothing new
+    out = capsys.readouterr().out
+    assert out.count("done, skipped") == 2
+    assert load_records(results)[0] == legacy      # untouched
+
+
+def test_har_few_shot_is_a_thin_entry():
+    from benchmarks import har_few_shot
+
+    argv = har_few_shot.legacy_argv(["--seeds", "3"])
+    assert argv[argv.index("--arms") + 1:argv.index("--arms") + 3] == ["real", "real+classic"]
+    assert argv[argv.index("--work-root") + 1].endswith("work_dirs/har_few_shot")
+    assert har_few_shot.legacy_argv(["--arms", "real"]).count("--arms") == 1
+    assert har_few_shot.config_for("real+classic", None).name == "stgcn_msr_xsub_full_classic.py"
+
+
+# ------------------------------------------------------------------------------ reports
+def test_report_names_missing_cells_and_shows_generation_and_speed(tmp_path):
+    results = tmp_path / "few_shot.json"
+    cfg = fs.config_for("real", 5)
+    rows = [fs.build_record("real", 5, s, _summary(0.5 + s / 100), 100.0, cfg, {}, "full") for s in (0, 1, 2)]
+    ref = {"fid": 0.8, "diversity": 5.0, "multimodality": 3.0, "eval_acc": 0.7, "n": 273, "evaluator": "abc",
+           "n_train": 284}
+    kin = fs.build_record("real+kinemic", 5, 0, _summary(0.3), 400.0, fs.config_for("real+kinemic", 5),
+                          {AUG + "variant": "kinemic"}, "full", _report())
+    kin.update(gen_fid=12.5, gen_diversity=4.0, gen_multimodality=2.0, gen_eval_acc=0.25, gen_n=30, gen_reference=ref)
+    bad = fs.build_record("real+zeroshot", 5, 0, _summary(0.2), 50.0, fs.config_for("real+zeroshot", 5), {}, "full",
+                          _report())
+    bad["gen_error"] = "no synthetic.pkl"
+    merge_records(results, rows + [kin, bad])
+    fs.write_reports(results, fs.FULL)
+    md = results.with_suffix(".md").read_text()
+    assert results.with_suffix(".png").stat().st_size > 1000
+    assert "**Missing cells**" in md
+    assert "`real+kinemic`: 1-shot (seeds 0, 1, 2), 3-shot (seeds 0, 1, 2), 5-shot (seeds 1, 2), 10-shot" in md
+    assert "`real+finetune`: all 12 cells" in md
+    assert "| real | 51.0 ± 1.0 (n=3) |" in md                                # headline row, mean ± std (n)
+    assert "| real+finetune | – |" in md                                      # absent arm shown as empty
+    assert "| real+kinemic | 5-shot | 12.50 ± 0.00 (n=1) |" in md             # generation table
+    assert "reference: real xsub_test vs real xsub_train" in md and "| 0.80 |" in md
+    assert "real_zeroshot_5shot_s0: no synthetic.pkl" in md
+    assert "| real+kinemic | 5-shot | 20.0 ± 0.0 (n=1) | 5.00 ± 0.00 (n=1) | 400 ± 0 (n=1) |" in md  # speed
+    assert "`train_dataloader.dataset.augmenter.variant=kinemic`" in md       # recipe from the records / ARMS
+
+
+def test_small_report_says_it_is_a_check(tmp_path):
+    results = tmp_path / "few_shot_small.json"
+    merge_records(results, [fs.build_record("real", 5, 0, _summary(), 10.0, fs.config_for("real", 5),
+                                            fs.options_for("real", fs.SMALL), "small")])
+    fs.write_reports(results, fs.SMALL)
+    md = results.with_suffix(".md").read_text()
+    assert "SMALL variant (smoke/regression check, not the headline)" in md
+    assert "`real+zeroshot`: all 1 cell" in md and "real+classic" not in md.split("## Recipe")[0]
+    assert "`train_cfg.max_iters=120`" in md
+
+
+# ------------------------------------------------------------------------------ generation metrics
+def test_generation_metrics_on_known_feature_sets():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(400, 8))
+    same = gm.metrics_from_features(real, real, np.zeros(400, int))
+    assert abs(same["gen_fid"]) < 1e-6
+    shifted = gm.metrics_from_features(real, real + 3.0, np.zeros(400, int))
+    assert shifted["gen_fid"] == pytest.approx(8 * 9.0, rel=1e-6)            # |Δμ|² with equal covariances
+    assert shifted["gen_diversity"] == pytest.approx(same["gen_diversity"])   # a shift keeps pair distances
+    labels = np.repeat(np.arange(4), 3)
+    probs = np.eye(4)[[0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3]]
+    small = gm.metrics_from_features(real, rng.normal(size=(12, 8)), labels, probs)
+    assert "exact over all 66 pairs" in small["gen_notes"]["diversity"]       # 66 < 300 pairs: exact mean
+    assert small["gen_eval_acc"] == pytest.approx(11 / 12) and small["gen_n"] == 12
+    one = gm.metrics_from_features(real, real[:1], [0])
+    assert one["gen_fid"] is None and "at least 2" in one["gen_notes"]["fid"]
+    assert one["gen_diversity"] is None and one["gen_multimodality"] is None
+
+
+def test_generation_metrics_refuse_mismatched_probabilities():
+    from kinemic_aug.errors import DataError
+
+    with pytest.raises(DataError, match="probs"):
+        gm.metrics_from_features(np.ones((3, 2)) + np.eye(3, 2), np.ones((4, 2)), [0] * 4, np.ones((3, 2)))
+
+
+# ------------------------------------------------------------------------------ the augmenter's report
+def test_wrapper_writes_report_and_synthetic_pickle_that_the_evaluator_embeds(msr_pkl, tiny_generator, tmp_path):
+    import torch
+
+    import har.mm  # noqa: F401
+    from har.registry import MODELS
+    from har.training import load_config
+    from kinemic_aug.data.pyskl import load_pyskl
+    from kinemic_aug.integrations.mmengine import KineMICAugmentedDataset
+
+    pipe = [dict(type="PreNormalize3D"), dict(type="GenSkeFeat", feats=["j"]),
+            dict(type="UniformSample", clip_len=16, num_clips=2, test_mode=True), dict(type="PoseDecode"),
+            dict(type="FormatGCNInput", num_person=1), dict(type="PackGCNInputs")]
+    inner = dict(type="PoseDataset", ann_file=str(msr_pkl), layout="msr_action3d", num_classes=20,
+                 split="xsub_train", few_shot=dict(shots=1, seed=0, classes=[0, 4, 14]), pipeline=pipe)
+    aug = dict(labels="msr_action3d", synthetic_per_class=3, generator=str(tiny_generator["path"]),
+               corpus=tiny_generator["corpus"], cache_dir=str(tmp_path / "cache"),
+               adapt=dict(steps=2, batch_size=4, mic_hidden=16, top_k=8, negatives_per_step=2),
+               synthesis=dict(steps=3, batch_size=8, static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9))
+    KineMICAugmentedDataset(inner, aug, report_dir=str(tmp_path / "work"))
+    report = json.loads((tmp_path / "work" / "kinemic_report.json").read_text())
+    assert report["num_real"] == 3 and report["num_synthetic"] == 9 and report["variant"] == "kinemic"
+    assert report["real_repeat"] == 1 and report["num_real_unique"] == 3
+    assert [c["class_id"] for c in report["classes"]] == [0, 4, 14]
+    assert all(c["generated"] == 3 and c["adapt_seconds"] > 0 for c in report["classes"])
+    extras = fs.kinemic_extras(report)
+    assert extras["n_synthetic"] == 9 and extras["filter"]["kept"] == 9 and extras["adapt_cached_classes"] == 0
+    data = load_pyskl(tmp_path / "work" / "synthetic.pkl")
+    assert len(data["split"]["synthetic"]) == 9 and data["meta"]["synthetic"] is True
+    assert all(a["is_synthetic"] and a["frame_dir"].startswith("synthetic_") for a in data["annotations"])
+
+    # same shots again, real shots listed twice: adapters come from the cache and the extras say so
+    KineMICAugmentedDataset(inner, aug, report_dir=str(tmp_path / "again"), real_repeat=2)
+    again = fs.kinemic_extras(json.loads((tmp_path / "again" / "kinemic_report.json").read_text()))
+    assert again["n_real"] == 3 and again["kinemic_options"]["real_repeat"] == 2
+    assert again["adapt_cached_classes"] == 3 and again["adapt_seconds_per_class"] is None
+    assert again["synth_cached_classes"] == 3 and again["synth_per_second"] is None
+
+    # the evaluator's embedding path on that pickle (an untrained, tiny evaluator: shapes and wiring only)
+    cfg = load_config(REPO / "configs/stgcn/stgcn_msr_xsub_full.py")
+    cfg.model.backbone.update(base_channels=8, num_stages=3, inflate_stages=[2], down_stages=[2, 3])
+    cfg.model.cls_head.update(in_channels=16)
+    cfg.val_dataloader.dataset.pipeline = pipe
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    ev = gm.Evaluator(tmp_path, REPO / "configs/stgcn/stgcn_msr_xsub_full.py", {}, model, cfg, {"key": "tiny"})
+    feats, probs, labels = gm.embed(ev, tmp_path / "work" / "synthetic.pkl", "synthetic", batch_size=4)
+    assert feats.shape == (9, 16) and probs.shape == (9, 20)
+    assert np.allclose(probs.sum(1), 1.0, atol=1e-5)
+    assert sorted(set(labels.tolist())) == [0, 4, 14]
+
+
+# ------------------------------------------------------------------------------ entry points
+def test_benchmarks_run_help_and_plan():
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--help"], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0 and "--small" in out.stdout
+    plan = subprocess.run([sys.executable, "-m", "benchmarks.run", "--small", "--list"], cwd=REPO, capture_output=True,
+                          text=True)
+    assert plan.returncode == 0
+    lines = plan.stdout.splitlines()
+    assert lines[0].startswith("few_shot:") and "-m benchmarks.few_shot --small" in lines[1]
+    assert "benchmarks/results/small" in plan.stdout and "har_throughput" not in plan.stdout
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.run", "--only", "nope"], cwd=REPO, capture_output=True,
+                         text=True)
+    assert bad.returncode != 0 and "unknown benchmark 'nope'" in bad.stderr
+
+
+@pytest.mark.slow
+def test_small_variant_end_to_end_with_tiny_budgets(msr_pkl, tmp_path):
+    """--small through tools/train.py for real and real+kinemic with tiny budgets, then generation metrics."""
+    results = tmp_path / "few_shot_small.json"
+    tiny = ["train_cfg.max_iters=10", "train_cfg.val_interval=10", "param_scheduler.1.T_max=10",
+            "param_scheduler.1.end=10", AUG + "adapt.steps=1", AUG + "synthetic_per_class=2",
+            AUG + "synthesis.steps=5", f"{AUG}cache_dir={tmp_path / 'cache'}"]
+    fs.main(["--small", "--arms", "real", "real+kinemic", "--results", str(results), "--work-root", str(tmp_path / "w"),
+             "--log-dir", str(tmp_path / "logs"), "--evaluator-root", str(tmp_path / "ev"), "--cfg-options", *tiny,
+             "--evaluator-options", "train_cfg.max_iters=10", "train_cfg.val_interval=10",
+             "param_scheduler.1.T_max=10", "param_scheduler.1.end=10"])
+    rows = {r["arm"]: r for r in load_records(results)}
+    assert set(rows) == {"real", "real+kinemic"}
+    kin = rows["real+kinemic"]
+    assert kin["last_iter"] == 10 and kin["n_real"] == 100 and 2 <= kin["n_synthetic"] <= 40  # the filter may drop some
+    assert kin["filter"]["kept"] == kin["n_synthetic"] == kin["gen_n"]
+    assert kin["gen_fid"] is not None and 0.0 <= kin["gen_eval_acc"] <= 1.0
+    assert kin["gen_reference"]["n"] == 273 and kin["gen_reference"]["n_train"] == 284
+    assert (tmp_path / "w" / "real_kinemic_5shot_s0" / "kinemic_report.json").exists()
+    md = results.with_suffix(".md").read_text()
+    assert "SMALL variant" in md and "`real+zeroshot`: all 1 cell" in md
