@@ -12,6 +12,11 @@ The filter (in the generator's SMPL-22 space, against statistics of the real sho
 * **exploding** samples: non-finite values, a bounding-box extent above ``explode_ratio`` × the
   largest shot extent, or bones whose length varies by more than ``bone_cv_max`` (relative std over
   time) - a body cannot stretch.
+
+Kept samples are then re-chained to a real body (``rechain_bones``): the generator predicts joint
+positions, so its bones stretch a little from frame to frame; each sample is rebuilt from the root
+along its own bone directions with the bone lengths of one real shot of the class (the shot it was
+anchored on, or a drawn one), so it has that subject's proportions and constant bones.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from .generator.representation import MotionRepresentation
 from .generator.sampler import guided_model_fn, make_sampler
 from .generator.schedule import NoiseSchedule
 from .skeleton.layout import get_layout
+from .skeleton.retarget import bone_lengths, rechain
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class SynthesisConfig:
             (partial diffusion): the adapted generator then re-draws the shot's detail, amplitude and
             style while its timing stays, which keeps samples moving like the class even when the
             generator alone produces muted motion. Shots are used in turn, so each gets an equal share.
+        rechain_bones: rebuild each kept sample with the bone lengths of a real shot of the class
+            (see the module docstring); the filter judges the raw sample first.
     """
 
     steps: int = 20
@@ -55,9 +63,10 @@ class SynthesisConfig:
     compose_fraction: float = 0.0
     static_ratio: float = 0.15
     explode_ratio: float = 2.5
-    bone_cv_max: float = 0.25
+    bone_cv_max: float = 0.6
     oversample: float = 1.25
     shot_strength: float = 1.0
+    rechain_bones: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.shot_strength <= 1.0:
@@ -170,6 +179,8 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
     stats = ShotStats.from_shots(shot_joints)
     shot_lens = np.array([len(s) for s in shot_joints])
     anchored = cfg.shot_strength < 1.0
+    parents = get_layout("smpl22").parents
+    bones = [bone_lengths(np.asarray(s), parents) for s in shot_joints]
     shot_feats = ([representation.normalize(representation.encode(np.asarray(s))).astype(np.float32)
                    for s in shot_joints] if anchored else None)
     turn = 0
@@ -184,7 +195,7 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
             turn += m
             lens = shot_lens[which]
         else:
-            which = np.full(m, -1)
+            which = rng.integers(0, len(shot_joints), size=m)  # the shot whose body (bone lengths) it gets
             lens = rng.choice(shot_lens, size=m)
         cap = rng.integers(0, len(class_text_emb), size=m)
         te = class_text_emb[cap]
@@ -199,6 +210,9 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
                                 starts=starts)
         for s, c, comp, w in zip(seqs, cap, composed, which):
             verdict = classify(s, stats, cfg)
+            if verdict == "ok" and cfg.rechain_bones:
+                s = rechain(s, parents, bones[int(w)])
+                verdict = classify(s, stats, cfg)
             if verdict == "ok" and len(kept) < n:
                 kept.append(s.astype(np.float32))
                 infos.append({"caption_index": int(c), "composed": bool(comp), "shot_index": int(w)})

@@ -236,3 +236,25 @@ def test_real_msr_samples_retarget_plausibly(msr_pkl):
         # the head stays above the pelvis in every frame for an upright subject (y up)
         smpl = to_canonical(kp[0], "msr_action3d")
         assert np.median(smpl[:, 15, 1] - smpl[:, 0, 1]) > 0.4
+
+
+def test_rechain_imposes_given_bone_lengths_and_keeps_directions_and_root():
+    from kinemic_aug.skeleton.layout import get_layout
+    from kinemic_aug.skeleton.retarget import bone_lengths, rechain, rest_pose
+    parents = get_layout("smpl22").parents
+    rng = np.random.default_rng(0)
+    base = rest_pose("smpl22")
+    clip = base[None] + 0.03 * rng.standard_normal((12, 22, 3))  # bones stretch from frame to frame
+    target = bone_lengths(base[None], parents) * 1.1  # a taller subject
+    out = rechain(clip, parents, target)
+    for j, p in enumerate(parents):
+        if p < 0:
+            np.testing.assert_allclose(out[:, j], clip[:, j], atol=1e-6)
+            continue
+        got = np.linalg.norm(out[:, j] - out[:, p], axis=-1)
+        np.testing.assert_allclose(got, target[j], rtol=1e-4)
+        d_in = clip[:, j] - clip[:, p]
+        d_out = out[:, j] - out[:, p]
+        cos = (d_in * d_out).sum(-1) / np.linalg.norm(d_in, axis=-1) / np.linalg.norm(d_out, axis=-1)
+        assert np.all(cos > 0.9999)
+    assert np.std(np.linalg.norm(clip[:, 18] - clip[:, 16], axis=-1)) > 1e-3  # the input really did stretch

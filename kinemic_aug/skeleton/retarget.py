@@ -272,8 +272,27 @@ def _fill_invalid(vec: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return vec[idx]
 
 
-def _rechain(x: np.ndarray, parents: Sequence[int], eps: float = 1e-8) -> np.ndarray:
-    """Rebuild ``x [T, V, 3]`` root-first with constant (median) bone lengths."""
+def bone_lengths(x: np.ndarray, parents: Sequence[int]) -> np.ndarray:
+    """Median length of every bone ``j -> parents[j]`` over the non-padding frames of ``x [T, V, 3]``
+    (0 for the root)."""
+    valid = np.any(x != 0, axis=(1, 2))
+    out = np.zeros(len(parents), dtype=np.float64)
+    for j, p in enumerate(parents):
+        if p >= 0 and valid.any():
+            out[j] = float(np.median(np.linalg.norm(x[valid, j] - x[valid, p], axis=-1)))
+    return out
+
+
+def rechain(x: np.ndarray, parents: Sequence[int], lengths: Optional[np.ndarray] = None) -> np.ndarray:
+    """``x [T, V, 3]`` rebuilt root-first along its own bone directions with one length per bone:
+    ``lengths[j]`` (e.g. a real subject's, from :func:`bone_lengths`) or, without it, the clip's own
+    median. The root trajectory and every joint's direction from its parent are kept."""
+    return _rechain(np.asarray(x, dtype=np.float32), parents, lengths=lengths)
+
+
+def _rechain(x: np.ndarray, parents: Sequence[int], eps: float = 1e-8,
+             lengths: Optional[np.ndarray] = None) -> np.ndarray:
+    """Rebuild ``x [T, V, 3]`` root-first with constant bone lengths (``lengths`` or the median)."""
     valid = np.any(x != 0, axis=(1, 2))  # frames that are not padding
     if not valid.any():
         return x
@@ -290,7 +309,7 @@ def _rechain(x: np.ndarray, parents: Sequence[int], eps: float = 1e-8) -> np.nda
         if not ok.any():  # a zero-length bone by construction (e.g. CMU LowerBack on Hips)
             out[:, j] = out[:, p]
             continue
-        ref = float(np.median(length[valid]))
+        ref = float(lengths[j]) if lengths is not None else float(np.median(length[valid]))
         direction = np.zeros_like(bone)
         direction[ok] = bone[ok] / length[ok, None]
         direction = _fill_invalid(direction, ok)
