@@ -5,4 +5,5 @@
 _base_ = ['../stgcn/stgcn_msr_xsub_10shot.py', '../_base_/kinemic/msr_default.py']
 custom_imports = dict(imports=['har.mm', 'kinemic_aug.integrations.mmengine'], allow_failed_imports=False)
 train_dataloader = dict(dataset=dict(_delete_=True, type='KineMICAugmentedDataset',
-                                     dataset={{_base_.train_dataloader.dataset}}, augmenter={{_base_.kinemic}}))
+                                     dataset={{_base_.train_dataloader.dataset}}, augmenter={{_base_.kinemic}},
+                                     real_repeat={{_base_.kinemic_real_repeat}}))
