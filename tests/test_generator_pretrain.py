@@ -26,16 +26,22 @@ def embed(texts):
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def make_trainer(out=None, steps=6, save_every=3, seed=0, plot=False):
-    corpus = toy_corpus(5, seconds=(1.0, 2.5))
+def make_trainer(out=None, steps=6, save_every=3, seed=0, plot=False, corpus=None, **recipe):
+    corpus = corpus if corpus is not None else toy_corpus(5, seconds=(1.0, 2.5))
     rep = XYZRepresentation("smpl22")
     ds = MotionTextDataset(corpus, rep, embed, text_dim=TD, fps=20.0)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = MotionDenoiser(DenoiserConfig.preset("tiny", input_dim=rep.dim, text_dim=TD, width=32, ff_dim=64))
     cfg = PretrainConfig(steps=steps, batch_size=3, min_seconds=0.5, max_seconds=1.5, diffusion_steps=50,
-                         save_every=save_every, seed=seed, device="cpu", progress=False, plot=plot)
+                         save_every=save_every, seed=seed, device="cpu", progress=False, plot=plot, **recipe)
     return GeneratorTrainer(model, ds, cfg, out=out)
+
+
+def segmented_corpus():
+    """Four chained procedural (synthetic) clips of 2-4 s plus their segment sub-clips."""
+    from kinemic_aug.data.procedural import expand_segments, generate_corpus
+    return expand_segments(generate_corpus(4, seed=5, min_seconds=2.0, max_seconds=4.0, chain_prob=1.0))
 
 
 def test_masked_mse_ignores_padding():
@@ -65,17 +71,22 @@ def test_layout_mismatch_is_a_data_error():
         MotionTextDataset(bad, XYZRepresentation("smpl22"), embed, text_dim=TD)
 
 
-def test_resume_equals_uninterrupted_run(tmp_path):
-    full = make_trainer(out=tmp_path / "full.pt", steps=6, save_every=0)
+@pytest.mark.parametrize("recipe", [{}, {"crop": "caption", "lambda_vel": 0.5}], ids=["random", "caption+vel"])
+def test_resume_equals_uninterrupted_run(tmp_path, recipe):
+    corpus = segmented_corpus() if recipe else None
+    full = make_trainer(out=tmp_path / "full.pt", steps=6, save_every=0, corpus=corpus, **recipe)
     full.train()
 
-    first = make_trainer(out=tmp_path / "part.pt", steps=3, save_every=3)
+    first = make_trainer(out=tmp_path / "part.pt", steps=3, save_every=3, corpus=corpus, **recipe)
     first.train()
     del first  # "interrupted" after step 3
     ck = torch.load(tmp_path / "part.pt", weights_only=True)  # plain tensors and types only
     assert ck["step"] == 3 and set(ck) >= {"model", "ema", "optimizer", "rng", "config", "representation"}
+    assert ck["config"]["train"]["crop"] == recipe.get("crop", "random")
+    assert ck["config"]["train"]["lambda_vel"] == recipe.get("lambda_vel", 0.0)
 
-    resumed = make_trainer(out=tmp_path / "part.pt", steps=6, save_every=3, plot=True).resume(tmp_path / "part.pt")
+    resumed = make_trainer(out=tmp_path / "part.pt", steps=6, save_every=3, plot=True, corpus=corpus,
+                           **recipe).resume(tmp_path / "part.pt")
     assert resumed.step == 3
     resumed.train()
     assert resumed.step == 6
@@ -86,7 +97,7 @@ def test_resume_equals_uninterrupted_run(tmp_path):
         assert torch.equal(v, resumed.ema[k]), k
     # the run changed the weights and the loss plot exists
     assert (tmp_path / "part.loss.png").stat().st_size > 1000
-    other_seed = make_trainer(steps=2, seed=1)
+    other_seed = make_trainer(steps=2, seed=1, corpus=corpus, **recipe)
     other_seed.train()
     assert other_seed.losses != full.losses[:2]
 
@@ -108,28 +119,185 @@ def test_checkpoint_to_generator_and_corrupt_file(tmp_path):
         load_checkpoint(tmp_path / "bad.pt")
 
 
-def test_cli_twenty_steps_on_toy_corpus(tmp_path):
-    out = tmp_path / "gen.pt"
+def run_cli(argv):
+    """Run tools/pretrain_generator.py in-process (no second torch import), removing its log handlers."""
     import importlib.util
     import logging
 
     spec = importlib.util.spec_from_file_location("pretrain_generator_cli", REPO / "tools" / "pretrain_generator.py")
     cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)  # in-process: no second torch import
-    argv = ["--toy-corpus",
-           "--corpus", str(tmp_path / "toy.npz"), "--preset", "tiny", "--steps", "20", "--batch-size", "2",
-           "--max-seconds", "1.5", "--min-seconds", "0.5", "--diffusion-steps", "50", "--text-encoder", "hashing",
-           "--out", str(out), "--no-progress", "--save-every", "10"]
+    spec.loader.exec_module(cli)
     root = logging.getLogger()
     handlers = list(root.handlers)
     try:
-        assert cli.main(argv) == 0
+        return cli.main(argv)
     finally:
         for h in root.handlers[:]:
             if h not in handlers:
                 root.removeHandler(h)
                 h.close()
+
+
+def test_cli_twenty_steps_on_toy_corpus(tmp_path):
+    out = tmp_path / "gen.pt"
+    argv = ["--toy-corpus",
+           "--corpus", str(tmp_path / "toy.npz"), "--preset", "tiny", "--steps", "20", "--batch-size", "2",
+           "--max-seconds", "1.5", "--min-seconds", "0.5", "--diffusion-steps", "50", "--text-encoder", "hashing",
+           "--out", str(out), "--no-progress", "--save-every", "10"]
+    assert run_cli(argv) == 0
     ck = load_checkpoint(out)
     assert ck["step"] == 20 and len(ck["losses"]) == 20
     assert ck["config"]["text"]["encoder"] == "hashing" and ck["config"]["denoiser"]["text_dim"] > 0
+    assert ck["config"]["train"]["crop"] == "random" and ck["config"]["train"]["lambda_vel"] == 0.0
     assert (tmp_path / "gen.loss.png").exists() and "done: step 20" in (tmp_path / "gen.log").read_text()
+
+
+def test_cli_caption_recipe_is_recorded_in_the_checkpoint(tmp_path):
+    out = tmp_path / "gen.pt"
+    argv = ["--corpus", "procedural:4:0", "--segments", "--crop", "caption", "--lambda-vel", "0.5",
+            "--preset", "tiny", "--steps", "3", "--batch-size", "2", "--max-seconds", "2", "--diffusion-steps", "50",
+            "--text-encoder", "hashing", "--out", str(out), "--no-progress"]
+    assert run_cli(argv) == 0
+    bundle = load_generator(out)
+    assert bundle.config["train"]["crop"] == "caption" and bundle.config["train"]["lambda_vel"] == 0.5
+    assert bundle.corpus["name"] == "procedural:4:0+segments" and bundle.step == 3
+
+
+# ---------------------------------------------------------------- velocity loss
+def test_velocity_loss_zero_when_equal_positive_when_shifted_and_masked():
+    from kinemic_aug.generator.pretrain import masked_velocity_mse
+    t = torch.linspace(0, 3, 10)
+    target = torch.stack([torch.sin(t), torch.cos(2 * t), t ** 2], dim=-1)[None].repeat(2, 1, 1)  # [2, 10, 3]
+    mask = torch.ones(2, 10, dtype=torch.bool)
+    assert masked_velocity_mse(target.clone(), target, mask).item() == 0.0
+    assert masked_velocity_mse(target + 5.0, target, mask).item() == pytest.approx(0.0, abs=1e-10)  # offset: same velocity
+    shifted = torch.roll(target, 1, dims=1)  # one frame late
+    assert masked_velocity_mse(shifted, target, mask).item() > 1e-3
+    # padding: frames 6.. of sample 0 are invalid; garbage there (and the step into it) must not count
+    mask[0, 6:] = False
+    pred = target.clone()
+    pred[0, 6:] = 100.0
+    assert masked_velocity_mse(pred, target, mask).item() == 0.0
+    pred[0, 2, 0] += 1.0  # a valid frame: two differences change by ±1 on 1 of 3 channels, 5 valid pairs
+    assert masked_velocity_mse(pred, target, mask).item() == pytest.approx((2 / 15) / 2)
+    assert masked_velocity_mse(target[:, :1], target[:, :1], mask[:, :1]).item() == 0.0  # one frame: nothing
+
+
+def test_lambda_vel_changes_the_loss_and_bad_options_are_refused():
+    a = make_trainer(steps=2)
+    b = make_trainer(steps=2, lambda_vel=1.0)
+    a.train()
+    b.train()
+    assert b.losses[0] > a.losses[0]  # same batch, same prediction, plus a positive velocity term
+    with pytest.raises(ValueError, match="crop"):
+        PretrainConfig(crop="middle")
+    with pytest.raises(ValueError, match="lambda_vel"):
+        PretrainConfig(lambda_vel=-1.0)
+
+
+# ---------------------------------------------------------------- caption-aware crops
+ACTS = ["walk", "clap", "squat", "wave_overhead", "jumping_jacks", "bend_touch_floor"]
+
+
+def planted_corpus():
+    """Chained clips in which every segment holds one constant pose, distinct per action (so any
+    frame tells which action it belongs to), with procedural-style segment meta and captions; then
+    expanded into segment sub-clips. Synthetic test data."""
+    from kinemic_aug.data.corpus import MotionClip, MotionCorpus
+    from kinemic_aug.data.procedural import caption_segments, expand_segments
+    rng = np.random.default_rng(0)
+    poses = {a: rng.normal(size=(22, 3)).astype(np.float32) * 0.4 for a in ACTS}
+    clips = []
+    for i in range(6):
+        acts = [ACTS[(i + k) % len(ACTS)] for k in range(3)]
+        lengths = [20 + 5 * ((i + k) % 3) for k in range(3)]  # 1.0-1.5 s each, clip 3.75 s
+        segs, frames, start = [], [], 0
+        for a, n in zip(acts, lengths):
+            segs.append({"action": a, "start": start, "end": start + n, "side": None, "speed": 1.0})
+            frames.append(np.repeat(poses[a][None], n, axis=0))
+            start += n
+        caps, _ = caption_segments(segs, np.random.default_rng(i))
+        clips.append(MotionClip(np.concatenate(frames), "smpl22", 20.0, caps, name=f"plant{i}", source="procedural",
+                                synthetic=True, meta={"seed": 0, "index": i, "segments": segs}))
+    return expand_segments(MotionCorpus(clips, name="planted")), poses
+
+
+def _frame_actions(ds, x, mask, poses):
+    """The set of actions whose pose each valid frame of a batch item shows (pairwise joint distances
+    are invariant to the representation's canonical rotation and translation)."""
+    names = list(poses)
+    ref = np.stack([np.linalg.norm(p[:, None] - p[None], axis=-1) for p in poses.values()])
+    out = []
+    for b in range(len(x)):
+        joints = ds.rep.decode(ds.rep.denormalize(x[b][mask[b]].numpy()))
+        d = np.linalg.norm(joints[:, :, None] - joints[:, None], axis=-1)
+        err = np.abs(d[:, None] - ref[None]).mean(axis=(2, 3))  # [T, actions]
+        assert np.all(err.min(1) < 1e-3)  # each frame is exactly one planted pose
+        out.append({names[k] for k in err.argmin(1)})
+    return out
+
+
+def test_caption_crops_always_show_the_captioned_actions():
+    corpus, poses = planted_corpus()
+    named = {}
+    for clip in corpus:
+        for c in clip.captions:
+            named[c] = {seg["action"] for seg in clip.meta["segments"]}
+    ds = MotionTextDataset(corpus, XYZRepresentation("smpl22"), embed, text_dim=TD, fps=20.0)
+    assert all(len(ds.spans[ds.names.index(f"plant{i}")]) == 3 for i in range(6))
+    rng = np.random.default_rng(1)
+    wrong = {"random": 0, "caption": 0}
+    for mode in ("caption", "random"):
+        for _ in range(12):
+            b = ds.sample_batch(rng, 16, 10, 24, crop=mode)  # 24 frames < every chained clip (75)
+            shown = _frame_actions(ds, b["x"], b["mask"], poses)
+            for k, cid in enumerate(b["caption"].tolist()):
+                said = named[ds.captions[cid]]
+                if mode == "caption":
+                    assert said == shown[k], (ds.captions[cid], shown[k])  # no missing, no uncaptioned action
+                    assert int(b["mask"][k].sum()) <= 24
+                wrong[mode] += not said <= shown[k]
+    assert wrong["caption"] == 0 and wrong["random"] > 0  # the old recipe shows the flaw this fixes
+
+
+def test_caption_crop_without_spans_covers_as_much_as_allowed():
+    corpus = toy_corpus(4, seconds=(2.0, 3.0))  # 40-60 frames, no segments
+    ds = MotionTextDataset(corpus, XYZRepresentation("smpl22"), embed, text_dim=TD, fps=20.0)
+    rng = np.random.default_rng(0)
+    long = ds.sample_batch(rng, 8, 5, 30, crop="caption")
+    assert torch.all(long["mask"].sum(1) == 30)  # the longest window allowed, never a short random one
+    whole = ds.sample_batch(rng, 8, 5, 100, crop="caption")
+    assert sorted(set(whole["mask"].sum(1).tolist())) <= sorted(len(j) for j in ds.joints)
+    for k, cid in enumerate(whole["caption"].tolist()):
+        n = int(whole["mask"][k].sum())
+        i = [len(j) for j in ds.joints].index(n)
+        assert ds.captions[cid] in [c.strip() for c in corpus[i].captions]
+    with pytest.raises(ValueError, match="crop"):
+        ds.sample_batch(rng, 2, 5, 30, crop="middle")
+
+
+def test_old_checkpoint_config_reads_as_the_original_recipe():
+    shipped = REPO / "kinemic_aug" / "assets" / "generator" / "generalist_small.pt"
+    if not shipped.exists():
+        pytest.skip("no shipped checkpoint")
+    train = load_checkpoint(shipped)["config"]["train"]
+    cfg = PretrainConfig.from_dict(train)
+    assert "crop" not in train or train["crop"] == "random"
+    assert cfg.crop == "random" and cfg.lambda_vel == 0.0 and cfg.steps == train["steps"]
+
+
+def test_caption_crop_warns_about_unexpanded_chains_and_resume_warns_on_recipe_change(tmp_path, caplog):
+    from kinemic_aug.data.procedural import generate_corpus
+    chains = generate_corpus(3, seed=5, min_seconds=2.0, max_seconds=4.0, chain_prob=1.0)
+    with caplog.at_level("WARNING", logger="kinemic_aug.generator.pretrain"):
+        make_trainer(corpus=chains, crop="caption")
+    assert "'+segments'" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="kinemic_aug.generator.pretrain"):
+        make_trainer(corpus=segmented_corpus(), crop="caption")
+    assert caplog.text == ""
+    old = make_trainer(out=tmp_path / "old.pt", steps=1, save_every=0)
+    old.train()
+    with caplog.at_level("WARNING", logger="kinemic_aug.generator.pretrain"):
+        make_trainer(crop="caption").resume(tmp_path / "old.pt")
+    assert "different recipe" in caplog.text and "'crop': ('random', 'caption')" in caplog.text

@@ -6,6 +6,12 @@ Example (a 20-step smoke run on the procedural toy corpus)::
     python tools/pretrain_generator.py --toy-corpus /tmp/toy.npz --corpus /tmp/toy.npz \\
         --preset small --steps 20 --text-encoder hashing --out /tmp/gen.pt
 
+The recipe that keeps text and motion in agreement (segment sub-clips with their own captions,
+crops only inside captioned spans, a velocity loss term)::
+
+    python tools/pretrain_generator.py --corpus seed+procedural:4000:0 --segments --crop caption \
+        --lambda-vel 0.5 --max-seconds 6 --out work_dirs/gen.pt
+
 Seeded and resumable: rerunning with the same ``--out`` continues from the saved step (``--no-resume``
 starts over). Writes ``<out>`` (checkpoint), ``<out stem>.loss.png`` and ``<out stem>.log``.
 """
@@ -46,6 +52,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--fps", type=float, default=20.0)
     ap.add_argument("--min-seconds", type=float, default=1.0)
     ap.add_argument("--max-seconds", type=float, default=10.0)
+    ap.add_argument("--crop", default="random", choices=["random", "caption"],
+                    help="random: random crops with the whole clip's caption (original recipe); caption: whole "
+                         "clips, or crops inside a captioned span with that span's caption")
+    ap.add_argument("--segments", action="store_true",
+                    help="append '+segments' to the corpus spec: add each chained clip's single-action sub-clips "
+                         "with their own captions")
+    ap.add_argument("--lambda-vel", type=float, default=0.0,
+                    help="weight of the velocity loss (MSE of frame differences, MDM); 0 = off")
     ap.add_argument("--diffusion-steps", type=int, default=100)
     ap.add_argument("--schedule", default="cosine", choices=["cosine", "linear"])
     ap.add_argument("--save-every", type=int, default=500)
@@ -73,7 +87,10 @@ def main(argv=None) -> int:
         from kinemic_aug.generator.toy import toy_corpus
         toy_corpus(num_clips=16, seed=a.seed).save(a.corpus)
         log.info("wrote procedural toy corpus (synthetic) to %s", a.corpus)
-    corpus = load_corpus(a.corpus)
+    spec = a.corpus
+    if a.segments and spec.replace(" ", "").split("+")[-1] != "segments":
+        spec = f"{spec}+segments"
+    corpus = load_corpus(spec)
     log.info("corpus %s", corpus)
     embedder, text_info = None, {"encoder": "none", "dim": 0}
     if a.text_encoder != "none":
@@ -88,8 +105,10 @@ def main(argv=None) -> int:
     cfg = PretrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                          grad_clip=a.grad_clip, ema_decay=a.ema_decay, fps=a.fps, min_seconds=a.min_seconds,
                          max_seconds=a.max_seconds, diffusion_steps=a.diffusion_steps, schedule=a.schedule,
-                         save_every=a.save_every, seed=a.seed, device=a.device, progress=not a.no_progress)
+                         save_every=a.save_every, seed=a.seed, device=a.device, progress=not a.no_progress,
+                         crop=a.crop, lambda_vel=a.lambda_vel)
     log.info("denoiser %s", dcfg)
+    log.info("train %s", cfg)
     t0 = time.time()
     tr = pretrain(corpus, out, representation=rep, text_embedder=embedder, denoiser=dcfg, config=cfg,
                   resume=not a.no_resume, text_info=text_info)

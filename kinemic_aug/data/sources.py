@@ -2,7 +2,9 @@
 
 Tools and configs take corpus *specs* so that the generalist's training data is reproducible from
 a command line: ``seed+procedural:4000:0`` is the shipped real seed clips plus 4000 procedural
-(synthetic) clips drawn with seed 0, identical on every machine.
+(synthetic) clips drawn with seed 0, identical on every machine. A trailing ``+segments``
+(``seed+procedural:4000:0+segments``) adds every chained clip's single-action sub-clips with their
+own captions (:func:`~kinemic_aug.data.procedural.expand_segments`), so the recipe stays one string.
 """
 from __future__ import annotations
 
@@ -13,12 +15,21 @@ from ..errors import DataError
 from .corpus import MotionCorpus
 
 DEFAULT_GENERALIST_CORPUS = "seed+procedural:4000:0"
+SEGMENTS = "segments"
 
 
 def load_corpus(spec: str) -> MotionCorpus:
-    """Load one spec or several joined by ``+`` (concatenated in order)."""
+    """Load one spec or several joined by ``+`` (concatenated in order); a last item ``segments``
+    expands the whole concatenation into chained clips plus their segment sub-clips."""
     parts: List[MotionCorpus] = []
-    for item in [s.strip() for s in str(spec).split("+") if s.strip()]:
+    items = [s.strip() for s in str(spec).split("+") if s.strip()]
+    segments = bool(items) and items[-1] == SEGMENTS
+    if segments:
+        items = items[:-1]
+    for item in items:
+        if item == SEGMENTS:
+            raise DataError(f"'{SEGMENTS}' expands the whole corpus and must come last in the spec, got {spec!r}",
+                            field="corpus")
         if item == "seed":
             from .seed import load_seed_corpus
             parts.append(load_seed_corpus())
@@ -41,5 +52,8 @@ def load_corpus(spec: str) -> MotionCorpus:
     out = parts[0]
     for p in parts[1:]:
         out = out.concat(p)
+    if segments:
+        from .procedural import expand_segments
+        out = expand_segments(out)
     out.name = str(spec)
     return out

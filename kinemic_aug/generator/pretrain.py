@@ -3,9 +3,19 @@
 Three parts, each swappable:
 
 * :class:`MotionTextDataset`: resamples clips to one frame rate, checks the layout, fits the
-  representation's normalisation, embeds every distinct caption once, and draws batches of random
-  crops (``min_seconds``–``max_seconds``) with one random caption each, padded with a frame mask.
-* :func:`masked_mse`: the x0 loss on valid frames only.
+  representation's normalisation, embeds every distinct caption once, and draws padded, masked
+  batches with one caption each, cropped one of two ways (``PretrainConfig.crop``):
+
+  - ``"random"`` (the original recipe, default so resumed runs continue unchanged): random crops of
+    ``min_seconds``–``max_seconds`` paired with the *whole clip's* caption. On chained clips ("a
+    person waves, then kicks") a crop often cuts the captioned action away, so text and motion
+    disagree;
+  - ``"caption"``: a clip that fits ``max_seconds`` is used whole; a longer one is cropped only
+    inside a captioned span (the segment sub-clips of ``expand_segments`` / HumanML3D sub-clips,
+    with that span's caption), or, without spans, as the longest window allowed with the clip's
+    caption, so the crop covers as much of the captioned motion as possible.
+* :func:`masked_mse`: the x0 loss on valid frames only; :func:`masked_velocity_mse`: an optional
+  velocity term (``lambda_vel``) against muted, over-smoothed samples.
 * :class:`GeneratorTrainer`: AdamW + gradient clipping + EMA, periodic atomic checkpoints, tqdm
   progress, a loss-curve PNG and exact resume.
 
@@ -22,7 +32,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -41,11 +51,21 @@ from .schedule import NoiseSchedule
 log = logging.getLogger(__name__)
 
 TextEmbedder = Union[Callable[[List[str]], np.ndarray], Mapping[str, np.ndarray], Any]
+CROP_MODES = ("random", "caption")
+# Recipe fields whose change on resume alters what the run trains on: a mismatch is logged.
+_RECIPE_FIELDS = ("fps", "min_seconds", "max_seconds", "crop", "lambda_vel", "batch_size", "lr")
 
 
 @dataclass
 class PretrainConfig:
-    """Training hyper-parameters (MDM: AdamW lr 1e-4, batch 64, no weight decay, EMA for the 50-step model)."""
+    """Training hyper-parameters (MDM: AdamW lr 1e-4, batch 64, no weight decay, EMA for the 50-step model).
+
+    ``crop``: ``"random"`` (original recipe; the default, so runs resumed from older checkpoints,
+    whose config has no ``crop``, continue unchanged) or ``"caption"`` (crops always match their
+    caption; see the module docstring). ``lambda_vel``: weight of :func:`masked_velocity_mse`
+    added to the x0 loss (0 = off, the original recipe). Both are saved in the checkpoint's
+    ``config['train']``, so ``load_generator(...).config`` shows how a model was trained.
+    """
 
     steps: int = 1000
     batch_size: int = 32
@@ -63,8 +83,14 @@ class PretrainConfig:
     device: str = "auto"
     progress: bool = True
     plot: bool = True
+    crop: str = "random"
+    lambda_vel: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.crop not in CROP_MODES:
+            raise ValueError(f"crop must be one of {CROP_MODES}, got {self.crop!r}")
+        if not (self.lambda_vel >= 0 and math.isfinite(self.lambda_vel)):
+            raise ValueError(f"lambda_vel must be finite and >= 0, got {self.lambda_vel}")
         if not 0 < self.min_seconds <= self.max_seconds:
             raise ValueError(f"need 0 < min_seconds <= max_seconds, got {self.min_seconds}, {self.max_seconds}")
         if not 50 <= self.diffusion_steps <= 1000:
@@ -107,8 +133,30 @@ def embed_texts(embedder: TextEmbedder, texts: List[str]) -> np.ndarray:
     return out
 
 
+def _parent_span(clip: Any) -> Optional[Tuple[str, float, float]]:
+    """``(parent name, from, to)`` in seconds when ``clip`` is a captioned sub-clip of another clip:
+    ``meta['segment_of']`` + ``meta['span']`` (procedural segments) or a HumanML3D sub-clip
+    (``meta['id']`` names the file, ``meta['span']`` is non-zero)."""
+    meta = clip.meta or {}
+    span = meta.get("span")
+    if not isinstance(span, (list, tuple)) or len(span) != 2:
+        return None
+    start, end = float(span[0]), float(span[1])
+    parent = meta.get("segment_of")
+    if parent is None and meta.get("id") not in (None, clip.name) and (start, end) != (0.0, 0.0):
+        parent = meta["id"]
+    if parent is None or not end > start >= 0:
+        return None
+    return str(parent), start, end
+
+
 class MotionTextDataset:
-    """Clips of one layout at one frame rate, their caption embeddings, and a batch sampler."""
+    """Clips of one layout at one frame rate, their caption embeddings, and a batch sampler.
+
+    ``spans[i]`` lists the captioned spans ``(start, end, caption ids)`` (frames at ``fps``) inside
+    clip ``i``, taken from sub-clips of it present in the same corpus; ``crop="caption"`` batches
+    crop a long clip only inside one of them.
+    """
 
     def __init__(self, corpus: MotionCorpus, representation: MotionRepresentation,
                  text_embedder: Optional[TextEmbedder] = None, text_dim: int = 0, fps: float = 20.0,
@@ -151,6 +199,21 @@ class MotionTextDataset:
                 log.warning("no text embedder given: training without text conditioning")
             self.text_emb = np.zeros((len(self.captions), max(self.text_dim, 1)), np.float32)
             self.caption_ids = [[] for _ in self.caption_ids]
+        index = {n: i for i, n in enumerate(self.names)}
+        self.spans: List[List[Tuple[int, int, List[int]]]] = [[] for _ in self.joints]
+        for k, clip in enumerate(corpus):
+            ps = _parent_span(clip)
+            if ps is None or ps[0] not in index:
+                continue
+            i = index[ps[0]]
+            start = int(round(ps[1] * self.fps))
+            end = min(len(self.joints[i]), int(round(ps[2] * self.fps)))
+            if end > start:
+                self.spans[i].append((start, end, list(self.caption_ids[k])))
+        # chained clips (several recorded segments) that no sub-clip spans: "caption" crops of them
+        # fall back to the whole-clip caption; the trainer warns when they are too long to use whole
+        self.unspanned_chains = [i for i, clip in enumerate(corpus)
+                                 if len((clip.meta or {}).get("segments") or []) > 1 and not self.spans[i]]
         if fit_stats:
             representation.fit(self.joints, names=self.names)
         self.corpus_name = corpus.name
@@ -159,20 +222,47 @@ class MotionTextDataset:
     def __len__(self) -> int:
         return len(self.joints)
 
+    def _random_crop(self, rng: np.random.Generator, i: int, min_frames: int,
+                     max_frames: int) -> Tuple[int, int, List[int]]:
+        """The original recipe: a random-length window anywhere, the whole clip's captions."""
+        n = len(self.joints[i])
+        length = min(n, int(rng.integers(min_frames, max_frames + 1)))
+        start = int(rng.integers(0, n - length + 1))
+        return start, length, self.caption_ids[i]
+
+    def _caption_crop(self, rng: np.random.Generator, i: int, max_frames: int) -> Tuple[int, int, List[int]]:
+        """A window whose caption describes it: the whole clip if it fits, else inside one
+        captioned span (whole if the span fits, else ``max_frames`` of it), else the longest
+        window of the clip with the clip's caption."""
+        n = len(self.joints[i])
+        if n <= max_frames:
+            return 0, n, self.caption_ids[i]
+        if self.spans[i]:
+            lo, hi, ids = self.spans[i][int(rng.integers(len(self.spans[i])))]
+        else:
+            lo, hi, ids = 0, n, self.caption_ids[i]
+        if hi - lo <= max_frames:
+            return lo, hi - lo, ids
+        return lo + int(rng.integers(0, hi - lo - max_frames + 1)), max_frames, ids
+
     def sample_batch(self, rng: np.random.Generator, batch_size: int, min_frames: int,
-                     max_frames: int) -> Dict[str, Tensor]:
-        """Random clips, random crops of ``min_frames..max_frames`` (shorter clips whole), one random
-        caption each. Returns ``x [B, T, D]`` (normalised, zero-padded), ``mask [B, T]``,
-        ``text_emb [B, text_dim]`` (zeros = no caption) and ``has_text [B]``."""
+                     max_frames: int, crop: str = "random") -> Dict[str, Tensor]:
+        """Random clips, each cropped per ``crop`` (see the module docstring; ``"random"``: crops
+        of ``min_frames..max_frames``, shorter clips whole; ``"caption"``: whole clips or captioned
+        spans, at most ``max_frames``), one random caption of the crop each. Returns ``x [B, T, D]``
+        (normalised, zero-padded), ``mask [B, T]``, ``text_emb [B, text_dim]`` (zeros = no caption),
+        ``has_text [B]`` and ``caption [B]`` (index into :attr:`captions`, -1 = none)."""
+        if crop not in CROP_MODES:
+            raise ValueError(f"crop must be one of {CROP_MODES}, got {crop!r}")
         feats, caps = [], []
         for _ in range(batch_size):
             i = int(rng.integers(len(self.joints)))
-            j = self.joints[i]
-            n = len(j)
-            length = min(n, int(rng.integers(min_frames, max_frames + 1)))
-            start = int(rng.integers(0, n - length + 1))
-            feats.append(self.rep.normalize(self.rep.encode(j[start:start + length], sample=self.names[i])))
-            ids = self.caption_ids[i]
+            if crop == "random":
+                start, length, ids = self._random_crop(rng, i, min_frames, max_frames)
+            else:
+                start, length, ids = self._caption_crop(rng, i, max_frames)
+            j = self.joints[i][start:start + length]
+            feats.append(self.rep.normalize(self.rep.encode(j, sample=self.names[i])))
             caps.append(ids[int(rng.integers(len(ids)))] if ids else -1)
         t_max = max(len(f) for f in feats)
         x = np.zeros((batch_size, t_max, self.rep.dim), np.float32)
@@ -187,7 +277,7 @@ class MotionTextDataset:
                 text[b] = self.text_emb[c]
         return {"x": torch.from_numpy(x), "mask": torch.from_numpy(mask),
                 "text_emb": torch.from_numpy(text[:, :self.text_dim]) if self.text_dim else None,
-                "has_text": torch.from_numpy(has_text)}
+                "has_text": torch.from_numpy(has_text), "caption": torch.tensor(caps, dtype=torch.long)}
 
 
 def masked_mse_per_sample(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
@@ -200,6 +290,26 @@ def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     """Mean squared error over valid frames: per-sample mean over its valid elements, then the batch
     mean (each clip weighs the same whatever its length)."""
     return masked_mse_per_sample(pred, target, mask).mean()
+
+
+def masked_velocity_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Mean squared error between frame-to-frame differences of ``pred`` and ``target``.
+
+    Why: an x0 loss alone is satisfied by the mean of the plausible motions, which moves less than
+    any of them, so samples come out muted. Matching velocities penalises that directly. This is
+    the velocity term of MDM's geometric losses (Tevet et al., "Human Motion Diffusion Model",
+    ICLR 2023, Sec. 3: L_vel = mean over frames of ||(x_{i+1} - x_i) - (x̂_{i+1} - x̂_i)||²); MDM
+    computes it on joint positions, here it runs on the (normalised) representation features,
+    which for the ``xyz`` representation are root-relative positions. A difference counts only when
+    both of its frames are valid, so padding never leaks in; per-sample mean, then batch mean,
+    like :func:`masked_mse`. Clips of one frame contribute 0.
+    """
+    if pred.shape[1] < 2:
+        return pred.sum() * 0.0
+    dp = pred[:, 1:] - pred[:, :-1]
+    dt = target[:, 1:] - target[:, :-1]
+    pair = mask[:, 1:] & mask[:, :-1]
+    return masked_mse_per_sample(dp, dt, pair).mean()
 
 
 def save_loss_plot(losses: Sequence[float], path: Union[str, Path], title: str = "generator pretraining") -> Path:
@@ -256,6 +366,12 @@ class GeneratorTrainer:
         self.gen = torch.Generator().manual_seed(config.seed)
         self.min_frames = max(1, int(round(config.min_seconds * dataset.fps)))
         self.max_frames = max(self.min_frames, int(round(config.max_seconds * dataset.fps)))
+        if config.crop == "caption":
+            long = [dataset.names[i] for i in dataset.unspanned_chains if len(dataset.joints[i]) > self.max_frames]
+            if long:
+                log.warning("crop='caption': %d chained clip(s) longer than max_seconds have no segment sub-clips "
+                            "(e.g. %s), so their crops keep the whole chain's caption; expand the corpus with "
+                            "'+segments'", len(long), long[0])
 
     # ------------------------------------------------------------------ one step
     def _update_ema(self) -> None:
@@ -269,7 +385,8 @@ class GeneratorTrainer:
                     e.copy_(v)
 
     def train_step(self) -> float:
-        batch = self.dataset.sample_batch(self.np_rng, self.cfg.batch_size, self.min_frames, self.max_frames)
+        batch = self.dataset.sample_batch(self.np_rng, self.cfg.batch_size, self.min_frames, self.max_frames,
+                                          crop=self.cfg.crop)
         x0 = batch["x"].to(self.device)
         mask = batch["mask"].to(self.device)
         text = batch["text_emb"].to(self.device) if batch["text_emb"] is not None else None
@@ -285,6 +402,8 @@ class GeneratorTrainer:
             xt = self.schedule.q_sample(x0, t, noise)
             pred = self.model(xt, t, text_emb=text, mask=mask)
             loss = masked_mse(pred, x0, mask)
+            if self.cfg.lambda_vel > 0:
+                loss = loss + self.cfg.lambda_vel * masked_velocity_mse(pred, x0, mask)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.cfg.grad_clip and self.cfg.grad_clip > 0:
@@ -360,6 +479,12 @@ class GeneratorTrainer:
                             f"{self.model.config.to_dict()}", source=str(path), field="config")
         if ckpt.get("corpus", {}).get("fingerprint") != self.dataset.corpus_fingerprint:
             log.warning("%s was trained on a different corpus; continuing anyway", path)
+        # checkpoints from before an option existed ran with its default (from_dict fills it in)
+        was = PretrainConfig.from_dict(ckpt["config"].get("train", {})).to_dict()
+        changed = {k: (was[k], getattr(self.cfg, k)) for k in _RECIPE_FIELDS if was[k] != getattr(self.cfg, k)}
+        if changed:
+            log.warning("%s was trained with a different recipe %s (checkpoint -> now); continuing with the new one",
+                        path, changed)
         self.model.load_state_dict(ckpt["model"])
         self.ema = {k: v.to(self.device).clone() for k, v in ckpt["ema"].items()}
         self.optimizer.load_state_dict(ckpt["optimizer"])

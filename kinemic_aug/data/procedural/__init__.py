@@ -4,7 +4,8 @@ The real text-to-motion corpus (HumanML3D) is not obtainable here, so the genera
 is pretrained on motions synthesised from a parametric body (:mod:`.body`), anatomical joint
 angles (:mod:`.pose`), a library of everyday actions (:mod:`.actions`, ``library_*``), chaining
 with transitions (:mod:`.compose`), a contact-driven root solver (:mod:`.ground`) and templated
-captions (:mod:`.captions`). Everything produced here is flagged synthetic.
+captions (:mod:`.captions`); :mod:`.segments` splits chained clips into single-action sub-clips
+with their own captions. Everything produced here is flagged synthetic.
 """
 from .actions import (ACTIONS, GENERATOR_NAME, GENERATOR_VERSION, ActionSpec, get_action, list_actions,
                       synthesize_action)
@@ -12,7 +13,8 @@ from .body import Subject, bone_lengths, forward_kinematics, rest_offsets, sampl
 from .captions import caption_segments
 from .compose import compose_clip
 from .generate import generate_clip, generate_corpus
+from .segments import expand_segments, segment_subclips
 
 __all__ = ["ACTIONS", "ActionSpec", "GENERATOR_NAME", "GENERATOR_VERSION", "Subject", "bone_lengths",
-           "caption_segments", "compose_clip", "forward_kinematics", "generate_clip", "generate_corpus",
-           "get_action", "list_actions", "rest_offsets", "sample_subject", "synthesize_action"]
+           "caption_segments", "compose_clip", "expand_segments", "forward_kinematics", "generate_clip", "generate_corpus",
+           "get_action", "list_actions", "rest_offsets", "sample_subject", "segment_subclips", "synthesize_action"]
