@@ -36,6 +36,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--ratio", type=float, default=None, help="synthetic samples per real shot")
     ap.add_argument("--variant", default="kinemic", help="kinemic | finetune | nocontrastive | noweight | zeroshot")
     ap.add_argument("--adapt-steps", type=int, default=None, help="override the adaptation steps")
+    ap.add_argument("--mode", choices=["per_class", "joint"], default="per_class",
+                    help="one adapter per class (a new class costs one adapter) or one joint adapter (cheaper, the paper's)")
+    ap.add_argument("--shot-strength", type=float, default=1.0,
+                    help="1: sample from pure noise (the paper); <1: start from the real shots noised this far (partial diffusion)")
     ap.add_argument("--sample-steps", type=int, default=20, help="DDIM steps")
     ap.add_argument("--guidance", type=float, default=2.5)
     ap.add_argument("--compose-with", action="append", default=[],
@@ -69,11 +73,11 @@ def main(argv=None) -> int:
     from kinemic_aug.utils.io import atomic_write_text
     from kinemic_aug.viz import render_gif
 
-    adapt = AdaptConfig()
+    adapt = AdaptConfig(mode=a.mode)
     if a.adapt_steps is not None:
         adapt = replace(adapt, steps=a.adapt_steps)
     synth = SynthesisConfig(steps=a.sample_steps, guidance=a.guidance, compose_with=tuple(a.compose_with),
-                            compose_fraction=a.compose_fraction)
+                            compose_fraction=a.compose_fraction, shot_strength=a.shot_strength)
     t0 = time.time()
     try:
         aug = KineMICAugmenter(
