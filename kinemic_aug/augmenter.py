@@ -446,8 +446,8 @@ class KineMICAugmenter:
             refs = self._shots_of(c)
             rng = np.random.default_rng([self.seed, c, 99])
             for i, (s, info) in enumerate(zip(seqs, infos)):
-                pick = int(rng.integers(0, len(refs)))  # drawn always, so the stream does not depend on anchoring
-                ref = refs[info["shot_index"] if info.get("shot_index", -1) >= 0 else pick]
+                # the shot the sample started from / took its bones from; placed in that shot's frame
+                ref = refs[info["shot_index"]] if info.get("shot_index", -1) >= 0 else refs[int(rng.integers(0, len(refs)))]
                 kp = self.domain.from_generator(s, reference=ref["keypoint"], sample=f"synthetic_{c}_{i}")
                 caption = (self.synth_cfg.compose_with[0] if info.get("composed") else
                            self.labels.captions(c)[info["caption_index"]])
@@ -455,7 +455,9 @@ class KineMICAugmenter:
                             "keypoint": kp.astype(np.float32), "total_frames": int(kp.shape[1]),
                             "is_synthetic": True,
                             "synthetic_info": {"variant": self.variant, "adapter": akey[:16], "caption": caption,
-                                               "composed": bool(info.get("composed")), "generator_step":
+                                               "composed": bool(info.get("composed")),
+                                               "anchor_shot": str(ref.get(id_key([ref]), "")),
+                                               "shot_strength": float(self.synth_cfg.shot_strength), "generator_step":
                                                int(bundle.step), "seed": self.seed}})
         self._synthetic = out
         return out

@@ -16,7 +16,8 @@ The filter (in the generator's SMPL-22 space, against statistics of the real sho
 Kept samples are then re-chained to a real body (``rechain_bones``): the generator predicts joint
 positions, so its bones stretch a little from frame to frame; each sample is rebuilt from the root
 along its own bone directions with the bone lengths of one real shot of the class (the shot it was
-anchored on, or a drawn one), so it has that subject's proportions and constant bones.
+anchored on, or a drawn one), so its bones stay constant and match a real body (after retargeting to
+SMPL-22, real subjects differ by about a centimetre per bone, so this mostly removes stretch).
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class SynthesisConfig:
             starts from one of the class's real shots noised ``shot_strength`` of the way up the chain
             (partial diffusion): the adapted generator then re-draws the shot's detail, amplitude and
             style while its timing stays, which keeps samples moving like the class even when the
-            generator alone produces muted motion. Shots are used in turn, so each gets an equal share.
+            generator alone produces muted motion. Shots are used in turn (each gets an equal share of
+            the samples drawn; the filter may then drop more of one shot's than of another's).
         rechain_bones: rebuild each kept sample with the bone lengths of a real shot of the class
             (see the module docstring); the filter judges the raw sample first.
     """
@@ -157,7 +159,9 @@ def sample_sequences(model: MotionDenoiser, representation: MotionRepresentation
         if starts is not None and cfg.shot_strength < 1.0:
             x_start = torch.zeros(b, t, model.config.input_dim)
             for i, st in enumerate(starts[start:start + b]):
-                x_start[i, :len(st)] = torch.as_tensor(st[:t], dtype=torch.float32)
+                st = torch.as_tensor(st[:lb[i]], dtype=torch.float32)
+                x_start[i, :len(st)] = st
+                x_start[i, len(st):lb[i]] = st[-1]  # a representation with L-1 feature frames (hml263) repeats the last
         x = smp.sample(fn, (b, t, model.config.input_dim), generator=gen, device=dev, x_start=x_start,
                        strength=cfg.shot_strength)
         feats = representation.denormalize(x.float().cpu()).numpy()
@@ -173,7 +177,8 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
 
     ``class_text_emb``: ``[P, E]`` the class's caption embeddings (one is drawn per sample).
     ``compose_text_emb``: ``[Q, E]`` unrelated captions for dual conditioning.
-    Returns (sequences, report, per-sample info dicts with the caption index and whether composed).
+    Returns (sequences, report, per-sample info dicts with the caption index, whether composed and
+    ``shot_index``: the shot it started from (anchored) or whose bone lengths it got).
     """
     rng = np.random.default_rng([int(seed), 17])
     stats = ShotStats.from_shots(shot_joints)

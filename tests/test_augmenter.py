@@ -168,3 +168,30 @@ def test_shot_anchored_synthesis_keeps_each_shots_length_and_uses_shots_in_turn(
         # samples 0,1,2,3 start from shots 0,1,0,1 and keep their lengths (up to 15->20->15 fps rounding)
         for i, n in enumerate(lens):
             assert abs(n - shots[i % len(shots)]) <= 1
+
+
+def test_kept_samples_carry_their_shots_bone_lengths_and_name_it(msr_pkl, tiny_generator, tmp_path):
+    from dataclasses import replace
+    from kinemic_aug.skeleton.layout import get_layout
+    from kinemic_aug.skeleton.retarget import bone_lengths
+    from kinemic_aug.synthesis import synthesize_class
+    aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache")
+    shots = aug._shot_joints()[0]
+    b = aug._bundle()
+    parents = get_layout("smpl22").parents
+    for rechain_on in (True, False):
+        cfg = replace(PERMISSIVE, rechain_bones=rechain_on)
+        seqs, _, infos = synthesize_class(b.model, b.representation, b.schedule, n=3, shot_joints=shots,
+                                          class_text_emb=aug._class_text(0), action=None, cfg=cfg, seed=0)
+        for s, info in zip(seqs, infos):
+            got = bone_lengths(s, parents)
+            want = bone_lengths(shots[info["shot_index"]], parents)
+            per_frame = np.linalg.norm(s[:, 18] - s[:, 16], axis=-1)  # left upper arm over time
+            if rechain_on:
+                np.testing.assert_allclose(got, want, atol=1e-4)
+                assert np.ptp(per_frame) < 1e-4
+            else:  # the tiny generator's raw bones stretch
+                assert np.ptp(per_frame) > 1e-3
+    syn = aug.synthetic_annotations()
+    shot_ids = {a["frame_dir"] for a in aug.shot_anns}
+    assert all(a["synthetic_info"]["anchor_shot"] in shot_ids for a in syn)

@@ -93,7 +93,7 @@ def test_partial_diffusion_starts_from_x_start_and_strength_one_ignores_it():
 
     g = torch.Generator().manual_seed(0)
     smp.sample(fn, (2, 5, 3), generator=g, x_start=x_start, strength=0.25)
-    assert len(calls) == 5 and calls[0] < 30  # 5 of 20 respaced steps, starting low in the chain
+    assert calls[0] == 25 and len(calls) == 6  # from training step 25 (a quarter of 100) down: 6 of 20 steps
     calls.clear()
     a = smp.sample(fn, (2, 5, 3), generator=torch.Generator().manual_seed(0), x_start=x_start, strength=1.0)
     b = smp.sample(fn, (2, 5, 3), generator=torch.Generator().manual_seed(0))
@@ -108,3 +108,16 @@ def test_partial_diffusion_with_a_perfect_denoiser_returns_the_start():
     assert torch.allclose(out, x_start, atol=1e-5)
     with pytest.raises(ValueError, match="strength"):
         smp.sample(lambda x, t: x, (3, 7, 4), x_start=x_start, strength=0.0)
+
+
+def test_partial_diffusion_start_follows_strength_with_few_sampling_steps():
+    sch = NoiseSchedule.make("cosine", 100)
+    seen = []
+    for strength in (0.3, 0.5, 0.9):
+        calls = []
+        make_sampler("ddim", sch, steps=5).sample(lambda x, t: (calls.append(int(t[0])), x)[1], (1, 4, 2),
+                                                  generator=torch.Generator().manual_seed(0),
+                                                  x_start=torch.zeros(1, 4, 2), strength=strength)
+        seen.append(calls[0])  # the training timestep of the first denoising call
+    assert seen[0] < seen[1] < seen[2]  # 5 respaced steps still tell 0.3 from 0.5
+    assert abs(seen[1] - 50) <= 15 and abs(seen[2] - 90) <= 15

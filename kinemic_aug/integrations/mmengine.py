@@ -114,6 +114,7 @@ class KineMICAugmentedDataset:
         self.data_list = real * self.real_repeat + synthetic
         self._metainfo["num_real"] = len(real) * self.real_repeat
         self._metainfo["real_repeat"] = self.real_repeat
+        self._metainfo["num_real_unique"] = len(real)
         self._metainfo["num_synthetic"] = len(synthetic)
         self.augment_seconds = time.time() - t0
         self._fully_initialized = True
@@ -173,7 +174,8 @@ class KineMICAugmentedDataset:
 
     def _get_ori_dataset_idx(self, idx: int):
         n_real = self._metainfo.get("num_real", 0)
-        return ("real", idx) if idx < n_real else ("synthetic", idx - n_real)
+        unique = self._metainfo.get("num_real_unique", n_real) or 1
+        return ("real", idx % unique) if idx < n_real else ("synthetic", idx - n_real)
 
     def get_subset_(self, indices: Any) -> None:
         raise NotImplementedError("KineMICAugmentedDataset does not support subsets; subset the wrapped dataset")

@@ -287,6 +287,9 @@ def rechain(x: np.ndarray, parents: Sequence[int], lengths: Optional[np.ndarray]
     """``x [T, V, 3]`` rebuilt root-first along its own bone directions with one length per bone:
     ``lengths[j]`` (e.g. a real subject's, from :func:`bone_lengths`) or, without it, the clip's own
     median. The root trajectory and every joint's direction from its parent are kept."""
+    if lengths is not None and len(lengths) != len(parents):
+        raise DataError(f"{len(lengths)} bone lengths for {len(parents)} joints", field="lengths")
+    # a bone of zero length in every frame of x has no direction: its joint stays on its parent
     return _rechain(np.asarray(x, dtype=np.float32), parents, lengths=lengths)
 
 
