@@ -324,3 +324,30 @@ def test_small_variant_end_to_end_with_tiny_budgets(msr_pkl, tmp_path):
     assert (tmp_path / "w" / "real_kinemic_5shot_s0" / "kinemic_report.json").exists()
     md = results.with_suffix(".md").read_text()
     assert "SMALL variant" in md and "`real+zeroshot`: all 1 cell" in md
+
+
+def test_kinemic_e2e_report_reads_the_cell_and_refuses_a_missing_one(tmp_path):
+    import json as _json
+    from benchmarks.kinemic_e2e import build, markdown
+    work = tmp_path / "work"
+    results = tmp_path / "few_shot.json"
+    with pytest.raises(FileNotFoundError, match="run `python -m benchmarks.few_shot"):
+        build(10, 0, work_root=work, results=results)
+    cell = work / "real_kinemic_10shot_s0"
+    cell.mkdir(parents=True)
+    classes = [{"class_id": c, "name": f"class {c}", "shots": 10, "adapt_seconds": 60.0 + c, "synth_seconds": 5.0,
+                "generated": 20, "dropped_static": 1, "dropped_exploding": 2, "top1_similarity": 0.5} for c in range(3)]
+    (cell / "kinemic_report.json").write_text(_json.dumps({
+        "variant": "kinemic", "num_real_unique": 30, "real_repeat": 2, "num_synthetic": 60, "augment_seconds": 300.0,
+        "synthetic_per_class": 20, "classes": classes,
+        "adapt": {"mode": "per_class", "steps": 60, "batch_size": 16, "lr": 1e-4, "lora_rank": 16},
+        "synthesis": {"steps": 20, "guidance": 2.5, "shot_strength": 1.0}}))
+    base = {"dataset": "msr_action3d", "split": "xsub", "shots": 10, "seed": 0, "top1_best": 0.5}
+    results.write_text(_json.dumps([dict(base, arm="real", top1_last=0.6),
+                                    dict(base, arm="real+kinemic", top1_last=0.55, seconds=900.0, train_seconds=240.0)]))
+    d = build(10, 0, work_root=work, results=results)
+    assert d["adapt_seconds_total"] == pytest.approx(183.0) and d["compare"]["real"] == 0.6
+    assert d["compare"]["real+classic"] is None
+    md = markdown(d)
+    assert "| real | 60.0 % |" in md and "**55.0 %**" in md and "| 2 class 2 | 10 | 62 |" in md
+    assert "SYNTHETIC" in md
