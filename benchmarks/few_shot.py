@@ -533,6 +533,24 @@ def kinemic_recipe(variant: Variant, rows: Sequence[Dict[str, Any]] = ()) -> str
     return "\n".join(lines)
 
 
+def paired_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str]) -> List[str]:
+    """Top-1 per seed, every arm side by side: arms that share a seed share the exact shots and classifier
+    recipe, so a paired row is the fair comparison while some arms have fewer seeds than others."""
+    seeds = sorted({r["seed"] for r in rows})
+    if len({len([r for r in rows if r["arm"] == a]) for a in arms if any(r["arm"] == a for r in rows)}) <= 1:
+        return []  # every arm has the same cells: the mean table says it all
+    out = ["## Same shots, per seed (paired comparison)", "",
+           "Each table holds one seed: every arm in it trained on the same drawn shots with the same classifier "
+           "recipe and steps. Use these while the KineMIC arms have fewer seeds than `real` / `real+classic`.", ""]
+    for seed in seeds:
+        sub = [r for r in rows if r["seed"] == seed]
+        present = [a for a in arms if any(r["arm"] == a for r in sub)]
+        if len(present) < 2:
+            continue
+        out += [f"### seed {seed}", "", summary_table(sub, "top1_last", arms=present, fmt="{:.1f}"), ""]
+    return out
+
+
 def write_reports(results: Path, variant: Variant = FULL) -> None:
     """``<results>.md`` and ``.png`` from the JSON (every arm present, missing cells named)."""
     rows = [r for r in load_records(results) if r.get("dataset") == DATASET and r.get("split") == SPLIT]
@@ -563,6 +581,7 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
                  if "full" in variant.shots else [])
     md += ["## Top-1 at the last validation (headline)", "", summary_table(rows, "top1_last", arms=arms), "",
            *full_note,
+           *paired_section(rows, arms),
            "## Top-1 at the best validation (optimistic: selected on the test split)", "",
            summary_table(rows, "top1_best", arms=arms), "",
            "## Mean-class accuracy at the last validation", "", summary_table(rows, "mean1_last", arms=arms), "",
