@@ -158,3 +158,23 @@ def test_bad_pools_configs_and_labels_fail_clearly():
         AdaptConfig.from_dict({"stepz": 3})
     with pytest.raises(ValueError, match="save_every"):
         AdaptConfig(save_every=0)
+
+
+def test_target_stream_starts_as_the_prior_with_zero_action_init_and_not_with_normal():
+    import torch as _torch
+    from kinemic_aug.adapt import AdaptConfig as _AC
+    from kinemic_aug.adapt.trainer import build_target_stream
+    from kinemic_aug.generator.denoiser import DenoiserConfig, MotionDenoiser
+    _torch.manual_seed(0)
+    base = MotionDenoiser(DenoiserConfig.preset("tiny")).eval()
+    x = _torch.randn(2, 9, base.config.input_dim)
+    t = _torch.tensor([3, 40])
+    text = _torch.randn(2, base.config.text_dim)
+    with _torch.no_grad():
+        want = base(x, t, text_emb=text)
+        for init, same in (("zeros", True), ("normal", False)):
+            tgt = build_target_stream(base, 3, _AC(action_init=init)).eval()
+            got = tgt(x, t, text_emb=text, action=_torch.tensor([0, 2]))
+            assert _torch.allclose(got, want, atol=1e-5) is same
+    with pytest.raises(ValueError, match="action_init"):
+        _AC(action_init="uniform")

@@ -51,7 +51,8 @@ STATE_FORMAT = "kinemic_aug.adapter"
 
 
 def build_target_stream(base: MotionDenoiser, num_actions: int, cfg: AdaptConfig) -> MotionDenoiser:
-    """A copy of ``base`` with a fresh action table (N(0,1), as in the reference) and LoRA adapters;
+    """A copy of ``base`` with a fresh action table (zeros, or N(0,1) as in the reference: ``cfg.action_init``)
+    and LoRA adapters;
     only the adapters and the action table are trainable. ``base`` itself is not modified."""
     model = copy.deepcopy(base)
     model.config = replace(model.config, num_actions=int(num_actions), cond_drop_text=cfg.cond_drop_text,
@@ -60,7 +61,9 @@ def build_target_stream(base: MotionDenoiser, num_actions: int, cfg: AdaptConfig
     # action table and LoRA A matrices drawn from the config seed, so equal configs start equal
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(cfg.seed) + 7919)
-        model.embed_action = nn.Parameter(torch.randn(num_actions, model.config.width).to(dev))
+        init = (torch.randn(num_actions, model.config.width) if cfg.action_init == "normal"
+                else torch.zeros(num_actions, model.config.width))
+        model.embed_action = nn.Parameter(init.to(dev))
         if cfg.lora_targets:
             add_lora(model, targets=cfg.lora_targets, rank=cfg.lora_rank, alpha=cfg.lora_alpha,
                      dropout=cfg.lora_dropout, train_also=("embed_action",))
