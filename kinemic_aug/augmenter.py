@@ -250,9 +250,16 @@ class KineMICAugmenter:
 
     def _source_pool(self, shot_feats_dim: int):
         """Features of every corpus clip any class uses, their caption embeddings, and per-class
-        positives/negatives (local indices)."""
+        positives (local indices): the joint adapter's pool."""
         if hasattr(self, "_pool_parts"):
             return self._pool_parts
+        pair = self._pairing()
+        used = sorted({int(i) for c in self.classes for i in pair.neighbours(c)[0]})
+        local = {g: i for i, g in enumerate(used)}
+        feats, text = self._clip_parts(used)
+        pos = {c: np.array([local[int(i)] for i in pair.neighbours(c)[0]]) for c in self.classes}
+        self._pool_parts = (feats, text, pos, [self._corpus()[g].name for g in used])
+        return self._pool_parts
         pair = self._pairing()
         corpus = self._corpus()
         rep = self._bundle().representation
@@ -271,6 +278,51 @@ class KineMICAugmenter:
         self._pool_parts = (feats, text, pos, [corpus[g].name for g in used])
         return self._pool_parts
 
+    def _clip_parts(self, global_ids: Sequence[int]) -> Tuple[List[np.ndarray], np.ndarray]:
+        """Normalised generator features and caption embeddings of corpus clips (computed once per clip)."""
+        if not hasattr(self, "_clip_cache"):
+            self._clip_cache: Dict[int, np.ndarray] = {}
+        corpus, rep, fps = self._corpus(), self._bundle().representation, self.domain.generator_fps
+        from .skeleton.resample import resample
+        for g in global_ids:
+            if g not in self._clip_cache:
+                clip = corpus[g]
+                j = clip.joints if abs(clip.fps - fps) < 1e-6 else resample(clip.joints, clip.fps, fps)
+                self._clip_cache[g] = rep.normalize(rep.encode(j, sample=clip.name)).astype(np.float32)
+        text = self._encoder().encode([corpus[g].captions[0] for g in global_ids])
+        return [self._clip_cache[g] for g in global_ids], text
+
+    def _low_similarity(self, c: int) -> np.ndarray:
+        """Global ids of the corpus clips matching class ``c``'s captions worst (its own negatives)."""
+        if not hasattr(self, "_lowsim"):
+            from .pairing import least_similar
+            self._lowsim = least_similar(self.labels.subset(self.classes), self._corpus(), self._encoder(),
+                                         self.adapt_cfg.low_similarity_k)
+        return self._lowsim[c]
+
+    def _class_pool(self, c: int) -> SourcePool:
+        """Class ``c``'s source pool: its soft positives plus its negatives (``AdaptConfig.negatives``).
+        With ``"low_similarity"`` nothing in it depends on the other classes, so its cache key does not either."""
+        cfg = self.adapt_cfg
+        pair = self._pairing()
+        own = [int(i) for i in pair.neighbours(c)[0]]
+        neg: set = set()
+        if cfg.negatives in ("other_classes", "both"):
+            neg |= {int(i) for o in self.classes if o != c for i in pair.neighbours(o)[0]}
+        if cfg.negatives in ("low_similarity", "both"):
+            neg |= {int(i) for i in self._low_similarity(c)}
+        neg -= set(own)
+        clips = sorted(set(own) | neg)
+        local = {g: i for i, g in enumerate(clips)}
+        feats, text = self._clip_parts(clips)
+        if not neg and cfg.use_contrastive:
+            warnings.warn(f"class {c}: no contrastive negatives (a single class, or other classes share all its "
+                          "soft positives); the contrastive term is zero and the MIC encoder does not learn")
+        weights = {0: pair.probabilities(c, cfg.pairing_temperature)} if cfg.pairing_temperature else {}
+        negs = np.array(sorted(local[g] for g in neg), dtype=np.int64)
+        return SourcePool(feats, text, {0: np.array([local[g] for g in own])}, weights=weights,
+                          negatives={0: negs} if len(negs) else {})
+
     def _class_text(self, c: int) -> np.ndarray:
         return self._encoder().encode(self.labels.captions(c))
 
@@ -288,14 +340,7 @@ class KineMICAugmenter:
         pool = None
         pool_fp = ""
         if cfg.steps > 0 and (cfg.use_mining or cfg.use_contrastive):
-            pf, pt, pos, _ = self._source_pool(rep.dim)
-            own = set(pos[c].tolist())
-            neg = np.array(sorted({int(i) for o in self.classes if o != c for i in pos[o]} - own), dtype=np.int64)
-            if not len(neg) and cfg.use_contrastive:
-                warnings.warn(f"class {c}: no contrastive negatives (a single class, or other classes share all its "
-                              "soft positives); the contrastive term is zero and the MIC encoder does not learn")
-            weights = {0: self._pairing().probabilities(c, cfg.pairing_temperature)} if cfg.pairing_temperature else {}
-            pool = SourcePool(pf, pt, {0: pos[c]}, weights=weights, negatives={0: neg} if len(neg) else {})
+            pool = self._class_pool(c)
             pool_fp = pool.fingerprint()
         parts = {"kind": "adapter", "generator": self._gen_sha, "encoder": self._encoder().identifier,
                  "shots": shots.fingerprint(), "pool": pool_fp, "config": cfg.cache_dict(), "class": int(c),

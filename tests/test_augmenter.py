@@ -195,3 +195,28 @@ def test_kept_samples_carry_their_shots_bone_lengths_and_name_it(msr_pkl, tiny_g
     syn = aug.synthetic_annotations()
     shot_ids = {a["frame_dir"] for a in aug.shot_anns}
     assert all(a["synthetic_info"]["anchor_shot"] in shot_ids for a in syn)
+
+
+def test_low_similarity_negatives_make_a_class_adapter_independent_of_the_other_classes(msr_pkl, tiny_generator,
+                                                                                        tmp_path):
+    cache = tmp_path / "cache"
+    adapt = AdaptConfig(**{**ADAPT.to_dict(), "negatives": "low_similarity", "low_similarity_k": 6})
+    first = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4])
+    first.synthetic_annotations()
+    pool = first._class_pool(0)
+    pair = first._pairing()
+    # the negatives are the clips whose captions match the class worst, never its own positives
+    from kinemic_aug.pairing import least_similar
+    low = least_similar(first.labels.subset([0]), first._corpus(), first._encoder(), 6)[0]
+    assert len(pool.negatives[0]) == 6 and not set(low) & {int(i) for i in pair.neighbours(0)[0]}
+    # adding class 14 trains class 14 only: class 0's and 4's adapters are cache hits (the seeded shot draw goes
+    # class by class in id order, so a class added with a higher id leaves the others' shots as they were)
+    second = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4, 14])
+    second.synthetic_annotations()
+    assert second.reports[0].adapt_cached and second.reports[4].adapt_cached
+    assert not second.reports[14].adapt_cached
+    # with the other classes' positives as negatives, class 0's adapter does change
+    other = AdaptConfig(**{**ADAPT.to_dict(), "negatives": "other_classes"})
+    a = _aug(msr_pkl, tiny_generator, cache, adapt=other, classes=[0, 14])
+    b = _aug(msr_pkl, tiny_generator, cache, adapt=other, classes=[0, 4, 14])
+    assert a._class_pool(0).fingerprint() != b._class_pool(0).fingerprint()

@@ -33,8 +33,12 @@ class AdaptConfig:
         use_contrastive: train the MIC encoder with the multi-positive InfoNCE term.
         window_weighting: weight each window loss by ``(cos(z_T, z_window) + 1) / 2`` (DWW).
         lambda_rec, lambda_wrec, lambda_con: loss weights.
-        negatives_per_step: per-class mode only: source clips paired with *other* classes (or
-            poorly matching the class) added to each contrastive batch as negatives.
+        negatives_per_step: per-class mode only: source clips added to each contrastive batch as negatives.
+        negatives: per-class mode: where they come from. ``"other_classes"``: the other selected classes'
+            soft positives (default; the adapter then depends on which classes are selected);
+            ``"low_similarity"``: the ``low_similarity_k`` corpus clips whose captions match the class worst
+            (the adapter depends on its own class only, so adding a class costs exactly one adapter);
+            ``"both"``.
         max_frames: crop limit for source clips (frames at the generator's rate).
         top_k, pairing_temperature: soft pairing (250 in the paper; uniform draw when temperature is None).
         tau, bank_size, mic_hidden: MIC encoder and contrastive head.
@@ -65,6 +69,8 @@ class AdaptConfig:
     lambda_wrec: float = 1.0
     lambda_con: float = 1.0
     negatives_per_step: int = 8
+    negatives: str = "other_classes"
+    low_similarity_k: int = 64
     max_frames: int = 120
     top_k: int = 250
     pairing_temperature: Any = None
@@ -82,6 +88,8 @@ class AdaptConfig:
     def __post_init__(self) -> None:
         if self.mode not in ("per_class", "joint"):
             raise ValueError(f"mode must be 'per_class' or 'joint', got {self.mode!r}")
+        if self.negatives not in ("other_classes", "low_similarity", "both"):
+            raise ValueError(f"negatives must be 'other_classes', 'low_similarity' or 'both', got {self.negatives!r}")
         if self.action_init not in ("zeros", "normal"):
             raise ValueError(f"action_init must be 'zeros' or 'normal', got {self.action_init!r}")
         if self.steps < 0 or self.batch_size < 1 or self.save_every < 1:

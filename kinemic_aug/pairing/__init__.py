@@ -4,8 +4,8 @@
 same on precomputed vectors), coverage reporting with :class:`CoverageWarning`.
 """
 from .soft import (ClassCoverage, CoverageWarning, PairingConfig, PairingResult, class_caption_embeddings,
-                   clip_embeddings, pair_embeddings, similarity_matrix, soft_pair, top_k_stable)
+                   clip_embeddings, least_similar, pair_embeddings, similarity_matrix, soft_pair, top_k_stable)
 
 __all__ = ["soft_pair", "pair_embeddings", "clip_embeddings", "class_caption_embeddings", "PairingConfig",
            "PairingResult", "ClassCoverage", "CoverageWarning",
-           "similarity_matrix", "top_k_stable"]
+           "similarity_matrix", "top_k_stable", "least_similar"]

@@ -377,6 +377,21 @@ def pair_embeddings(class_emb: Sequence[np.ndarray], clip_emb: np.ndarray, confi
     return result
 
 
+def least_similar(labels: LabelSet, corpus: Any, encoder: TextEncoder, k: int,
+                  class_reduce: str = "mean") -> Dict[int, np.ndarray]:
+    """Per class id, the ``k`` captioned corpus clips whose captions match the class *worst* (lowest
+    cosine first): contrastive negatives that depend on nothing but the class's own captions and the
+    corpus, so one class's adapter does not change when other classes are added."""
+    captions = [list(c.captions) for c in corpus.clips] if hasattr(corpus, "clips") else [list(c) for c in corpus]
+    clip_emb, valid = clip_embeddings(captions, encoder)
+    cand = np.flatnonzero(valid)
+    if cand.size == 0:
+        raise DataError("no corpus clip has a caption", field="captions")
+    sim = similarity_matrix(class_caption_embeddings(labels, encoder), clip_emb[cand], class_reduce, labels.names)
+    k = min(int(k), int(cand.size))
+    return {int(cid): cand[top_k_stable(-sim[r], k)] for r, cid in enumerate(labels.ids)}
+
+
 def soft_pair(labels: LabelSet, corpus: Any, encoder: TextEncoder,
               config: Optional[PairingConfig] = None) -> PairingResult:
     """Pair every class of ``labels`` with its top-k clips of ``corpus``.
