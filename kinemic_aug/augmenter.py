@@ -260,23 +260,6 @@ class KineMICAugmenter:
         pos = {c: np.array([local[int(i)] for i in pair.neighbours(c)[0]]) for c in self.classes}
         self._pool_parts = (feats, text, pos, [self._corpus()[g].name for g in used])
         return self._pool_parts
-        pair = self._pairing()
-        corpus = self._corpus()
-        rep = self._bundle().representation
-        used = sorted({int(i) for c in self.classes for i in pair.neighbours(c)[0]})
-        local = {g: i for i, g in enumerate(used)}
-        fps = self.domain.generator_fps
-        from .skeleton.resample import resample
-        feats = []
-        for g in used:
-            clip = corpus[g]
-            j = clip.joints if abs(clip.fps - fps) < 1e-6 else resample(clip.joints, clip.fps, fps)
-            feats.append(rep.normalize(rep.encode(j, sample=clip.name)).astype(np.float32))
-        caps = [corpus[g].captions[0] for g in used]
-        text = self._encoder().encode(caps)
-        pos = {c: np.array([local[int(i)] for i in pair.neighbours(c)[0]]) for c in self.classes}
-        self._pool_parts = (feats, text, pos, [corpus[g].name for g in used])
-        return self._pool_parts
 
     def _clip_parts(self, global_ids: Sequence[int]) -> Tuple[List[np.ndarray], np.ndarray]:
         """Normalised generator features and caption embeddings of corpus clips (computed once per clip)."""
@@ -350,17 +333,21 @@ class KineMICAugmenter:
         if cfg.steps == 0:
             return trainer, key
         t0 = time.time()
+        rpt.adapt_cached = self._load_or_train(trainer, key, parts)
+        rpt.adapt_seconds = time.time() - t0
+        return trainer, key
+
+    def _load_or_train(self, trainer: KineMICTrainer, key: str, parts: Dict[str, Any]) -> bool:
+        """Load adapter ``key`` into ``trainer`` or train it (resumable) and cache it; True on a cache hit.
+        The lock makes a second process wait for the first one's entry instead of training it twice."""
         with self.cache.lock("adapter", key):
             state = self.cache.load("adapter", key)
             if state is not None:
                 trainer.load_state(state)
-                rpt.adapt_cached = True
-            else:
-                trainer.train(checkpoint=self.cache.progress_path("adapter", key))
-                self.cache.save("adapter", key, trainer.state_dict(), parts={k: v for k, v in parts.items()
-                                                                              if k != "config"})
-        rpt.adapt_seconds = time.time() - t0
-        return trainer, key
+                return True
+            trainer.train(checkpoint=self.cache.progress_path("adapter", key))
+            self.cache.save("adapter", key, trainer.state_dict(), parts={k: v for k, v in parts.items() if k != "config"})
+            return False
 
     def _joint_adapter(self, joints_by_class: Dict[int, List[np.ndarray]]):
         """Train or load ONE adapter over all classes (``mode='joint'``, the paper's setting): the action
@@ -396,16 +383,7 @@ class KineMICAugmenter:
         if cfg.steps == 0:
             return trainer, key, 0.0, False
         t0 = time.time()
-        cached = False
-        with self.cache.lock("adapter", key):
-            state = self.cache.load("adapter", key)
-            if state is not None:
-                trainer.load_state(state)
-                cached = True
-            else:
-                trainer.train(checkpoint=self.cache.progress_path("adapter", key))
-                self.cache.save("adapter", key, trainer.state_dict(), parts={k: v for k, v in parts.items()
-                                                                              if k != "config"})
+        cached = self._load_or_train(trainer, key, parts)
         return trainer, key, time.time() - t0, cached
 
     # ------------------------------------------------------------------ synthesis
