@@ -446,6 +446,14 @@ def _fmt(values: Sequence[Any], scale: float = 1.0, digits: int = 1) -> str:
     return "–" if n == 0 else f"{m * scale:.{digits}f} ± {sd * scale:.{digits}f} (n={n})"
 
 
+def arm_shot_groups(rows: Sequence[Dict[str, Any]]):
+    """``(arm, shots, rows of that cell over seeds)`` in report order: arms as in ``ARMS``, shots ascending, full last."""
+    g = group(rows, ("arm", "shots"))
+    for arm in ordered_arms(rows):
+        for k in sorted({r["shots"] for r in rows if r["arm"] == arm}, key=lambda s: (s is None, s or 0)):
+            yield arm, k, g[(arm, k)]
+
+
 def generation_table(rows: Sequence[Dict[str, Any]]) -> str:
     """FID / diversity / multimodality / evaluator accuracy per KineMIC arm × shots, and the reference."""
     gen = [r for r in rows if any(k.startswith("gen_") for k in r)]
@@ -453,15 +461,12 @@ def generation_table(rows: Sequence[Dict[str, Any]]) -> str:
         return "No KineMIC cell has generation metrics yet."
     lines = ["| arm | shots | FID ↓ | diversity | multimodality | evaluator top-1 on synthetic (%) | synthetic n |",
              "|---|---|---|---|---|---|---|"]
-    g = group(gen, ("arm", "shots"))
-    for arm in ordered_arms(gen):
-        for k in sorted({r["shots"] for r in gen if r["arm"] == arm}, key=lambda s: (s is None, s or 0)):
-            rs = g[(arm, k)]
-            lines.append(f"| {arm} | {shots_label(k)} | {_fmt([r.get('gen_fid') for r in rs], digits=2)} | "
-                         f"{_fmt([r.get('gen_diversity') for r in rs], digits=2)} | "
-                         f"{_fmt([r.get('gen_multimodality') for r in rs], digits=2)} | "
-                         f"{_fmt([r.get('gen_eval_acc') for r in rs], 100.0)} | "
-                         f"{_fmt([r.get('gen_n') for r in rs], digits=0)} |")
+    for arm, k, rs in arm_shot_groups(gen):
+        lines.append(f"| {arm} | {shots_label(k)} | {_fmt([r.get('gen_fid') for r in rs], digits=2)} | "
+                     f"{_fmt([r.get('gen_diversity') for r in rs], digits=2)} | "
+                     f"{_fmt([r.get('gen_multimodality') for r in rs], digits=2)} | "
+                     f"{_fmt([r.get('gen_eval_acc') for r in rs], 100.0)} | "
+                     f"{_fmt([r.get('gen_n') for r in rs], digits=0)} |")
     refs = {json.dumps(r["gen_reference"], sort_keys=True): r["gen_reference"] for r in gen if r.get("gen_reference")}
     def num(v: Any, scale: float = 1.0, digits: int = 2) -> str:
         return "–" if v is None else f"{v * scale:.{digits}f}"
@@ -482,18 +487,15 @@ def speed_tables(rows: Sequence[Dict[str, Any]]) -> str:
     """Per arm × shots: adaptation s/class, synthesis samples/s, cell wall s; then wall time per arm."""
     lines = ["| arm | shots | adaptation s per class | synthesis samples/s | cell wall s (augment + train + test) |",
              "|---|---|---|---|---|"]
-    g = group(rows, ("arm", "shots"))
-    for arm in ordered_arms(rows):
-        for k in sorted({r["shots"] for r in rows if r["arm"] == arm}, key=lambda s: (s is None, s or 0)):
-            rs = g[(arm, k)]
-            kin = ARMS.get(arm, ArmSpec("")).kinemic
-            cached = sum(int(r.get("adapt_cached_classes") or 0) for r in rs)
-            adapt = _fmt([r.get("adapt_seconds_per_class") for r in rs]) if kin else "–"
-            if kin and cached:
-                adapt += f" ({cached} class adapters from cache)"
-            lines.append(f"| {arm} | {shots_label(k)} | {adapt} | "
-                         f"{_fmt([r.get('synth_per_second') for r in rs], digits=2) if kin else '–'} | "
-                         f"{_fmt([r.get('seconds') for r in rs], digits=0)} |")
+    for arm, k, rs in arm_shot_groups(rows):
+        kin = ARMS.get(arm, ArmSpec("")).kinemic
+        cached = sum(int(r.get("adapt_cached_classes") or 0) for r in rs)
+        adapt = _fmt([r.get("adapt_seconds_per_class") for r in rs]) if kin else "–"
+        if kin and cached:
+            adapt += f" ({cached} class adapters from cache)"
+        lines.append(f"| {arm} | {shots_label(k)} | {adapt} | "
+                     f"{_fmt([r.get('synth_per_second') for r in rs], digits=2) if kin else '–'} | "
+                     f"{_fmt([r.get('seconds') for r in rs], digits=0)} |")
     lines += ["", "| arm | cells | total wall time (h) |", "|---|---|---|"]
     for arm in ordered_arms(rows):
         rs = [r for r in rows if r["arm"] == arm]
