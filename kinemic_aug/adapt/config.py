@@ -5,9 +5,10 @@ rank 16 / alpha 32 / dropout 0.1 on attention, feed-forward, input, output and t
 loss weights 1/1/1; window weighting (DWW) on; temperature 0.07 capped at 100; memory bank 60;
 AdamW, weight decay 1e-5, gradient clipping 1.0; condition dropout 0.1 per term; guidance 2.5.
 
-Two defaults differ, because the base model differs: the reference fine-tunes the 17.9 M-parameter
+Three defaults differ, because the budget differs: the reference fine-tunes the 17.9 M-parameter
 MDM for 10k steps at lr 2e-5; the CPU generalist here is ~3 M parameters and an adapter gets a few
-hundred steps, so lr is 1e-4 and ``steps`` is small. Both are plain fields.
+hundred steps, so lr is 1e-4, ``steps`` is small, and the action table starts at zero instead of
+N(0, 1) (``action_init``; see its attribute note). All are plain fields.
 """
 from __future__ import annotations
 
