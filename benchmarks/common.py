@@ -82,7 +82,8 @@ def shots_label(shots: Optional[int]) -> str:
     return "full" if shots is None else f"{shots}-shot"
 
 
-def _shots_order(s: Optional[int]) -> float:
+def shots_order(s: Optional[int]) -> float:
+    """Sort key for shot settings: ascending K, full data (``None``) last."""
     return math.inf if s is None else float(s)
 
 
@@ -90,7 +91,7 @@ def summary_table(rows: Sequence[Dict[str, Any]], metric: str = "top1_last", sca
                   arms: Optional[Sequence[str]] = None, fmt: str = "{:.1f} ± {:.1f} (n={})") -> str:
     """Markdown table: one row per arm, one column per shot setting, cells ``mean ± std (n)``."""
     arms = list(arms) if arms is not None else sorted({r["arm"] for r in rows})
-    shots = sorted({r["shots"] for r in rows}, key=_shots_order)
+    shots = sorted({r["shots"] for r in rows}, key=shots_order)
     g = group(rows, ("arm", "shots"))
     head = "| arm | " + " | ".join(shots_label(s) for s in shots) + " |"
     sep = "|---|" + "---|" * len(shots)
@@ -114,7 +115,7 @@ def plot_arms(rows: Sequence[Dict[str, Any]], path: PathLike, metric: str = "top
     import matplotlib.pyplot as plt
 
     arms = list(arms) if arms is not None else sorted({r["arm"] for r in rows})
-    shots = sorted({r["shots"] for r in rows}, key=_shots_order)
+    shots = sorted({r["shots"] for r in rows}, key=shots_order)
     xs = list(range(len(shots)))
     g = group(rows, ("arm", "shots"))
     fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=120)

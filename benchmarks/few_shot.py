@@ -47,7 +47,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.common import (RESULTS_DIR, group, load_records, mean_std, merge_records, plot_arms,  # noqa: E402
-                               record_key, shots_label, summary_table, write_markdown)
+                               record_key, shots_label, shots_order, summary_table, write_markdown)
 from benchmarks.train_runner import parse_cfg_options, run_train, train_command  # noqa: E402
 
 DATASET, SPLIT = "msr_action3d", "xsub"
@@ -450,7 +450,7 @@ def arm_shot_groups(rows: Sequence[Dict[str, Any]]):
     """``(arm, shots, rows of that cell over seeds)`` in report order: arms as in ``ARMS``, shots ascending, full last."""
     g = group(rows, ("arm", "shots"))
     for arm in ordered_arms(rows):
-        for k in sorted({r["shots"] for r in rows if r["arm"] == arm}, key=lambda s: (s is None, s or 0)):
+        for k in sorted({r["shots"] for r in rows if r["arm"] == arm}, key=shots_order):
             yield arm, k, g[(arm, k)]
 
 

@@ -131,9 +131,8 @@ class KineMICAugmentedDataset:
             return None if isinstance(v, float) and math.isnan(v) else v
 
         classes = [{k: clean(v) for k, v in asdict(r).items()} for r in aug.reports.values()]
-        repeat = getattr(self, "real_repeat", 1)
         return {"variant": aug.variant, "seed": aug.seed, "num_real": self._metainfo.get("num_real"),
-                "real_repeat": repeat, "num_real_unique": (self._metainfo.get("num_real") or 0) // repeat,
+                "real_repeat": self.real_repeat, "num_real_unique": self._metainfo.get("num_real_unique"),
                 "num_synthetic": self._metainfo.get("num_synthetic"), "augment_seconds": self.augment_seconds,
                 "adapt": aug.adapt_cfg.to_dict(), "synthesis": aug.synth_cfg.to_dict(),
                 "synthetic_per_class": aug.synthetic_per_class, "synthetic_ratio": aug.synthetic_ratio,
