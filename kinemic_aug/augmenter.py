@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = Path.home() / ".cache" / "kinemic_aug"
 DEFAULT_GENERATOR = Path(__file__).resolve().parent / "assets" / "generator" / "generalist_small.pt"
+#: how shots are normalised for the generator (see ``KineMICAugmenter``'s ``target_norm``)
+TARGET_NORMS = ("shots", "generalist")
 
 
 @dataclass
@@ -125,6 +127,12 @@ class KineMICAugmenter:
         encoder: text encoder name (``minilm`` offline default; ``clip`` with local weights).
         cache_dir, device, seed: where artefacts live, ``auto``/``cpu``/``cuda``, and the seed of shots,
             adapters and synthesis.
+        target_norm: how the shots are normalised for the generator. ``"shots"`` (default, beyond the
+            paper): with the shots' own per-dimension statistics (``MotionRepresentation.matched_to``, fitted
+            on all selected shots of all classes), so they reach the denoiser at the corpus's scale, and the
+            target stream's samples are decoded with the same statistics. ``"generalist"``: with the corpus
+            statistics, as the reference does; shots from another capture system then sit many std away
+            in some dimensions and the denoiser rewrites them (measured in ``benchmarks/results/kinemic_probe.md``).
     """
 
     def __init__(self, source: Any, *, split: Optional[str] = None, shots: Optional[int] = None,
@@ -134,7 +142,10 @@ class KineMICAugmenter:
                  synthesis: Optional[SynthesisConfig] = None, generator: Union[str, Path, None] = None,
                  corpus: str = DEFAULT_GENERALIST_CORPUS, encoder: str = "minilm",
                  cache_dir: Union[str, Path, None] = None, device: str = "auto", seed: int = 0,
-                 classes: Optional[Sequence[int]] = None, progress: bool = True):
+                 classes: Optional[Sequence[int]] = None, progress: bool = True, target_norm: str = "shots"):
+        if target_norm not in TARGET_NORMS:
+            raise ValueError(f"target_norm must be one of {TARGET_NORMS}, got {target_norm!r}")
+        self.target_norm = target_norm
         self.source = source
         self.split = split
         self.seed = int(seed)
@@ -240,6 +251,17 @@ class KineMICAugmenter:
             out[int(a["label"])].append(self.domain.to_generator(a["keypoint"], sample=a[key]))
         return out
 
+    def _target_rep(self):
+        """The representation the shots and the target stream's samples go through (see ``target_norm``).
+        Source clips of the pool always use the generalist's own statistics."""
+        if not hasattr(self, "_trep"):
+            rep = self._bundle().representation
+            if self.target_norm == "shots":
+                joints = self._shot_joints()
+                rep = rep.matched_to([j for c in self.classes for j in joints[c]])
+            self._trep = rep
+        return self._trep
+
     def _pairing(self):
         if not hasattr(self, "_pair"):
             from .pairing import PairingConfig, soft_pair
@@ -313,7 +335,7 @@ class KineMICAugmenter:
     def _adapter_for(self, c: int, shot_joints: List[np.ndarray]):
         """Train or load the adapter of class ``c``; returns (trainer with loaded state, cache key)."""
         bundle = self._bundle()
-        rep = bundle.representation
+        rep = self._target_rep()
         rpt = self.reports[c]
         feats = [rep.normalize(rep.encode(j)).astype(np.float32) for j in shot_joints]
         key_ids = id_key(self.shot_anns)
@@ -355,7 +377,7 @@ class KineMICAugmenter:
         sources in a batch are the contrastive negatives. Cheaper than one adapter per class (one run of
         ``steps`` instead of C runs), at the price that adding a class retrains it."""
         bundle = self._bundle()
-        rep = bundle.representation
+        rep = self._target_rep()
         key_ids = id_key(self.shot_anns)
         feats, labels, names = [], [], []
         for li, c in enumerate(self.classes):
@@ -408,7 +430,7 @@ class KineMICAugmenter:
         model = trainer.target if self.adapt_cfg.steps > 0 else trainer.prior
         action = action if self.adapt_cfg.steps > 0 else None
         seqs, frep, infos = synthesize_class(
-            model, bundle.representation, bundle.schedule, n=n, shot_joints=shots_c,
+            model, self._target_rep(), bundle.schedule, n=n, shot_joints=shots_c,
             class_text_emb=self._class_text(c), action=action, cfg=self.synth_cfg,
             seed=self.seed * 1000 + c, compose_text_emb=compose)
         rep_d = frep.to_dict()

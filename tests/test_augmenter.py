@@ -201,7 +201,9 @@ def test_low_similarity_negatives_make_a_class_adapter_independent_of_the_other_
                                                                                         tmp_path):
     cache = tmp_path / "cache"
     adapt = AdaptConfig(**{**ADAPT.to_dict(), "negatives": "low_similarity", "low_similarity_k": 6})
-    first = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4])
+    # target_norm='generalist': with 'shots' the normalisation is fitted on every selected class's shots, so adding
+    # a class changes it and every adapter (tested below)
+    first = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4], target_norm="generalist")
     first.synthetic_annotations()
     pool = first._class_pool(0)
     pair = first._pairing()
@@ -211,7 +213,7 @@ def test_low_similarity_negatives_make_a_class_adapter_independent_of_the_other_
     assert len(pool.negatives[0]) == 6 and not set(low) & {int(i) for i in pair.neighbours(0)[0]}
     # adding class 14 trains class 14 only: class 0's and 4's adapters are cache hits (the seeded shot draw goes
     # class by class in id order, so a class added with a higher id leaves the others' shots as they were)
-    second = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4, 14])
+    second = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4, 14], target_norm="generalist")
     second.synthetic_annotations()
     assert second.reports[0].adapt_cached and second.reports[4].adapt_cached
     assert not second.reports[14].adapt_cached
@@ -220,3 +222,28 @@ def test_low_similarity_negatives_make_a_class_adapter_independent_of_the_other_
     a = _aug(msr_pkl, tiny_generator, cache, adapt=other, classes=[0, 14])
     b = _aug(msr_pkl, tiny_generator, cache, adapt=other, classes=[0, 4, 14])
     assert a._class_pool(0).fingerprint() != b._class_pool(0).fingerprint()
+
+
+def test_target_norm_feeds_the_shots_at_corpus_scale_and_keys_adapters_by_it(msr_pkl, tiny_generator, tmp_path):
+    cache = tmp_path / "cache"
+    shots_norm = _aug(msr_pkl, tiny_generator, cache, classes=[0, 4, 14])
+    corpus_norm = _aug(msr_pkl, tiny_generator, cache, classes=[0, 4, 14], target_norm="generalist")
+    gen_rep = corpus_norm._bundle().representation
+    assert corpus_norm._target_rep() is gen_rep
+    trep = shots_norm._target_rep()
+    joints = [j for js in shots_norm._shot_joints().values() for j in js]
+    feats = np.concatenate([trep.normalize(trep.encode(j)) for j in joints])
+    raw = np.concatenate([gen_rep.normalize(gen_rep.encode(j)) for j in joints])
+    # the shots' hips sit many corpus std off; matched, every dimension is centred and at most unit scale
+    assert np.abs(raw.mean(0)).max() > 2.0
+    np.testing.assert_allclose(feats.mean(0), 0.0, atol=1e-3)
+    assert feats.std(0).max() <= 1.0 + 1e-4
+    shots_norm.synthetic_annotations()
+    corpus_norm.synthetic_annotations()
+    assert not corpus_norm.reports[0].adapt_cached  # a different normalisation is a different adapter
+    # adding a class refits the statistics, so the existing classes' adapters are retrained (documented)
+    more = _aug(msr_pkl, tiny_generator, cache, classes=[0, 4, 14, 19])
+    more.synthetic_annotations()
+    assert not more.reports[0].adapt_cached
+    with pytest.raises(ValueError, match="target_norm"):
+        _aug(msr_pkl, tiny_generator, cache, target_norm="dataset")

@@ -45,6 +45,29 @@ def test_fit_normalise_and_state_dict_round_trip(tmp_path):
     assert np.array_equal(back.mean, rep.mean) and back.layout.name == "smpl22"
 
 
+def test_matched_to_centres_a_shifted_target_without_amplifying_and_inverts_exactly():
+    corpus = toy_corpus(6)
+    rep = XYZRepresentation("smpl22").fit([c.joints for c in corpus])
+    # a "capture system" with hips 15 cm wider: far off in the corpus's normalised units
+    target = []
+    for c in toy_corpus(3, seed=11):
+        j = c.joints.copy()
+        j[:, 1, 0] += 0.15
+        j[:, 2, 0] -= 0.15
+        target.append(j)
+    raw = np.concatenate([rep.normalize(rep.encode(j)) for j in target])
+    assert np.abs(raw.mean(0)).max() > 2
+    m = rep.matched_to(target)
+    z = np.concatenate([m.normalize(m.encode(j)) for j in target])
+    np.testing.assert_allclose(z.mean(0), 0.0, atol=1e-4)
+    assert z.std(0).max() <= 1 + 1e-4 and np.all(m.std >= rep.std)
+    f = rep.encode(target[0])
+    np.testing.assert_allclose(m.denormalize(m.normalize(f)), f, atol=1e-5)
+    assert not np.array_equal(m.mean, rep.mean) and np.abs(rep.normalize(rep.encode(target[0]))).max() > 3  # a copy
+    with pytest.raises(DataError, match="at least one clip"):
+        rep.matched_to([])
+
+
 def test_bad_input_names_sample_and_field():
     rep = XYZRepresentation("smpl22")
     with pytest.raises(DataError, match="sample 'clip7', field 'joints'"):

@@ -22,6 +22,7 @@ Built in:
 """
 from __future__ import annotations
 
+import copy
 from typing import Dict, Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -95,6 +96,28 @@ class MotionRepresentation:
                             field="representation")
         self.mean, self.std = mean, std
         return self
+
+    def matched_to(self, clips: Sequence[np.ndarray], names: Optional[Sequence[str]] = None) -> "MotionRepresentation":
+        """A copy normalising with the statistics of ``clips`` (a target domain's motion) instead of the corpus's.
+
+        Why: a few real shots from another capture system sit far outside the corpus statistics in the
+        dimensions the corpus barely varies (MSR Action3D's Kinect hips, retargeted to SMPL-22, are 5-7 corpus
+        std from the corpus mean), and a denoiser fed such input rewrites the whole motion, not just those
+        dimensions. With the target's own per-dimension mean, and ``max(target std, corpus std)`` as scale
+        (never amplifying a dimension), target motion reaches the denoiser at the scale it was trained on;
+        denormalising with the same statistics is the exact inverse, so decoded samples come back in the
+        target's statistics. This is first-order moment matching, done once per target dataset.
+        """
+        self._need_stats()
+        clips = list(clips)
+        if not clips:
+            raise DataError("matched_to needs at least one clip", field="joints")
+        feats = np.concatenate([self.encode(j, sample=names[i] if names else None).astype(np.float64)
+                                for i, j in enumerate(clips)])
+        out = copy.copy(self)
+        out.mean = feats.mean(0).astype(np.float32)
+        out.std = np.maximum(feats.std(0), self.std).astype(np.float32)
+        return out
 
     def _need_stats(self) -> None:
         if not self.fitted:

@@ -136,7 +136,7 @@ class KineMICAugmentedDataset:
                 "num_synthetic": self._metainfo.get("num_synthetic"), "augment_seconds": self.augment_seconds,
                 "adapt": aug.adapt_cfg.to_dict(), "synthesis": aug.synth_cfg.to_dict(),
                 "synthetic_per_class": aug.synthetic_per_class, "synthetic_ratio": aug.synthetic_ratio,
-                "generator": str(aug.generator_path), "classes": classes}
+                "generator": str(aug.generator_path), "target_norm": aug.target_norm, "classes": classes}
 
     def write_report(self, directory: Union[str, Path]) -> Path:
         """Write ``kinemic_report.json`` and ``synthetic.pkl`` (SYNTHETIC samples only) into ``directory``."""
