@@ -55,13 +55,20 @@ class KineMICAugmentedDataset:
         real_repeat: list every real shot this many times, so the few real samples keep their weight in
             each epoch next to many synthetic ones (the synthetic set is drawn once; this is oversampling,
             not new data). ``1``: each sample once.
+        consistency: keyword arguments of :class:`~kinemic_aug.integrations.consistency.ConsistencyFilter`
+            (``config``, ``checkpoint`` of a classifier trained on the same shots alone, ``min_prob``): only
+            the synthetic samples it assigns to their own class are served; the per-class counts go into
+            the report. ``None``: every synthetic sample is served.
     """
 
     def __init__(self, dataset: Union[dict, BaseDataset], augmenter: Optional[Dict[str, Any]] = None,
-                 lazy_init: bool = False, report_dir: Optional[str] = None, real_repeat: int = 1):
+                 lazy_init: bool = False, report_dir: Optional[str] = None, real_repeat: int = 1,
+                 consistency: Optional[Dict[str, Any]] = None):
         if int(real_repeat) < 1:
             raise DataError(f"real_repeat must be >= 1, got {real_repeat}", field="real_repeat")
         self.real_repeat = int(real_repeat)
+        self.consistency_cfg = dict(consistency) if consistency else None
+        self.consistency: Dict[str, Any] = {}
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
         self.augmenter_cfg = dict(augmenter or {})
         self.report_dir = report_dir
@@ -95,6 +102,23 @@ class KineMICAugmentedDataset:
             raise DataError("select the shots in the wrapped dataset (few_shot=...), not in augmenter", field="shots")
         return KineMICAugmenter(real, layout=layout, **kw)
 
+    def _judge(self, synthetic: List[dict], layout: str) -> List[dict]:
+        """Drop the synthetic samples the shots-only classifier does not assign to their own class."""
+        from .consistency import ConsistencyFilter
+
+        t0 = time.time()
+        keep = ConsistencyFilter(**{"layout": layout, **self.consistency_cfg}).keep_mask(synthetic)
+        per_class: Dict[int, List[int]] = {}
+        for s, k in zip(synthetic, keep):
+            per_class.setdefault(int(s["label"]), [0, 0])[0 if k else 1] += 1
+        self.consistency = {"config": str(self.consistency_cfg.get("config")),
+                            "checkpoint": str(self.consistency_cfg.get("checkpoint")),
+                            "min_prob": float(self.consistency_cfg.get("min_prob", 0.0)),
+                            "kept": int(keep.sum()), "dropped": int((~keep).sum()),
+                            "seconds": round(time.time() - t0, 2),
+                            "per_class": {str(c): {"kept": k, "dropped": d} for c, (k, d) in sorted(per_class.items())}}
+        return [s for s, k in zip(synthetic, keep) if k]
+
     def full_init(self) -> None:
         if self._fully_initialized:
             return
@@ -111,6 +135,8 @@ class KineMICAugmentedDataset:
             s = dict(s)
             s["layout"] = layout
             synthetic.append(s)
+        if self.consistency_cfg is not None:
+            synthetic = self._judge(synthetic, layout)
         self.data_list = real * self.real_repeat + synthetic
         self._metainfo["num_real"] = len(real) * self.real_repeat
         self._metainfo["real_repeat"] = self.real_repeat
@@ -136,7 +162,8 @@ class KineMICAugmentedDataset:
                 "num_synthetic": self._metainfo.get("num_synthetic"), "augment_seconds": self.augment_seconds,
                 "adapt": aug.adapt_cfg.to_dict(), "synthesis": aug.synth_cfg.to_dict(),
                 "synthetic_per_class": aug.synthetic_per_class, "synthetic_ratio": aug.synthetic_ratio,
-                "generator": str(aug.generator_path), "target_norm": aug.target_norm, "classes": classes}
+                "generator": str(aug.generator_path), "target_norm": aug.target_norm,
+                "consistency": self.consistency or None, "classes": classes}
 
     def write_report(self, directory: Union[str, Path]) -> Path:
         """Write ``kinemic_report.json`` and ``synthetic.pkl`` (SYNTHETIC samples only) into ``directory``."""
