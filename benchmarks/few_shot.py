@@ -53,7 +53,8 @@ from benchmarks.train_runner import parse_cfg_options, run_train, train_command 
 DATASET, SPLIT = "msr_action3d", "xsub"
 AUG = "train_dataloader.dataset.augmenter."
 #: keys only a KineMICAugmentedDataset accepts: dropped from the CLI options of arms without one
-KINEMIC_ONLY = (AUG, "train_dataloader.dataset.real_repeat", "train_dataloader.dataset.report_dir")
+CONSISTENCY = "train_dataloader.dataset.consistency."
+KINEMIC_ONLY = (AUG, "train_dataloader.dataset.real_repeat", "train_dataloader.dataset.report_dir", CONSISTENCY)
 KINEMIC_CONFIG = "configs/kinemic/stgcn_msr_xsub_{shots}_kinemic.py"
 
 
@@ -65,6 +66,9 @@ class ArmSpec:
     the CLI's ``--cfg-options`` are merged over it. ``full``: the arm has a full-data config (the upper
     reference). ``kinemic``: the training set is a ``KineMICAugmentedDataset`` (augmenter report and
     generation metrics are collected; ``train_dataloader.dataset.augmenter.*`` options reach only these arms).
+    ``judge``: an arm whose classifier of the same cell (same shots and seed, trained on the shots alone)
+    filters this arm's synthetic samples (``KineMICAugmentedDataset(consistency=...)``); that cell runs first
+    if its checkpoint is missing.
     """
 
     config: str
@@ -72,6 +76,7 @@ class ArmSpec:
     full: bool = False
     kinemic: bool = False
     description: str = ""
+    judge: Optional[str] = None
 
 
 #: THE arm table. Retune an arm by editing its cfg_options (dotted keys, values without spaces).
@@ -98,9 +103,20 @@ ARMS: Dict[str, ArmSpec] = {
                                              {AUG + "variant": "kinemic", AUG + "synthesis.shot_strength": 0.3},
                                              kinemic=True, description="real+classic's pipeline on real and "
                                              "synthetic samples, + real+kinemic-anchored's samples"),
+    # beyond the paper, the measured recipe of session 3 (benchmarks/results/kinemic_probe.md): one joint adapter,
+    # sampling from the shots, and only the samples the real arm's classifier of the same cell recognises
+    "real+kinemic-filtered": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "kinemic", AUG + "adapt.mode": "joint",
+                                                      AUG + "adapt.steps": 600, AUG + "adapt.lr": 0.0003,
+                                                      AUG + "synthesis.shot_strength": 0.3,
+                                                      AUG + "synthetic_per_class": 40,
+                                                      "train_dataloader.dataset.real_repeat": 4},
+                                     kinemic=True, judge="real",
+                                     description="KineMIC with one joint adapter (600 steps, lr 3e-4), samples "
+                                     "started from the shots (shot_strength=0.3), kept only where the real arm's "
+                                     "classifier of the same cell assigns them to their own class"),
 }
 #: arms outside issue 7's list: run on request (--arms), never counted as missing cells of the full grid
-EXTRA_ARMS = ("real+kinemic-anchored", "real+classic+kinemic-anchored")
+EXTRA_ARMS = ("real+kinemic-anchored", "real+classic+kinemic-anchored", "real+kinemic-filtered")
 
 
 @dataclass(frozen=True)
@@ -189,6 +205,17 @@ def options_for(arm: str, variant: Variant, cli: Optional[Mapping[str, Any]] = N
     return merged
 
 
+def judge_options(arm: str, shots: Optional[int], seed: int, variant: Variant) -> Dict[str, Any]:
+    """The consistency-filter options of an arm with a ``judge``: that arm's config and cell work dir."""
+    judge = ARMS[arm].judge
+    if judge is None:
+        return {}
+    work = variant.work_root / cell_name(judge, shots, seed)
+    return {CONSISTENCY + "config": str(config_for(judge, shots).resolve().relative_to(REPO)),
+            CONSISTENCY + "checkpoint": str(work.resolve().relative_to(REPO) if REPO in work.resolve().parents
+                                            else work.resolve())}
+
+
 def expected_cells(variant: Variant) -> List[Tuple[str, Optional[int], int]]:
     """(arm, shots, seed) of every cell the variant covers, seed-major (early seeds give early means)."""
     cells = []
@@ -247,6 +274,9 @@ def kinemic_extras(report: Mapping[str, Any]) -> Dict[str, Any]:
         "augment_seconds": report.get("augment_seconds"),
         "filter": {"kept": sum(c["generated"] for c in classes), "static": sum(c["dropped_static"] for c in classes),
                    "exploding": sum(c["dropped_exploding"] for c in classes)},
+        "consistency": ({k: report["consistency"][k] for k in ("kept", "dropped", "checkpoint")}
+                        if report.get("consistency") else None),
+        "target_norm": report.get("target_norm", "generalist"),  # reports from before the option: corpus statistics
         "kinemic_options": {"variant": report.get("variant"), "mode": adapt.get("mode"), "adapt_steps": steps,
                             "real_repeat": report.get("real_repeat", 1),
                             "synthetic_per_class": report.get("synthetic_per_class"),
@@ -327,7 +357,15 @@ def run_cell(arm: str, shots: Optional[int], seed: int, variant: Variant, cli: M
     name = cell_name(arm, shots, seed)
     work = variant.work_root / name
     config = config_for(arm, shots)
-    options = options_for(arm, variant, cli)
+    options = {**options_for(arm, variant, cli), **judge_options(arm, shots, seed, variant)}
+    judge = ARMS[arm].judge
+    if judge is not None and not (variant.work_root / cell_name(judge, shots, seed) / "last_checkpoint").exists():
+        print(f"[few_shot] {name}: its judge {cell_name(judge, shots, seed)} has no checkpoint; training it first",
+              flush=True)
+        rec = run_cell(judge, shots, seed, variant, cli, threads)
+        if rec is None:
+            return None
+        merge_records(variant.results, [rec])
     cmd = train_command(config, seed, work, options, threads=threads)
     log = variant.log_dir / f"{name}.log"
     res = run_train(cmd, log, threads=threads)
@@ -357,8 +395,8 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         work = variant.work_root / name
         action = cell_action(load_records(variant.results), arm, k, seed, work, variant.force, with_gen)
         if dry_run:
-            print(f"[few_shot] {name}: {action}: " + " ".join(train_command(config_for(arm, k), seed, work,
-                                                                           options_for(arm, variant, cli), threads)))
+            opts = {**options_for(arm, variant, cli), **judge_options(arm, k, seed, variant)}
+            print(f"[few_shot] {name}: {action}: " + " ".join(train_command(config_for(arm, k), seed, work, opts, threads)))
             continue
         if action == "skip":
             print(f"[few_shot] {name}: done, skipped", flush=True)

@@ -88,6 +88,25 @@ def test_augmenter_options_never_reach_real_arms():
     assert fs.options_for("real+classic", fs.FULL) == {}
 
 
+def test_a_judged_arm_filters_with_the_real_cell_of_the_same_shots_and_seed(tmp_path):
+    from har.training import load_config
+
+    variant = fs.replace(fs.FULL, work_root=tmp_path / "work")
+    opts = {**fs.options_for("real+kinemic-filtered", variant), **fs.judge_options("real+kinemic-filtered", 3, 1, variant)}
+    assert opts[fs.CONSISTENCY + "checkpoint"] == str((tmp_path / "work" / "real_3shot_s1").resolve())
+    assert opts[fs.CONSISTENCY + "config"] == "configs/stgcn/stgcn_msr_xsub_3shot.py"
+    cfg = load_config(fs.config_for("real+kinemic-filtered", 3), cfg_options=opts, seed=1)
+    assert cfg.train_dataloader.dataset.consistency.checkpoint.endswith("real_3shot_s1")
+    assert fs.judge_options("real+kinemic", 3, 1, variant) == {}
+    # the judge's keys never reach an arm without an augmenter
+    cli = {fs.CONSISTENCY + "min_prob": 0.5}
+    assert fs.CONSISTENCY + "min_prob" not in fs.options_for("real", variant, cli)
+    ext = fs.kinemic_extras({**_report(), "consistency": {"kept": 7, "dropped": 3, "checkpoint": "w", "per_class": {}},
+                             "target_norm": "shots"})
+    assert ext["consistency"] == {"kept": 7, "dropped": 3, "checkpoint": "w"} and ext["target_norm"] == "shots"
+    assert fs.kinemic_extras(_report())["target_norm"] == "generalist"
+
+
 def test_cfg_option_values_round_trip_or_are_refused():
     opts = {"a.b": 3, "c": 0.0001, "d": True, "e": None, "f": "joint", "g": [1, 2], "h": (0.7, 1.0), "i": ("x",)}
     assert parse_cfg_options(format_cfg_options(opts)) == opts
