@@ -277,6 +277,7 @@ def kinemic_extras(report: Mapping[str, Any]) -> Dict[str, Any]:
         "consistency": ({k: report["consistency"][k] for k in ("kept", "dropped", "checkpoint")}
                         if report.get("consistency") else None),
         "target_norm": report.get("target_norm", "generalist"),  # reports from before the option: corpus statistics
+        "generator_step": report.get("generator_step"), "generator_sha256": report.get("generator_sha256"),
         "kinemic_options": {"variant": report.get("variant"), "mode": adapt.get("mode"), "adapt_steps": steps,
                             "real_repeat": report.get("real_repeat", 1),
                             "synthetic_per_class": report.get("synthetic_per_class"),

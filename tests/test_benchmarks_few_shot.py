@@ -102,8 +102,9 @@ def test_a_judged_arm_filters_with_the_real_cell_of_the_same_shots_and_seed(tmp_
     cli = {fs.CONSISTENCY + "min_prob": 0.5}
     assert fs.CONSISTENCY + "min_prob" not in fs.options_for("real", variant, cli)
     ext = fs.kinemic_extras({**_report(), "consistency": {"kept": 7, "dropped": 3, "checkpoint": "w", "per_class": {}},
-                             "target_norm": "shots"})
+                             "target_norm": "shots", "generator_step": 8000, "generator_sha256": "ab" * 32})
     assert ext["consistency"] == {"kept": 7, "dropped": 3, "checkpoint": "w"} and ext["target_norm"] == "shots"
+    assert ext["generator_step"] == 8000 and ext["generator_sha256"] == "ab" * 32
     assert fs.kinemic_extras(_report())["target_norm"] == "generalist"
 
 

@@ -100,3 +100,4 @@ def test_wrapper_serves_only_the_judged_consistent_synthetic_samples(msr_pkl, ti
     assert rep["consistency"]["kept"] == 2 and rep["consistency"]["dropped"] == 4
     assert rep["consistency"]["per_class"]["0"] == {"kept": 0, "dropped": 2}
     assert rep["num_synthetic"] == 2
+    assert rep["generator_step"] == 20 and len(rep["generator_sha256"]) == 64  # the tiny generator: 20 steps

@@ -277,13 +277,25 @@ def test_caption_crop_without_spans_covers_as_much_as_allowed():
 
 
 def test_old_checkpoint_config_reads_as_the_original_recipe():
+    # a train config saved before crop / lambda_vel existed (the step-5000 generalist's, verbatim keys)
+    train = {"steps": 8000, "batch_size": 32, "lr": 0.0002, "weight_decay": 0.0, "grad_clip": 1.0, "ema_decay": 0.999,
+             "fps": 20.0, "min_seconds": 1.0, "max_seconds": 6.0, "diffusion_steps": 100, "schedule": "cosine",
+             "save_every": 250, "seed": 0, "device": "auto", "progress": True, "plot": True}
+    cfg = PretrainConfig.from_dict(train)
+    assert cfg.crop == "random" and cfg.lambda_vel == 0.0 and cfg.steps == train["steps"]
+
+
+def test_shipped_checkpoint_records_its_recipe_and_corpus():
     shipped = REPO / "kinemic_aug" / "assets" / "generator" / "generalist_small.pt"
     if not shipped.exists():
         pytest.skip("no shipped checkpoint")
-    train = load_checkpoint(shipped)["config"]["train"]
-    cfg = PretrainConfig.from_dict(train)
-    assert "crop" not in train or train["crop"] == "random"
-    assert cfg.crop == "random" and cfg.lambda_vel == 0.0 and cfg.steps == train["steps"]
+    from kinemic_aug.data.sources import DEFAULT_GENERALIST_CORPUS
+
+    ckpt = load_checkpoint(shipped)
+    cfg = PretrainConfig.from_dict(ckpt["config"]["train"])
+    assert cfg.crop == "caption" and cfg.lambda_vel == 0.5
+    # the augmenter pairs against the corpus the shipped generalist was trained on
+    assert ckpt["corpus"]["name"] == DEFAULT_GENERALIST_CORPUS
 
 
 def test_caption_crop_warns_about_unexpanded_chains_and_resume_warns_on_recipe_change(tmp_path, caplog):

@@ -35,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", required=True,
                     help="corpus spec: a MotionCorpus .npz, 'seed', 'procedural:N:SEED', or several joined by '+' "
-                         "(the shipped default: seed+procedural:4000:0)")
+                         "(the shipped generalist: seed+procedural:4000:0 with --segments)")
     ap.add_argument("--out", required=True, help="checkpoint path (.pt)")
     ap.add_argument("--toy-corpus", action="store_true",
                     help="first write a small procedural (synthetic) SMPL-22 corpus to --corpus")

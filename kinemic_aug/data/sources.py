@@ -5,6 +5,8 @@ a command line: ``seed+procedural:4000:0`` is the shipped real seed clips plus 4
 (synthetic) clips drawn with seed 0, identical on every machine. A trailing ``+segments``
 (``seed+procedural:4000:0+segments``) adds every chained clip's single-action sub-clips with their
 own captions (:func:`~kinemic_aug.data.procedural.expand_segments`), so the recipe stays one string.
+The shipped generalist was trained on ``DEFAULT_GENERALIST_CORPUS`` (its last 3000 steps; the first 5000 on the
+corpus without segments), and the augmenter pairs against it by default.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import List
 from ..errors import DataError
 from .corpus import MotionCorpus
 
-DEFAULT_GENERALIST_CORPUS = "seed+procedural:4000:0"
+DEFAULT_GENERALIST_CORPUS = "seed+procedural:4000:0+segments"
 SEGMENTS = "segments"
 
 

@@ -162,7 +162,8 @@ class KineMICAugmentedDataset:
                 "num_synthetic": self._metainfo.get("num_synthetic"), "augment_seconds": self.augment_seconds,
                 "adapt": aug.adapt_cfg.to_dict(), "synthesis": aug.synth_cfg.to_dict(),
                 "synthetic_per_class": aug.synthetic_per_class, "synthetic_ratio": aug.synthetic_ratio,
-                "generator": str(aug.generator_path), "target_norm": aug.target_norm,
+                "generator": str(aug.generator_path), "generator_sha256": getattr(aug, "_gen_sha", None),
+                "generator_step": int(aug._gen.step) if hasattr(aug, "_gen") else None, "target_norm": aug.target_norm,
                 "consistency": self.consistency or None, "classes": classes}
 
     def write_report(self, directory: Union[str, Path]) -> Path:
