@@ -56,3 +56,16 @@ def tiny_generator(tmp_path_factory):
              denoiser=DenoiserConfig.preset("tiny", input_dim=66, text_dim=384), config=cfg, resume=False,
              text_info={"encoder": "minilm", "dim": 384})
     return {"path": out, "corpus": spec}
+
+
+@pytest.fixture
+def tiny_wrapper_parts(msr_pkl, tiny_generator, tmp_path):
+    """The wrapped dataset (1 shot of MSR classes 0/4/14, no pipeline) and augmenter dicts of a
+    ``KineMICAugmentedDataset`` with the tiny generator, 2 synthetic samples per class and a permissive filter."""
+    inner = dict(type="PoseDataset", ann_file=str(msr_pkl), layout="msr_action3d", num_classes=20,
+                 split="xsub_train", few_shot=dict(shots=1, seed=0, classes=[0, 4, 14]), pipeline=[])
+    aug = dict(labels="msr_action3d", synthetic_per_class=2, generator=str(tiny_generator["path"]),
+               corpus=tiny_generator["corpus"], cache_dir=str(tmp_path / "cache"),
+               adapt=dict(steps=2, batch_size=4, mic_hidden=16, top_k=8, negatives_per_step=2),
+               synthesis=dict(steps=3, batch_size=8, static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9))
+    return inner, aug

@@ -80,18 +80,13 @@ def test_filter_refuses_bad_checkpoints_and_samples_by_name(msr_pkl, tmp_path):
         ConsistencyFilter(CONFIG, ckpt, min_prob=1.0)
 
 
-def test_wrapper_serves_only_the_judged_consistent_synthetic_samples(msr_pkl, tiny_generator, tmp_path):
+def test_wrapper_serves_only_the_judged_consistent_synthetic_samples(tiny_wrapper_parts, tmp_path):
     import json
 
     import kinemic_aug.integrations.mmengine as integ
 
     ckpt = _biased_checkpoint(tmp_path / "judge.pth", winner=14)
-    inner = dict(type="PoseDataset", ann_file=str(msr_pkl), layout="msr_action3d", num_classes=20,
-                 split="xsub_train", few_shot=dict(shots=1, seed=0, classes=[0, 4, 14]), pipeline=[])
-    aug = dict(labels="msr_action3d", synthetic_per_class=2, generator=str(tiny_generator["path"]),
-               corpus=tiny_generator["corpus"], cache_dir=str(tmp_path / "cache"),
-               adapt=dict(steps=2, batch_size=4, mic_hidden=16, top_k=8, negatives_per_step=2),
-               synthesis=dict(steps=3, batch_size=8, static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9))
+    inner, aug = tiny_wrapper_parts
     ds = integ.KineMICAugmentedDataset(inner, augmenter=aug, report_dir=str(tmp_path / "report"),
                                        consistency=dict(config=str(CONFIG), checkpoint=str(ckpt)))
     syn = [ds.get_data_info(i) for i in range(len(ds)) if ds.get_data_info(i)["is_synthetic"]]

@@ -54,16 +54,11 @@ def test_kinemic_augmented_dataset_trains_through_the_runner(msr_pkl, tiny_gener
     assert hist is not None and "last" in hist
 
 
-def test_real_repeat_lists_each_real_shot_k_times_and_maps_back_to_it(msr_pkl, tiny_generator, tmp_path):
+def test_real_repeat_lists_each_real_shot_k_times_and_maps_back_to_it(tiny_wrapper_parts):
     import kinemic_aug.integrations.mmengine as integ
     from kinemic_aug.errors import DataError
 
-    inner = dict(type="PoseDataset", ann_file=str(msr_pkl), layout="msr_action3d", num_classes=20,
-                 split="xsub_train", few_shot=dict(shots=1, seed=0, classes=[0, 4, 14]), pipeline=[])
-    aug = dict(labels="msr_action3d", synthetic_per_class=2, generator=str(tiny_generator["path"]),
-               corpus=tiny_generator["corpus"], cache_dir=str(tmp_path / "cache"),
-               adapt=dict(steps=2, batch_size=4, mic_hidden=16, top_k=8, negatives_per_step=2),
-               synthesis=dict(steps=3, batch_size=8, static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9))
+    inner, aug = tiny_wrapper_parts
     ds = integ.KineMICAugmentedDataset(inner, augmenter=aug, real_repeat=3)
     assert len(ds) == 3 * 3 + 6
     assert ds.metainfo["num_real"] == 9 and ds.metainfo["num_real_unique"] == 3 and ds.metainfo["real_repeat"] == 3
