@@ -133,6 +133,7 @@ class KineMICAugmenter:
             target stream's samples are decoded with the same statistics. ``"generalist"``: with the corpus
             statistics, as the reference does; shots from another capture system then sit many std away
             in some dimensions and the denoiser rewrites them (measured in ``benchmarks/results/kinemic_probe.md``).
+            With ``"shots"``, adding a class refits the statistics, so every per-class adapter is retrained.
     """
 
     def __init__(self, source: Any, *, split: Optional[str] = None, shots: Optional[int] = None,
@@ -245,11 +246,14 @@ class KineMICAugmenter:
 
     # ------------------------------------------------------------------ pipeline pieces
     def _shot_joints(self) -> Dict[int, List[np.ndarray]]:
-        key = id_key(self.shot_anns)
-        out: Dict[int, List[np.ndarray]] = {c: [] for c in self.classes}
-        for a in self.shot_anns:
-            out[int(a["label"])].append(self.domain.to_generator(a["keypoint"], sample=a[key]))
-        return out
+        """The shots in the generator's space, per class (converted once; callers only read them)."""
+        if not hasattr(self, "_shot_gen"):
+            key = id_key(self.shot_anns)
+            out: Dict[int, List[np.ndarray]] = {c: [] for c in self.classes}
+            for a in self.shot_anns:
+                out[int(a["label"])].append(self.domain.to_generator(a["keypoint"], sample=a[key]))
+            self._shot_gen = out
+        return self._shot_gen
 
     def _target_rep(self):
         """The representation the shots and the target stream's samples go through (see ``target_norm``).
