@@ -118,7 +118,8 @@ def test_augment_tool_writes_pickle_previews_and_report(msr_pkl, tiny_generator,
     rc = tool.main([str(msr_pkl), "--split", "xsub_train", "--shots", "1", "--classes", "0,15", "--labels",
                     "msr_action3d", "--layout", "msr_action3d", "--per-class", "2", "--adapt-steps", "2",
                     "--sample-steps", "3", "--generator", str(tiny_generator["path"]), "--corpus",
-                    tiny_generator["corpus"], "--cache-dir", str(tmp_path / "c"), "--out", str(out), "--preview", "2"])
+                    tiny_generator["corpus"], "--cache-dir", str(tmp_path / "c"), "--out", str(out), "--preview", "2",
+                    "--target-norm", "generalist"])
     assert rc == 0
     assert out.exists() and out.with_suffix(".report.md").exists()
     gifs = sorted(p.name for p in tmp_path.glob("aug_class*.gif"))
@@ -126,6 +127,7 @@ def test_augment_tool_writes_pickle_previews_and_report(msr_pkl, tiny_generator,
     from PIL import Image
     assert Image.open(tmp_path / gifs[0]).n_frames > 1
     assert "jogging" in out.with_suffix(".report.md").read_text()
+    assert "normalised with the generalist statistics" in out.with_suffix(".report.md").read_text()
 
 
 def test_pairing_against_another_corpus_than_the_generators_warns(msr_pkl, tiny_generator, tmp_path):

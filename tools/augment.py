@@ -37,7 +37,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--variant", default="kinemic", help="kinemic | finetune | nocontrastive | noweight | zeroshot")
     ap.add_argument("--adapt-steps", type=int, default=None, help="override the adaptation steps")
     ap.add_argument("--mode", choices=["per_class", "joint"], default="per_class",
-                    help="one adapter per class (a new class costs one adapter) or one joint adapter (cheaper, the paper's)")
+                    help="one adapter per class or one joint adapter over all classes (cheaper, the paper's)")
+    ap.add_argument("--target-norm", choices=["shots", "generalist"], default="shots",
+                    help="normalise the shots with their own statistics (default) or the generalist's corpus ones")
     ap.add_argument("--shot-strength", type=float, default=1.0,
                     help="1: sample from pure noise (the paper); <1: start from the real shots noised this far (partial diffusion)")
     ap.add_argument("--sample-steps", type=int, default=20, help="DDIM steps")
@@ -85,7 +87,8 @@ def main(argv=None) -> int:
             fps=a.fps, synthetic_per_class=None if a.ratio is not None else a.per_class, synthetic_ratio=a.ratio,
             variant=a.variant, adapt=adapt, synthesis=synth, generator=a.generator,
             corpus=a.corpus or DEFAULT_GENERALIST_CORPUS, encoder=a.encoder, cache_dir=a.cache_dir, device=a.device,
-            seed=a.seed, classes=[int(c) for c in a.classes.split(",")] if a.classes else None, progress=True)
+            seed=a.seed, classes=[int(c) for c in a.classes.split(",")] if a.classes else None, progress=True,
+            target_norm=a.target_norm)
         out = aug.save_pyskl(a.out)
     except KinemicError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -94,6 +97,7 @@ def main(argv=None) -> int:
     out = Path(out)
     report = [f"# KineMIC augmentation of {Path(a.pkl).name}", "",
               f"variant `{a.variant}`, split `{a.split}`, shots {a.shots or 'all'}, seed {a.seed}, "
+              f"shots normalised with the {a.target_norm} statistics, "
               f"total {total:.1f} s. Synthetic samples are flagged `is_synthetic=True`.", "", aug.report_table(), ""]
     atomic_write_text(out.with_suffix(".report.md"), "\n".join(report))
     if a.preview > 0:
