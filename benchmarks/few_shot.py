@@ -216,6 +216,12 @@ def judge_options(arm: str, shots: Optional[int], seed: int, variant: Variant) -
                                             else work.resolve())}
 
 
+def cell_options(arm: str, shots: Optional[int], seed: int, variant: Variant,
+                 cli: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """Everything one cell's ``--cfg-options`` hold: :func:`options_for` plus its judge's."""
+    return {**options_for(arm, variant, cli), **judge_options(arm, shots, seed, variant)}
+
+
 def expected_cells(variant: Variant) -> List[Tuple[str, Optional[int], int]]:
     """(arm, shots, seed) of every cell the variant covers, seed-major (early seeds give early means)."""
     cells = []
@@ -358,7 +364,7 @@ def run_cell(arm: str, shots: Optional[int], seed: int, variant: Variant, cli: M
     name = cell_name(arm, shots, seed)
     work = variant.work_root / name
     config = config_for(arm, shots)
-    options = {**options_for(arm, variant, cli), **judge_options(arm, shots, seed, variant)}
+    options = cell_options(arm, shots, seed, variant, cli)
     judge = ARMS[arm].judge
     if judge is not None and not (variant.work_root / cell_name(judge, shots, seed) / "last_checkpoint").exists():
         print(f"[few_shot] {name}: its judge {cell_name(judge, shots, seed)} has no checkpoint; training it first",
@@ -396,8 +402,9 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         work = variant.work_root / name
         action = cell_action(load_records(variant.results), arm, k, seed, work, variant.force, with_gen)
         if dry_run:
-            opts = {**options_for(arm, variant, cli), **judge_options(arm, k, seed, variant)}
-            print(f"[few_shot] {name}: {action}: " + " ".join(train_command(config_for(arm, k), seed, work, opts, threads)))
+            print(f"[few_shot] {name}: {action}: " + " ".join(train_command(config_for(arm, k), seed, work,
+                                                                           cell_options(arm, k, seed, variant, cli),
+                                                                           threads)))
             continue
         if action == "skip":
             print(f"[few_shot] {name}: done, skipped", flush=True)

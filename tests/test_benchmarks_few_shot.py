@@ -92,7 +92,7 @@ def test_a_judged_arm_filters_with_the_real_cell_of_the_same_shots_and_seed(tmp_
     from har.training import load_config
 
     variant = fs.replace(fs.FULL, work_root=tmp_path / "work")
-    opts = {**fs.options_for("real+kinemic-filtered", variant), **fs.judge_options("real+kinemic-filtered", 3, 1, variant)}
+    opts = fs.cell_options("real+kinemic-filtered", 3, 1, variant)
     assert opts[fs.CONSISTENCY + "checkpoint"] == str((tmp_path / "work" / "real_3shot_s1").resolve())
     assert opts[fs.CONSISTENCY + "config"] == "configs/stgcn/stgcn_msr_xsub_3shot.py"
     cfg = load_config(fs.config_for("real+kinemic-filtered", 3), cfg_options=opts, seed=1)
