@@ -557,6 +557,20 @@ def applied_options(rows: Sequence[Dict[str, Any]], arm: str, variant: Variant) 
     return " | ".join(", ".join(f"`{k}={v}`" for k, v in o.items()) or "none" for o in sets)
 
 
+def generator_provenance(rows: Sequence[Dict[str, Any]]) -> Dict[str, List[str]]:
+    """Per KineMIC arm, the distinct (generalist step, ``target_norm``) pairs of its recorded rows."""
+    out: Dict[str, List[str]] = {}
+    for r in rows:
+        if not ARMS.get(r.get("arm"), ArmSpec("")).kinemic:
+            continue
+        step = r.get("generator_step")
+        text = (f"step {step}" if step is not None else "step not recorded") + \
+            f" with {r.get('target_norm', 'generalist')} statistics"
+        if text not in out.setdefault(r["arm"], []):
+            out[r["arm"]].append(text)
+    return out
+
+
 def kinemic_recipe(variant: Variant, rows: Sequence[Dict[str, Any]] = ()) -> str:
     """The KineMIC arms' recipe, read from ARMS, the augmenter defaults and the code's config defaults."""
     from mmengine.config import Config
@@ -579,6 +593,11 @@ def kinemic_recipe(variant: Variant, rows: Sequence[Dict[str, Any]] = ()) -> str
              "- Arm options (`ARMS` in `benchmarks/few_shot.py`), as applied in the recorded runs:"]
     for arm in variant.arms:
         lines.append(f"  - `{arm}` ({ARMS[arm].description}): {applied_options(rows, arm, variant)}")
+    prov = generator_provenance(rows)
+    if prov:
+        lines.append("- Generalist and shot normalisation, as recorded per arm: " + "; ".join(
+            f"`{arm}`: " + ", ".join(p) for arm, p in prov.items()) + ". Rows without a recorded step predate the "
+            "field; they were all made with the step-5000 generalist, the only one shipped before step 8000.")
     lines.append("- Generation metrics: evaluator = the `real` arm's full-data recipe (`configs/stgcn/stgcn_msr_xsub_full.py`"
                  + (", options " + ", ".join(f"`{k}={v}`" for k, v in variant.evaluator_options.items())
                     if variant.evaluator_options else "") +

@@ -106,6 +106,13 @@ def test_a_judged_arm_filters_with_the_real_cell_of_the_same_shots_and_seed(tmp_
     assert ext["consistency"] == {"kept": 7, "dropped": 3, "checkpoint": "w"} and ext["target_norm"] == "shots"
     assert ext["generator_step"] == 8000 and ext["generator_sha256"] == "ab" * 32
     assert fs.kinemic_extras(_report())["target_norm"] == "generalist"
+    old = fs.build_record("real+kinemic", 5, 0, _summary(), 1.0, fs.config_for("real+kinemic", 5), {}, "full", _report())
+    old.pop("generator_step")
+    new = dict(old, arm="real+kinemic-filtered", **ext)
+    real = fs.build_record("real", 5, 0, _summary(), 1.0, fs.config_for("real", 5), {}, "full")
+    assert fs.generator_provenance([old, new, real, dict(new, seed=1)]) == {
+        "real+kinemic": ["step not recorded with generalist statistics"],
+        "real+kinemic-filtered": ["step 8000 with shots statistics"]}
 
 
 def test_cfg_option_values_round_trip_or_are_refused():
