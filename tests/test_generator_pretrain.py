@@ -280,7 +280,7 @@ def test_old_checkpoint_config_reads_as_the_original_recipe():
     # a train config saved before crop / lambda_vel existed (the step-5000 generalist's, verbatim keys)
     train = {"steps": 8000, "batch_size": 32, "lr": 0.0002, "weight_decay": 0.0, "grad_clip": 1.0, "ema_decay": 0.999,
              "fps": 20.0, "min_seconds": 1.0, "max_seconds": 6.0, "diffusion_steps": 100, "schedule": "cosine",
-             "save_every": 250, "seed": 0, "device": "auto", "progress": True, "plot": True}
+             "save_every": 250, "seed": 0, "device": "auto", "progress": False, "plot": True}
     cfg = PretrainConfig.from_dict(train)
     assert cfg.crop == "random" and cfg.lambda_vel == 0.0 and cfg.steps == train["steps"]
 
