@@ -142,20 +142,13 @@ def ensure_evaluator(config: Path = EVALUATOR_CONFIG, options: Optional[Mapping[
 
 def load_evaluator(directory: Path) -> Evaluator:
     """Build the evaluator's model from its config and load ``evaluator.pth`` (weights only)."""
-    import torch
-
-    import har.mm  # noqa: F401  (registers the model)
-    from har.registry import MODELS
-    from har.training import load_config
+    from har.training import load_recognizer
 
     directory = Path(directory)
     info = json.loads((directory / "evaluator.json").read_text(encoding="utf-8"))
     config = REPO / info["config"]
-    cfg = load_config(config, cfg_options=info.get("cfg_options") or None, seed=info.get("seed"))
-    model = MODELS.build(cfg.model)
-    state = torch.load(str(directory / "evaluator.pth"), map_location="cpu", weights_only=True)["state_dict"]
-    model.load_state_dict(state, strict=True)
-    model.eval()
+    model, cfg = load_recognizer(config, directory / "evaluator.pth", cfg_options=info.get("cfg_options") or None,
+                                 seed=info.get("seed"))
     return Evaluator(directory, config, dict(info.get("cfg_options") or {}), model, cfg, info)
 
 

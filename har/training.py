@@ -6,6 +6,8 @@
   summary kept by :class:`har.hooks.AccuracyHistoryHook`.
 * :func:`export_weights` writes a plain state-dict checkpoint (tensors only, atomic) that loads with
   ``torch.load(..., weights_only=True)`` even without ``har`` imported.
+* :func:`load_recognizer` builds a config's model and loads a checkpoint into it (eval mode), with
+  errors that name the file.
 """
 from __future__ import annotations
 
@@ -117,3 +119,32 @@ def export_weights(checkpoint: Union[str, os.PathLike], out: Union[str, os.PathL
              "meta": {k: meta[k] for k in ("epoch", "iter", "seed", "experiment_name") if k in meta
                       and isinstance(meta[k], (int, float, str))}}
     return atomic_torch_save(out, plain)
+
+
+def load_recognizer(config: Union[str, os.PathLike], checkpoint: Union[str, os.PathLike],
+                    cfg_options: Optional[dict] = None, seed: Optional[int] = None):
+    """``(model, cfg)``: the config's model with the checkpoint's weights (an MMEngine checkpoint or an
+    :func:`export_weights` file, read with ``weights_only=True``; strict), in eval mode."""
+    import torch
+
+    import har.mm  # noqa: F401  (registers models and transforms)
+    import har.registry  # noqa: F401  (allows MMEngine's message hub in weights_only loads)
+    from har.registry import MODELS
+    from kinemic_aug.errors import DataError
+
+    cfg = load_config(config, cfg_options=cfg_options, seed=seed)
+    try:
+        ckpt = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001  (pickle, zip and unpickling errors alike)
+        raise DataError(f"cannot read classifier checkpoint: {e}", source=str(checkpoint), field="checkpoint") from e
+    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise DataError("checkpoint has no state_dict", source=str(checkpoint), field="checkpoint")
+    model = MODELS.build(cfg.model)
+    try:
+        model.load_state_dict({k: v for k, v in state.items() if isinstance(v, torch.Tensor)}, strict=True)
+    except RuntimeError as e:
+        raise DataError(f"checkpoint does not fit the config's model: {e}", source=str(checkpoint),
+                        field="checkpoint") from e
+    model.eval()
+    return model, cfg

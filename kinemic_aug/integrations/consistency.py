@@ -67,31 +67,11 @@ class ConsistencyFilter:
     def _load(self) -> None:
         if self._model is not None:
             return
-        import torch
         from mmengine.dataset import Compose
 
-        import har.mm  # noqa: F401  (registers models and transforms)
-        import har.registry  # noqa: F401  (MMEngine's message hub is allowed in weights_only loads)
-        from har.registry import MODELS
-        from har.training import load_config
+        from har.training import load_recognizer
 
-        cfg = load_config(self.config)
-        ckpt_path = _resolve_checkpoint(self.checkpoint)
-        try:
-            ckpt = torch.load(str(ckpt_path), map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001  (pickle, zip and unpickling errors alike)
-            raise DataError(f"cannot read classifier checkpoint: {e}", source=str(ckpt_path), field="checkpoint") from e
-        state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-        if not isinstance(state, dict):
-            raise DataError("checkpoint has no state_dict", source=str(ckpt_path), field="checkpoint")
-        model = MODELS.build(cfg.model)
-        try:
-            model.load_state_dict({k: v for k, v in state.items() if isinstance(v, torch.Tensor)}, strict=True)
-        except RuntimeError as e:
-            raise DataError(f"checkpoint does not fit the config's model: {e}", source=str(ckpt_path),
-                            field="checkpoint") from e
-        model.eval()
-        self._model = model
+        self._model, cfg = load_recognizer(self.config, _resolve_checkpoint(self.checkpoint))
         self._pipeline = Compose(list(cfg.val_dataloader.dataset.pipeline))
 
     def probabilities(self, samples: Sequence[Dict[str, Any]]) -> np.ndarray:
