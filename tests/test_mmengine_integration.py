@@ -69,3 +69,21 @@ def test_real_repeat_lists_each_real_shot_k_times_and_maps_back_to_it(tiny_wrapp
     assert sorted(ds.get_cat_ids(i)[0] for i in range(9)) == [0, 0, 0, 4, 4, 4, 14, 14, 14]
     with pytest.raises(DataError, match="real_repeat"):
         integ.KineMICAugmentedDataset(inner, augmenter=aug, real_repeat=0)
+
+
+def test_synthetic_pipeline_transforms_only_the_synthetic_samples(tiny_wrapper_parts, tmp_path):
+    import har.mm  # noqa: F401  (registers the transforms)
+    import kinemic_aug.integrations.mmengine as integ
+
+    inner, aug = tiny_wrapper_parts  # the wrapped dataset has an empty pipeline: real samples come back raw
+    pipe = [dict(type="PreNormalize3D"), dict(type="GenSkeFeat", feats=["j"]),
+            dict(type="UniformSample", clip_len=8, num_clips=1, test_mode=True), dict(type="PoseDecode"),
+            dict(type="FormatGCNInput", num_person=1), dict(type="PackGCNInputs")]
+    ds = integ.KineMICAugmentedDataset(inner, augmenter=aug, synthetic_pipeline=pipe, report_dir=str(tmp_path))
+    real, syn = ds[0], ds[len(ds) - 1]
+    assert "inputs" not in real and real["keypoint"].shape == ds.get_data_info(0)["keypoint"].shape
+    assert tuple(syn["inputs"].shape[-3:]) == (8, 20, 3)
+    report = json.loads((tmp_path / "kinemic_report.json").read_text())
+    assert report["synthetic_pipeline"] == [t["type"] for t in pipe]
+    plain = integ.KineMICAugmentedDataset(inner, augmenter=aug)
+    assert "inputs" not in plain[len(plain) - 1] and plain.report()["synthetic_pipeline"] is None

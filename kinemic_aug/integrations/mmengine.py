@@ -11,7 +11,9 @@ Use it in a config by wrapping the training dataset::
 The wrapped dataset's samples (after its own split/few-shot selection) are the shots. The augmenter
 runs once in :meth:`full_init` (adapters and synthetic sets come from the cache after the first run;
 the generator is never sampled in ``__getitem__``), and every sample, real or synthetic, goes
-through the wrapped dataset's pipeline. Synthetic samples carry ``is_synthetic=True``.
+through the wrapped dataset's pipeline, unless ``synthetic_pipeline`` gives the synthetic samples their own
+(e.g. classic augmentation on the real shots only: the synthetic samples are already variations of them).
+Synthetic samples carry ``is_synthetic=True``.
 
 With ``report_dir`` (``tools/train.py`` sets it to the run's work dir) the wrapper also writes, atomically,
 ``kinemic_report.json`` (per-class adaptation/synthesis seconds, cache hits and filter counts, so a
@@ -31,7 +33,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from mmengine.dataset import BaseDataset
+from mmengine.dataset import BaseDataset, Compose
 from mmengine.registry import DATASETS
 
 from ..adapt import AdaptConfig
@@ -59,17 +61,22 @@ class KineMICAugmentedDataset:
             (``config``, ``checkpoint`` of a classifier trained on the same shots alone, ``min_prob``): only
             the synthetic samples it assigns to their own class are served; the per-class counts go into
             the report. ``None``: every synthetic sample is served.
+        synthetic_pipeline: transform configs for the synthetic samples only (the real ones keep the wrapped
+            dataset's pipeline). ``None``: the wrapped dataset's pipeline for both.
     """
 
     def __init__(self, dataset: Union[dict, BaseDataset], augmenter: Optional[Dict[str, Any]] = None,
                  lazy_init: bool = False, report_dir: Optional[str] = None, real_repeat: int = 1,
-                 consistency: Optional[Dict[str, Any]] = None):
+                 consistency: Optional[Dict[str, Any]] = None,
+                 synthetic_pipeline: Optional[List[Union[dict, Any]]] = None):
         if int(real_repeat) < 1:
             raise DataError(f"real_repeat must be >= 1, got {real_repeat}", field="real_repeat")
         self.real_repeat = int(real_repeat)
         self.consistency_cfg = dict(consistency) if consistency else None
         self.consistency: Dict[str, Any] = {}
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        self.synthetic_pipeline_cfg = None if synthetic_pipeline is None else list(synthetic_pipeline)
+        self.synthetic_pipeline = None if synthetic_pipeline is None else Compose(self.synthetic_pipeline_cfg)
         self.augmenter_cfg = dict(augmenter or {})
         self.report_dir = report_dir
         self.augment_seconds = float("nan")
@@ -164,7 +171,9 @@ class KineMICAugmentedDataset:
                 "synthetic_per_class": aug.synthetic_per_class, "synthetic_ratio": aug.synthetic_ratio,
                 "generator": str(aug.generator_path), "generator_sha256": getattr(aug, "_gen_sha", None),
                 "generator_step": int(aug._gen.step) if hasattr(aug, "_gen") else None, "target_norm": aug.target_norm,
-                "consistency": self.consistency or None, "classes": classes}
+                "consistency": self.consistency or None, "classes": classes,
+                "synthetic_pipeline": None if self.synthetic_pipeline_cfg is None else
+                [t.get("type") if isinstance(t, dict) else type(t).__name__ for t in self.synthetic_pipeline_cfg]}
 
     def write_report(self, directory: Union[str, Path]) -> Path:
         """Write ``kinemic_report.json`` and ``synthetic.pkl`` (SYNTHETIC samples only) into ``directory``."""
@@ -194,7 +203,10 @@ class KineMICAugmentedDataset:
         return len(self.data_list)
 
     def __getitem__(self, idx: int) -> Any:
-        return self.dataset.pipeline(self.get_data_info(idx))
+        info = self.get_data_info(idx)
+        if self.synthetic_pipeline is not None and info.get("is_synthetic"):
+            return self.synthetic_pipeline(info)
+        return self.dataset.pipeline(info)
 
     def get_cat_ids(self, idx: int) -> List[int]:
         return [int(self.get_data_info(idx)["label"])]
