@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kinemic_aug.utils.threads import pin_threads_from_argv  # noqa: E402  (stdlib only)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,13 +54,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads (torch, BLAS, OpenMP)")
     ap.add_argument("--out", required=True, help="augmented pickle to write")
     ap.add_argument("--preview", type=int, default=4, help="synthetic samples per class in the preview GIF (0: none)")
     return ap.parse_args(argv)
 
 
 def main(argv=None) -> int:
+    pin_threads_from_argv(argv)  # before numpy loads: --threads covers BLAS/OpenMP too (kinemic_aug.utils.threads)
     a = parse_args(argv)
     import torch
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kinemic_aug.utils.threads import pin_threads_from_argv  # noqa: E402  (stdlib only)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,6 +31,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> dict:
+    # before mmengine/numpy load: --threads covers the BLAS/OpenMP pools too (kinemic_aug.utils.threads)
+    pin_threads_from_argv(argv, default=int(os.environ.get("KINEMIC_THREADS", "1")))
     args = parse_args(argv)
     import torch
 

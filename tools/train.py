@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kinemic_aug.utils.threads import pin_threads_from_argv  # noqa: E402  (stdlib only)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,7 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None, help="run seed (also the few-shot draw seed)")
     p.add_argument("--work-dir", default=None)
     p.add_argument("--threads", type=int, default=int(os.environ.get("KINEMIC_THREADS", "1")),
-                   help="torch CPU threads (default 1, or $KINEMIC_THREADS)")
+                   help="CPU threads of torch, BLAS and OpenMP (default 1, or $KINEMIC_THREADS)")
     p.add_argument("--json-out", default=None, help="write the accuracy summary here")
     p.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
                    help="override config entries, e.g. train_cfg.max_iters=100")
@@ -37,6 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> dict:
+    # before mmengine/numpy load: --threads covers the BLAS/OpenMP pools too (kinemic_aug.utils.threads)
+    pin_threads_from_argv(argv, default=int(os.environ.get("KINEMIC_THREADS", "1")))
     args = parse_args(argv)
     import torch
 
