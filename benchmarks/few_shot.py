@@ -558,17 +558,19 @@ def applied_options(rows: Sequence[Dict[str, Any]], arm: str, variant: Variant) 
 
 
 def generator_provenance(rows: Sequence[Dict[str, Any]]) -> Dict[str, List[str]]:
-    """Per KineMIC arm, the distinct (generalist step, ``target_norm``) pairs of its recorded rows."""
-    out: Dict[str, List[str]] = {}
+    """Per KineMIC arm, the distinct (generalist step, ``target_norm``) pairs of its recorded rows; where an arm
+    has more than one, each names its cells, so a mixed row of the tables can be read cell by cell."""
+    found: Dict[str, Dict[str, List[str]]] = {}
     for r in rows:
         if not ARMS.get(r.get("arm"), ArmSpec("")).kinemic:
             continue
         step = r.get("generator_step")
         text = (f"step {step}" if step is not None else "step not recorded") + \
             f" with {r.get('target_norm', 'generalist')} statistics"
-        if text not in out.setdefault(r["arm"], []):
-            out[r["arm"]].append(text)
-    return out
+        cell = (f"{r['shots']}-shot" if r.get("shots") is not None else "full") + f" s{r.get('seed')}"
+        found.setdefault(r["arm"], {}).setdefault(text, []).append(cell)
+    return {arm: [t + (f" ({', '.join(cells)})" if len(texts) > 1 else "") for t, cells in texts.items()]
+            for arm, texts in found.items()}
 
 
 def kinemic_recipe(variant: Variant, rows: Sequence[Dict[str, Any]] = ()) -> str:

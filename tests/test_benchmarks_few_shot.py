@@ -113,6 +113,9 @@ def test_a_judged_arm_filters_with_the_real_cell_of_the_same_shots_and_seed(tmp_
     assert fs.generator_provenance([old, new, real, dict(new, seed=1)]) == {
         "real+kinemic": ["step not recorded with generalist statistics"],
         "real+kinemic-filtered": ["step 8000 with shots statistics"]}
+    rerun = dict(old, shots=10, **ext)  # an arm whose cells were made with two generalists names them
+    assert fs.generator_provenance([old, rerun]) == {"real+kinemic": [
+        "step not recorded with generalist statistics (5-shot s0)", "step 8000 with shots statistics (10-shot s0)"]}
 
 
 def test_cfg_option_values_round_trip_or_are_refused():
