@@ -37,10 +37,11 @@ import torch
 
 from .adapt import AdaptConfig, KineMICTrainer, SourcePool, TargetShots
 from .adapt.cache import ArtifactCache, make_key
+from .adapt.keys import KEY_VERSION, feature_code_sha, pool_ids, shots_digest
 from .data.corpus import MotionCorpus
 from .data.fewshot import make_few_shot_split
 from .data.pyskl import get_split, id_key, load_pyskl, save_pyskl, validate_annotations
-from .data.sources import DEFAULT_GENERALIST_CORPUS, load_corpus
+from .data.sources import DEFAULT_GENERALIST_CORPUS, corpus_identity, load_corpus
 from .domain import TargetDomain
 from .errors import DataError
 from .generator.checkpoint import load_generator
@@ -184,6 +185,7 @@ class KineMICAugmenter:
                             f"(ids {min(self.labels.ids)}..{max(self.labels.ids)}); pass labels= covering every class",
                             sample=first, field="label")
         self._synthetic: Optional[List[Dict[str, Any]]] = None
+        self._legacy_keys: Dict[str, str] = {}  # new cache key -> the key earlier versions gave the entry
 
     # ------------------------------------------------------------------ inputs
     def _label_set(self, labels: Any):
@@ -309,9 +311,10 @@ class KineMICAugmenter:
                                          self.adapt_cfg.low_similarity_k)
         return self._lowsim[c]
 
-    def _class_pool(self, c: int) -> SourcePool:
-        """Class ``c``'s source pool: its soft positives plus its negatives (``AdaptConfig.negatives``).
-        With ``"low_similarity"`` nothing in it depends on the other classes, so its cache key does not either."""
+    def _class_pool_ids(self, c: int) -> Tuple[List[int], set]:
+        """Global corpus ids of class ``c``'s soft positives (pairing order) and of its negatives
+        (``AdaptConfig.negatives``). With ``"low_similarity"`` nothing in them depends on the other
+        classes, so the class's cache key does not either."""
         cfg = self.adapt_cfg
         pair = self._pairing()
         own = [int(i) for i in pair.neighbours(c)[0]]
@@ -321,6 +324,13 @@ class KineMICAugmenter:
         if cfg.negatives in ("low_similarity", "both"):
             neg |= {int(i) for i in self._low_similarity(c)}
         neg -= set(own)
+        return own, neg
+
+    def _class_pool(self, c: int) -> SourcePool:
+        """Class ``c``'s source pool: its soft positives plus its negatives, as features."""
+        cfg = self.adapt_cfg
+        pair = self._pairing()
+        own, neg = self._class_pool_ids(c)
         clips = sorted(set(own) | neg)
         local = {g: i for i, g in enumerate(clips)}
         feats, text = self._clip_parts(clips)
@@ -335,6 +345,27 @@ class KineMICAugmenter:
     def _class_text(self, c: int) -> np.ndarray:
         return self._encoder().encode(self.labels.captions(c))
 
+    # ------------------------------------------------------------------ cache keys
+    def _key_inputs(self) -> Dict[str, Any]:
+        """The parts of every adapter key shared by all classes: hashes of inputs and code, never of
+        computed floats (``adapt/keys.py`` says why)."""
+        if not hasattr(self, "_kin"):
+            self._bundle()
+            self._kin = {"key_version": KEY_VERSION, "generator": self._gen_sha,
+                         "encoder": self._encoder().identifier,
+                         "domain": [self.domain.layout, float(self.domain.fps), float(self.domain.generator_fps)],
+                         "target_norm": self.target_norm,
+                         # with "shots" the normalisation is fitted on every selected shot, of every class
+                         "norm_shots": (shots_digest(self.shot_anns, id_key(self.shot_anns))
+                                        if self.target_norm == "shots" else None),
+                         "code": feature_code_sha()}
+        return self._kin
+
+    def _corpus_identity(self) -> str:
+        if not hasattr(self, "_corp_id"):
+            self._corp_id = corpus_identity(self.corpus_spec)
+        return self._corp_id
+
     # ------------------------------------------------------------------ adaptation
     def _adapter_for(self, c: int, shot_joints: List[np.ndarray]):
         """Train or load the adapter of class ``c``; returns (trainer with loaded state, cache key)."""
@@ -347,14 +378,19 @@ class KineMICAugmenter:
         shots = TargetShots(feats, np.zeros(len(feats), dtype=np.int64), self._class_text(c)[None], names)
         cfg = self.adapt_cfg
         pool = None
-        pool_fp = ""
+        pool_fp, ids = "", None
         if cfg.steps > 0 and (cfg.use_mining or cfg.use_contrastive):
             pool = self._class_pool(c)
             pool_fp = pool.fingerprint()
-        parts = {"kind": "adapter", "generator": self._gen_sha, "encoder": self._encoder().identifier,
-                 "shots": shots.fingerprint(), "pool": pool_fp, "config": cfg.cache_dict(), "class": int(c),
-                 "captions": self.labels.captions(c)}
+            ids = {"corpus": self._corpus_identity(), **pool_ids(*self._class_pool_ids(c))}
+        parts = {**self._key_inputs(), "kind": "adapter", "class": int(c), "captions": self.labels.captions(c),
+                 "shots": shots_digest(self._shots_of(c), key_ids), "pool": ids, "config": cfg.cache_dict()}
         key = make_key(parts)
+        # the key of versions that hashed the computed features: its entries are adopted, not retrained
+        legacy = make_key({"kind": "adapter", "generator": self._gen_sha, "encoder": self._encoder().identifier,
+                           "shots": shots.fingerprint(), "pool": pool_fp, "config": cfg.cache_dict(), "class": int(c),
+                           "captions": self.labels.captions(c)})
+        self._legacy_keys[key] = legacy
         trainer = KineMICTrainer(copy.deepcopy(bundle.model), bundle.schedule, shots, pool, cfg, classes=[c])
         if cfg.steps == 0:
             return trainer, key
@@ -367,7 +403,7 @@ class KineMICAugmenter:
         """Load adapter ``key`` into ``trainer`` or train it (resumable) and cache it; True on a cache hit.
         The lock makes a second process wait for the first one's entry instead of training it twice."""
         with self.cache.lock("adapter", key):
-            state = self.cache.load("adapter", key)
+            state = self.cache.load("adapter", key, legacy=self._legacy_keys.get(key))
             if state is not None:
                 trainer.load_state(state)
                 return True
@@ -394,17 +430,25 @@ class KineMICAugmenter:
         text = np.stack([np.concatenate([x, x[np.arange(p - len(x)) % len(x)]]) for x in caps])
         shots = TargetShots(feats, np.asarray(labels), text, names)
         cfg = self.adapt_cfg
-        pool, pool_fp = None, ""
+        pool, pool_fp, ids = None, "", None
         if cfg.steps > 0 and (cfg.use_mining or cfg.use_contrastive):
             pf, pt, pos, _ = self._source_pool(rep.dim)
             weights = ({li: self._pairing().probabilities(c, cfg.pairing_temperature) for li, c in enumerate(self.classes)}
                        if cfg.pairing_temperature else {})
             pool = SourcePool(pf, pt, {li: pos[c] for li, c in enumerate(self.classes)}, weights=weights)
             pool_fp = pool.fingerprint()
-        parts = {"kind": "adapter-joint", "generator": self._gen_sha, "encoder": self._encoder().identifier,
-                 "shots": shots.fingerprint(), "pool": pool_fp, "config": cfg.cache_dict(),
-                 "classes": [int(c) for c in self.classes]}
+            pair = self._pairing()
+            ids = {"corpus": self._corpus_identity(),
+                   "positives": [pool_ids(pair.neighbours(c)[0])["positives"] for c in self.classes]}
+        classes = [int(c) for c in self.classes]
+        parts = {**self._key_inputs(), "kind": "adapter-joint", "classes": classes,
+                 "captions": [self.labels.captions(c) for c in self.classes],
+                 "shots": shots_digest([a for c in self.classes for a in self._shots_of(c)], key_ids),
+                 "pool": ids, "config": cfg.cache_dict()}
         key = make_key(parts)
+        self._legacy_keys[key] = make_key({"kind": "adapter-joint", "generator": self._gen_sha,
+                                           "encoder": self._encoder().identifier, "shots": shots.fingerprint(),
+                                           "pool": pool_fp, "config": cfg.cache_dict(), "classes": classes})
         trainer = KineMICTrainer(copy.deepcopy(bundle.model), bundle.schedule, shots, pool, cfg, classes=self.classes)
         if cfg.steps == 0:
             return trainer, key, 0.0, False
@@ -425,7 +469,7 @@ class KineMICAugmenter:
                        shots_c: List[np.ndarray], compose: Optional[np.ndarray], rpt: ClassReport,
                        action: int = 0):
         """The cached synthetic set of class ``c`` (generator space), or sample and cache it."""
-        payload = self.cache.load("synthetic", skey)
+        payload = self.cache.load("synthetic", skey, legacy=self._legacy_keys.get(skey))
         if payload is not None:
             rpt.synth_cached = True
             seqs = [payload["frames"][s:e].numpy() for s, e in payload["spans"].tolist()]
@@ -481,8 +525,11 @@ class KineMICAugmenter:
                 action = self.classes.index(c)
                 rpt.adapt_seconds, rpt.adapt_cached = joint[2] / len(self.classes), joint[3]
             n = self._count(c)
-            skey = make_key({"kind": "synthetic", "adapter": akey, "synthesis": self.synth_cfg.to_dict(), "n": n,
-                             "class": int(c), "seed": self.seed, "domain": [self.domain.layout, self.domain.fps]})
+            skey_parts = {"kind": "synthetic", "adapter": akey, "synthesis": self.synth_cfg.to_dict(), "n": n,
+                          "class": int(c), "seed": self.seed, "domain": [self.domain.layout, self.domain.fps]}
+            skey = make_key(skey_parts)
+            if akey in self._legacy_keys:
+                self._legacy_keys[skey] = make_key({**skey_parts, "adapter": self._legacy_keys[akey]})
             t0 = time.time()
             with self.cache.lock("synthetic", skey):  # a second process waits, then reads this one's entry
                 seqs, infos, rep_d = self._synthetic_for(c, trainer, akey, skey, n, shots_c, compose, rpt, action)

@@ -277,3 +277,31 @@ def test_corpus_spec_segments_suffix():
     assert len(c) > 6 and all(x.synthetic for x in c)
     with pytest.raises(DataError, match="must come last"):
         load_corpus("segments+procedural:3:0")
+
+
+def test_corpus_identity_names_the_recipe_and_files_without_building_clips(tmp_path, monkeypatch):
+    from kinemic_aug.data import procedural
+    from kinemic_aug.data.sources import corpus_identity, load_corpus
+
+    ids = {spec: corpus_identity(spec) for spec in
+           ("procedural:6:3", "procedural:6:4", "procedural:7:3", "procedural:6:3+segments", "seed",
+            "seed+procedural:6:3")}
+    assert len(set(ids.values())) == len(ids)
+    assert corpus_identity("procedural:6:3") == corpus_identity(" procedural:6:3 ")
+    # no clip is generated: the identity does not depend on the computed floats
+    monkeypatch.setattr(procedural, "generate_corpus", lambda *a, **k: pytest.fail("clips were generated"))
+    assert corpus_identity("seed+procedural:6:3+segments")
+    monkeypatch.undo()
+    # a corpus file is named by its bytes, not its path
+    path = tmp_path / "a.npz"
+    load_corpus("procedural:3:0").save(path)
+    first = corpus_identity(str(path))
+    path.rename(tmp_path / "b.npz")
+    assert corpus_identity(str(tmp_path / "b.npz")) == first
+    load_corpus("procedural:3:1").save(tmp_path / "b.npz")
+    assert corpus_identity(str(tmp_path / "b.npz")) != first
+    # bad specs fail as load_corpus does
+    for spec, msg in (("segments+procedural:3:0", "must come last"), ("procedural:x", "procedural:N"),
+                      (str(tmp_path / "missing.npz"), "not found"), ("", "empty")):
+        with pytest.raises(DataError, match=msg):
+            corpus_identity(spec)
