@@ -128,6 +128,8 @@ class KineMICAugmenter:
         encoder: text encoder name (``minilm`` offline default; ``clip`` with local weights).
         cache_dir, device, seed: where artefacts live, ``auto``/``cpu``/``cuda``, and the seed of shots,
             adapters and synthesis.
+        progress: progress bars for adaptation and synthesis, drawn only when stderr is a terminal (a
+            redirected run, e.g. a benchmark writing its log file, gets none).
         target_norm: how the shots are normalised for the generator. ``"shots"`` (default, beyond the
             paper): with the shots' own per-dimension statistics (``MotionRepresentation.matched_to``, fitted
             on all selected shots of all classes), so they reach the denoiser at the corpus's scale, and the
@@ -509,7 +511,8 @@ class KineMICAugmenter:
         iterator = self.classes
         if self.progress:
             from tqdm.auto import tqdm
-            iterator = tqdm(self.classes, desc=f"KineMIC ({self.variant})")
+            # disable=None: bars on a terminal only, never as carriage-return noise in a log file
+            iterator = tqdm(self.classes, desc=f"KineMIC ({self.variant})", disable=None)
         for c in iterator:
             shots_c = joints_by_class[c]
             self.reports[c] = rpt = ClassReport(c, self.labels[c].name, len(shots_c))

@@ -328,3 +328,11 @@ def test_entries_cached_under_the_old_feature_hash_keys_are_adopted_not_retraine
     # adopted under the new keys (the legacy entries stay), and recorded as such
     adopted = [json.loads(p.read_text()) for p in cache.rglob("meta.json")]
     assert sum("adopted_from" in m["parts"] for m in adopted) == len(adopted) // 2
+
+
+def test_progress_bars_stay_out_of_redirected_output(msr_pkl, tiny_generator, tmp_path, capfd):
+    aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", progress=True, classes=[0])
+    aug.synthetic_annotations()
+    out, err = capfd.readouterr()
+    assert aug.reports[0].generated > 0
+    assert "KineMIC (" not in err + out and "adapt" not in err + out and "\r" not in err + out

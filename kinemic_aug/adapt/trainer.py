@@ -235,7 +235,7 @@ class KineMICTrainer:
         bar = None
         if cfg.progress and cfg.steps > self.step:
             from tqdm.auto import tqdm
-            bar = tqdm(total=cfg.steps, initial=self.step, desc="adapt", leave=False)
+            bar = tqdm(total=cfg.steps, initial=self.step, desc="adapt", leave=False, disable=None)
         done = 0
         while self.step < cfg.steps:
             logs = self.train_step()

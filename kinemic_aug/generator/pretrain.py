@@ -424,7 +424,8 @@ class GeneratorTrainer:
         target = self.cfg.steps if steps is None else int(steps)
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=target, initial=self.step, desc="pretrain", disable=not self.cfg.progress, leave=False)
+        bar = tqdm(total=target, initial=self.step, desc="pretrain", disable=None if self.cfg.progress else True,
+                   leave=False)  # None: on a terminal only
         try:
             while self.step < target:
                 loss = self.train_step()

@@ -66,7 +66,7 @@ class _Sampler:
         steps = range(first, -1, -1)
         if progress:
             from tqdm.auto import tqdm
-            steps = tqdm(steps, desc=type(self).__name__, leave=False)
+            steps = tqdm(steps, desc=type(self).__name__, leave=False, disable=None)  # None: TTY only
         for t in steps:
             x = self.step(model_fn, x, t, generator)
         return x
