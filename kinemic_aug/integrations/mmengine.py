@@ -22,7 +22,8 @@ as a PYSKL pickle with one split ``synthetic``, so generation metrics can be com
 
 It follows MMEngine's wrapper contract (as ``RepeatDataset``/``ClassBalancedDataset``): ``metainfo``,
 idempotent ``full_init``, ``get_data_info``, ``__getitem__``, ``__len__``, ``get_cat_ids``; subsets are
-refused.
+refused. ``RealShareSampler`` (``integrations/sampler.py``, registered by importing this module) serves
+it with a fixed share of real samples in the stream instead of ``real_repeat``'s duplicated list.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from ..adapt import AdaptConfig
 from ..augmenter import KineMICAugmenter
 from ..errors import DataError
 from ..synthesis import SynthesisConfig
+from .sampler import RealShareSampler  # noqa: F401  (registered with this module's import, for custom_imports)
 
 
 @DATASETS.register_module()

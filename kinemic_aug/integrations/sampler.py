@@ -1,0 +1,94 @@
+"""``RealShareSampler``: every stretch of the training stream holds a fixed share of real samples.
+
+Why: next to many synthetic samples the few real shots are a small part of each epoch, and the
+measured fix so far, listing every shot several times (``real_repeat``), has a cost of its own
+(``benchmarks/results/kinemic_probe.md``, session 4: the shots listed 4x with no synthetic sample lost
+accuracy against listing them once). This sampler fixes the share without duplicating the list: it
+interleaves two endless streams, each a fresh seeded permutation of its own indices per pass, so
+
+* among any ``n`` consecutive indices, ``round(n * real_fraction)`` are real, within one;
+* a pass over the real shots never repeats a shot before it has served all the others, and the same
+  holds for the synthetic samples.
+
+Use it with an iteration-based loop (it never ends, as MMEngine's ``InfiniteSampler``)::
+
+    train_dataloader = dict(sampler=dict(type='RealShareSampler', real_fraction=0.5),
+                            dataset=dict(type='KineMICAugmentedDataset', ...))
+
+Which index is real is read from the dataset's ``get_data_info(i)['is_synthetic']``.
+"""
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from typing import Iterator, List, Optional, Sized
+
+import numpy as np
+from mmengine.dist import get_dist_info, sync_random_seed
+from mmengine.registry import DATA_SAMPLERS
+from torch.utils.data import Sampler
+
+from ..errors import DataError
+
+
+def _split_indices(dataset: Sized) -> tuple:
+    if not hasattr(dataset, "get_data_info"):
+        raise DataError(f"{type(dataset).__name__} has no get_data_info: RealShareSampler needs to know which "
+                        "samples are synthetic", field="dataset")
+    real: List[int] = []
+    synthetic: List[int] = []
+    for i in range(len(dataset)):
+        flag = dataset.get_data_info(i).get("is_synthetic")
+        if flag is None:
+            raise DataError("no 'is_synthetic' field; wrap the dataset in KineMICAugmentedDataset",
+                            sample=i, field="is_synthetic")
+        (synthetic if flag else real).append(i)
+    return real, synthetic
+
+
+@DATA_SAMPLERS.register_module()
+class RealShareSampler(Sampler):
+    """See the module docstring.
+
+    Args:
+        dataset: a dataset whose infos carry ``is_synthetic`` (``KineMICAugmentedDataset``).
+        real_fraction: share of real samples in the stream, in ``(0, 1]``. ``1`` serves real samples only.
+        seed: permutation seed; ``None`` takes a seed shared by all ranks (as MMEngine's samplers do).
+    """
+
+    def __init__(self, dataset: Sized, real_fraction: float = 0.5, seed: Optional[int] = None):
+        if not 0.0 < float(real_fraction) <= 1.0:
+            raise DataError(f"real_fraction must be in (0, 1], got {real_fraction}", field="real_fraction")
+        self.dataset = dataset
+        self.real_fraction = float(real_fraction)
+        self.real, self.synthetic = _split_indices(dataset)
+        if not self.real:
+            raise DataError("the dataset has no real sample", field="is_synthetic")
+        if not self.synthetic and self.real_fraction < 1.0:
+            raise DataError(f"real_fraction={self.real_fraction} asks for synthetic samples, but the dataset has "
+                            "none", field="is_synthetic")
+        self.rank, self.world_size = get_dist_info()
+        self.seed = sync_random_seed() if seed is None else int(seed)
+
+    def _endless(self, indices: List[int], stream: int) -> Iterator[int]:
+        rng = np.random.default_rng([self.seed, stream])
+        arr = np.asarray(indices, dtype=np.int64)
+        while True:
+            yield from arr[rng.permutation(len(arr))].tolist()
+
+    def _interleaved(self) -> Iterator[int]:
+        real, syn = self._endless(self.real, 0), self._endless(self.synthetic, 1) if self.synthetic else None
+        f = Fraction(self.real_fraction).limit_denominator(10_000)  # exact counts, no float drift
+        p, q = f.numerator, f.denominator
+        for n in itertools.count():
+            # index n is real when the running real count floor((n + 1) p / q) steps up (Bresenham)
+            yield next(real) if ((n + 1) * p) // q > (n * p) // q else next(syn)
+
+    def __iter__(self) -> Iterator[int]:
+        yield from itertools.islice(self._interleaved(), self.rank, None, self.world_size)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Accepted for the loop's sake; the stream is endless, so an epoch changes nothing."""
