@@ -63,6 +63,8 @@ def test_the_stream_is_seeded_and_all_real_at_fraction_one():
 def test_bad_settings_and_unflagged_datasets_are_refused(flags, fraction, match):
     with pytest.raises(DataError, match=match):
         RealShareSampler(_Flags(flags), real_fraction=fraction, seed=0)
+    with pytest.raises(DataError, match="shuffle"):
+        RealShareSampler(_Flags([False, True]), real_fraction=0.5, shuffle=False)
     with pytest.raises(DataError, match="get_data_info"):
         RealShareSampler(list(range(4)), real_fraction=0.5, seed=0)
 

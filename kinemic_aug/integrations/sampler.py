@@ -54,9 +54,13 @@ class RealShareSampler(Sampler):
         dataset: a dataset whose infos carry ``is_synthetic`` (``KineMICAugmentedDataset``).
         real_fraction: share of real samples in the stream, in ``(0, 1]``. ``1`` serves real samples only.
         seed: permutation seed; ``None`` takes a seed shared by all ranks (as MMEngine's samplers do).
+        shuffle: accepted so the sampler drops into a config written for ``InfiniteSampler(shuffle=True)``;
+            the stream is always shuffled, so ``False`` is refused.
     """
 
-    def __init__(self, dataset: Sized, real_fraction: float = 0.5, seed: Optional[int] = None):
+    def __init__(self, dataset: Sized, real_fraction: float = 0.5, seed: Optional[int] = None, shuffle: bool = True):
+        if not shuffle:
+            raise DataError("RealShareSampler always shuffles; shuffle=False is not supported", field="shuffle")
         if not 0.0 < float(real_fraction) <= 1.0:
             raise DataError(f"real_fraction must be in (0, 1], got {real_fraction}", field="real_fraction")
         self.dataset = dataset
