@@ -102,3 +102,15 @@ def test_the_runner_trains_the_wrapper_with_a_fixed_real_share(tiny_wrapper_part
                       for s in b["data_samples"]) == [False, False, True, True]
     runner.train()
     assert runner.iter == 4 and ds.metainfo["num_synthetic"] == 6
+
+
+def test_each_rank_gets_the_share_from_its_own_stream():
+    flags = [False] * 4 + [True] * 12
+    ranks = []
+    for rank in (0, 1):
+        s = RealShareSampler(_Flags(flags), real_fraction=0.5, seed=7)
+        s.rank, s.world_size = rank, 2  # as get_dist_info() reports under a two-process launch
+        ranks.append(_take(s, 400))
+    assert ranks[0] != ranks[1]
+    for stream in ranks:
+        assert sum(not flags[i] for i in stream) == 200

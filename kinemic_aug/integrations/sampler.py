@@ -15,7 +15,8 @@ Use it with an iteration-based loop (it never ends, as MMEngine's ``InfiniteSamp
     train_dataloader = dict(sampler=dict(type='RealShareSampler', real_fraction=0.5),
                             dataset=dict(type='KineMICAugmentedDataset', ...))
 
-Which index is real is read from the dataset's ``get_data_info(i)['is_synthetic']``.
+Which index is real is read from the dataset's ``get_data_info(i)['is_synthetic']``. Under distributed
+training every rank draws its own seeded stream with the same share (the ranks' streams are not disjoint).
 """
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ class RealShareSampler(Sampler):
         self.seed = sync_random_seed() if seed is None else int(seed)
 
     def _endless(self, indices: List[int], stream: int) -> Iterator[int]:
-        rng = np.random.default_rng([self.seed, stream])
+        rng = np.random.default_rng([self.seed, self.rank, stream])
         arr = np.asarray(indices, dtype=np.int64)
         while True:
             yield from arr[rng.permutation(len(arr))].tolist()
@@ -89,7 +90,9 @@ class RealShareSampler(Sampler):
             yield next(real) if ((n + 1) * p) // q > (n * p) // q else next(syn)
 
     def __iter__(self) -> Iterator[int]:
-        yield from itertools.islice(self._interleaved(), self.rank, None, self.world_size)
+        # every rank draws its own stream (seeded with its rank), so each one gets the share; taking every
+        # world_size-th index of one stream would not (at 0.5 and two ranks, one rank would get no real sample)
+        yield from self._interleaved()
 
     def __len__(self) -> int:
         return len(self.dataset)
