@@ -328,11 +328,12 @@ class KineMICAugmenter:
         neg -= set(own)
         return own, neg
 
-    def _class_pool(self, c: int) -> SourcePool:
-        """Class ``c``'s source pool: its soft positives plus its negatives, as features."""
+    def _class_pool(self, c: int, ids: Optional[Tuple[List[int], set]] = None) -> SourcePool:
+        """Class ``c``'s source pool: its soft positives plus its negatives (``ids``, from
+        :meth:`_class_pool_ids` when not given), as features."""
         cfg = self.adapt_cfg
         pair = self._pairing()
-        own, neg = self._class_pool_ids(c)
+        own, neg = ids if ids is not None else self._class_pool_ids(c)
         clips = sorted(set(own) | neg)
         local = {g: i for i, g in enumerate(clips)}
         feats, text = self._clip_parts(clips)
@@ -382,9 +383,10 @@ class KineMICAugmenter:
         pool = None
         pool_fp, ids = "", None
         if cfg.steps > 0 and (cfg.use_mining or cfg.use_contrastive):
-            pool = self._class_pool(c)
+            own_neg = self._class_pool_ids(c)
+            pool = self._class_pool(c, own_neg)
             pool_fp = pool.fingerprint()
-            ids = {"corpus": self._corpus_identity(), **pool_ids(*self._class_pool_ids(c))}
+            ids = {"corpus": self._corpus_identity(), **pool_ids(*own_neg)}
         parts = {**self._key_inputs(), "kind": "adapter", "class": int(c), "captions": self.labels.captions(c),
                  "shots": shots_digest(self._shots_of(c), key_ids), "pool": ids, "config": cfg.cache_dict()}
         key = make_key(parts)
