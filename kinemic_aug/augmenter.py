@@ -136,7 +136,12 @@ class KineMICAugmenter:
             target stream's samples are decoded with the same statistics. ``"generalist"``: with the corpus
             statistics, as the reference does; shots from another capture system then sit many std away
             in some dimensions and the denoiser rewrites them (measured in ``benchmarks/results/kinemic_probe.md``).
-            With ``"shots"``, adding a class refits the statistics, so every per-class adapter is retrained.
+            With ``"shots"``, adding a class refits the statistics, so every per-class adapter is retrained,
+            unless they are pinned with ``target_stats``.
+        target_stats: a statistics file written by :meth:`save_target_stats` (``target_norm="shots"`` only): the
+            shots are normalised with it instead of with statistics refitted on this run's shots, and the cache
+            keys record the statistics instead of the shots behind them. Pin the statistics of a first run, and a
+            later run that adds classes trains only the new classes' adapters (``kinemic_aug/target_stats.py``).
     """
 
     def __init__(self, source: Any, *, split: Optional[str] = None, shots: Optional[int] = None,
@@ -146,10 +151,17 @@ class KineMICAugmenter:
                  synthesis: Optional[SynthesisConfig] = None, generator: Union[str, Path, None] = None,
                  corpus: str = DEFAULT_GENERALIST_CORPUS, encoder: str = "minilm",
                  cache_dir: Union[str, Path, None] = None, device: str = "auto", seed: int = 0,
-                 classes: Optional[Sequence[int]] = None, progress: bool = True, target_norm: str = "shots"):
+                 classes: Optional[Sequence[int]] = None, progress: bool = True, target_norm: str = "shots",
+                 target_stats: Union[str, Path, None] = None):
         if target_norm not in TARGET_NORMS:
             raise ValueError(f"target_norm must be one of {TARGET_NORMS}, got {target_norm!r}")
+        if target_stats is not None and target_norm != "shots":
+            raise ValueError(f"target_stats pins the statistics of target_norm='shots'; got target_norm={target_norm!r}")
+        if target_stats is not None and not Path(target_stats).is_file():  # fail before any data is read
+            raise DataError("no such statistics file (write one with KineMICAugmenter.save_target_stats)",
+                            source=str(target_stats), field="target_stats")
         self.target_norm = target_norm
+        self.target_stats = Path(target_stats) if target_stats is not None else None
         self.source = source
         self.split = split
         self.seed = int(seed)
@@ -264,11 +276,24 @@ class KineMICAugmenter:
         Source clips of the pool always use the generalist's own statistics."""
         if not hasattr(self, "_trep"):
             rep = self._bundle().representation
-            if self.target_norm == "shots":
+            if self.target_stats is not None:
+                from .target_stats import load_target_stats
+                rep = load_target_stats(self.target_stats, rep)
+            elif self.target_norm == "shots":
                 joints = self._shot_joints()
                 rep = rep.matched_to([j for c in self.classes for j in joints[c]])
             self._trep = rep
         return self._trep
+
+    def save_target_stats(self, path: Union[str, Path]) -> Path:
+        """Write the statistics the shots are normalised with (``target_norm="shots"``) to ``path`` (``.npz``,
+        atomic), for ``target_stats=`` of a later run: that run keeps this run's adapters when it adds classes."""
+        if self.target_norm != "shots":
+            raise ValueError("only target_norm='shots' fits statistics of its own; 'generalist' uses the corpus's")
+        from .target_stats import save_target_stats
+        prov = {"classes": self.classes, "num_shots": len(self.shot_anns), "norm_key": self._norm_key(),
+                "pinned_from": str(self.target_stats) if self.target_stats is not None else None}
+        return save_target_stats(path, self._target_rep(), prov)
 
     def _pairing(self):
         if not hasattr(self, "_pair"):
@@ -358,11 +383,22 @@ class KineMICAugmenter:
                          "encoder": self._encoder().identifier,
                          "domain": [self.domain.layout, float(self.domain.fps), float(self.domain.generator_fps)],
                          "target_norm": self.target_norm,
-                         # with "shots" the normalisation is fitted on every selected shot, of every class
-                         "norm_shots": (shots_digest(self.shot_anns, id_key(self.shot_anns))
-                                        if self.target_norm == "shots" else None),
+                         # with "shots" the normalisation is fitted on every selected shot, of every class,
+                         # unless it is pinned: then the statistics themselves are the input
+                         "norm_shots": self._norm_key(),
                          "code": feature_code_sha()}
         return self._kin
+
+    def _norm_key(self) -> Any:
+        """The normalisation's part of the keys (the same value as before pinning existed, when not pinned)."""
+        if self.target_norm != "shots":
+            return None
+        if self.target_stats is not None:
+            # statistics a run fitted on its shots stand for those shots: the same key as that run's, so its
+            # adapters are served; statistics from elsewhere (or edited since) are keyed by their values
+            from .target_stats import pinned_norm_key
+            return pinned_norm_key(self.target_stats, self._target_rep())
+        return shots_digest(self.shot_anns, id_key(self.shot_anns))
 
     def _corpus_identity(self) -> str:
         if not hasattr(self, "_corp_id"):

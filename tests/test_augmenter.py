@@ -129,6 +129,19 @@ def test_augment_tool_writes_pickle_previews_and_report(msr_pkl, tiny_generator,
     assert Image.open(tmp_path / gifs[0]).n_frames > 1
     assert "jogging" in out.with_suffix(".report.md").read_text()
     assert "normalised with the generalist statistics" in out.with_suffix(".report.md").read_text()
+    # the shots' statistics saved by one run and pinned in the next
+    common = [str(msr_pkl), "--split", "xsub_train", "--shots", "1", "--labels", "msr_action3d", "--layout",
+              "msr_action3d", "--per-class", "1", "--adapt-steps", "2", "--sample-steps", "3", "--generator",
+              str(tiny_generator["path"]), "--corpus", tiny_generator["corpus"], "--cache-dir", str(tmp_path / "c"),
+              "--preview", "0"]
+    stats = tmp_path / "stats.npz"
+    assert tool.main(common + ["--classes", "0", "--out", str(tmp_path / "a.pkl"), "--save-target-stats",
+                               str(stats)]) == 0
+    assert tool.main(common + ["--classes", "0,15", "--out", str(tmp_path / "b.pkl"), "--target-stats",
+                               str(stats)]) == 0
+    assert f"pinned to `{stats}`" in (tmp_path / "b.report.md").read_text()
+    assert tool.main(common + ["--classes", "0", "--out", str(tmp_path / "c.pkl"), "--target-stats",
+                               str(tmp_path / "nope.npz")]) == 2
 
 
 def test_pairing_against_another_corpus_than_the_generators_warns(msr_pkl, tiny_generator, tmp_path):
@@ -250,6 +263,73 @@ def test_target_norm_feeds_the_shots_at_corpus_scale_and_keys_adapters_by_it(msr
     assert not more.reports[0].adapt_cached
     with pytest.raises(ValueError, match="target_norm"):
         _aug(msr_pkl, tiny_generator, cache, target_norm="dataset")
+
+
+def test_pinned_target_stats_let_a_run_add_a_class_and_keep_the_other_adapters(msr_pkl, tiny_generator, tmp_path):
+    cache = tmp_path / "cache"
+    # low-similarity negatives: a class's adapter then depends on its own class only, not on the others selected
+    adapt = AdaptConfig(**{**ADAPT.to_dict(), "negatives": "low_similarity", "low_similarity_k": 6})
+    first = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4])
+    a1 = first.synthetic_annotations()
+    stats = first.save_target_stats(tmp_path / "stats.npz")
+    # the file holds exactly the statistics the run normalised with, and says where they came from
+    with np.load(stats, allow_pickle=False) as z:
+        np.testing.assert_array_equal(z["mean"], first._target_rep().mean)
+        np.testing.assert_array_equal(z["std"], first._target_rep().std)
+        assert json.loads(str(z["provenance"]))["classes"] == [0, 4]
+    # pinned, a run with one more class trains that class only and serves the first run's samples
+    more = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4, 14], target_stats=stats)
+    a2 = more.synthetic_annotations()
+    assert more.reports[0].adapt_cached and more.reports[4].adapt_cached and more.reports[0].synth_cached
+    assert not more.reports[14].adapt_cached
+    same = [a for a in a2 if a["label"] in (0, 4)]
+    assert len(same) == len(a1)
+    for x, y in zip(a1, same):
+        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
+    np.testing.assert_array_equal(more._target_rep().mean, first._target_rep().mean)
+    # unpinned, the same three classes refit the statistics, so class 0 is a new adapter (the default's cost)
+    refit = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4, 14])
+    assert refit._norm_key() != more._norm_key()
+    assert not np.allclose(refit._target_rep().mean, first._target_rep().mean)
+    # edited statistics are other statistics: keyed by their values, never served the first run's adapters
+    with np.load(stats, allow_pickle=False) as z:
+        d = {k: z[k] for k in z.files}
+    d["mean"] = d["mean"] + np.float32(0.5)
+    np.savez(tmp_path / "edited.npz", **d)
+    edited = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4], target_stats=tmp_path / "edited.npz")
+    assert edited._norm_key() not in (first._norm_key(), more._norm_key())
+    assert "pinned_stats" in edited._norm_key()
+
+
+def test_bad_target_stats_files_are_refused_naming_the_file_and_field(msr_pkl, tiny_generator, tmp_path):
+    cache = tmp_path / "cache"
+    good = _aug(msr_pkl, tiny_generator, cache).save_target_stats(tmp_path / "good.npz")
+    with np.load(good, allow_pickle=False) as z:
+        base = {k: z[k] for k in z.files}
+
+    def bad(name, **changes):
+        d = {k: v for k, v in {**base, **changes}.items() if v is not None}
+        np.savez(tmp_path / name, **d)
+        return _aug(msr_pkl, tiny_generator, cache, target_stats=tmp_path / name)
+
+    cases = {"nan.npz": (dict(mean=np.where(np.arange(base["mean"].size) == 3, np.nan, base["mean"])), "mean"),
+             "short.npz": (dict(std=base["std"][:10]), "std"),
+             "zero.npz": (dict(std=np.zeros_like(base["std"])), "std"),
+             "nomean.npz": (dict(mean=None), "mean"),
+             "other.npz": (dict(representation=np.array("hml263")), "representation")}
+    for name, (changes, field) in cases.items():
+        aug = bad(name, **changes)
+        with pytest.raises(DataError, match=f"{name}.*field '{field}'"):
+            aug._target_rep()
+    (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(DataError, match="junk.npz.*not a readable"):
+        _aug(msr_pkl, tiny_generator, cache, target_stats=tmp_path / "junk.npz")._target_rep()
+    with pytest.raises(DataError, match="missing.npz.*target_stats"):
+        _aug(msr_pkl, tiny_generator, cache, target_stats=tmp_path / "missing.npz")
+    with pytest.raises(ValueError, match="target_stats pins"):
+        _aug(msr_pkl, tiny_generator, cache, target_norm="generalist", target_stats=good)
+    with pytest.raises(ValueError, match="only target_norm='shots'"):
+        _aug(msr_pkl, tiny_generator, cache, target_norm="generalist").save_target_stats(tmp_path / "x.npz")
 
 
 def _move_to_legacy_keys(aug, cache):

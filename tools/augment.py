@@ -41,6 +41,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="one adapter per class or one joint adapter over all classes (cheaper, the paper's)")
     ap.add_argument("--target-norm", choices=["shots", "generalist"], default="shots",
                     help="normalise the shots with their own statistics (default) or the generalist's corpus ones")
+    ap.add_argument("--target-stats", default=None,
+                    help="pin the shots' normalisation to a file from --save-target-stats (adding classes then "
+                         "keeps the earlier classes' adapters)")
+    ap.add_argument("--save-target-stats", default=None,
+                    help="write the statistics the shots were normalised with (.npz) for a later --target-stats")
     ap.add_argument("--shot-strength", type=float, default=1.0,
                     help="1: sample from pure noise (the paper); <1: start from the real shots noised this far (partial diffusion)")
     ap.add_argument("--sample-steps", type=int, default=20, help="DDIM steps")
@@ -90,8 +95,10 @@ def main(argv=None) -> int:
             variant=a.variant, adapt=adapt, synthesis=synth, generator=a.generator,
             corpus=a.corpus or DEFAULT_GENERALIST_CORPUS, encoder=a.encoder, cache_dir=a.cache_dir, device=a.device,
             seed=a.seed, classes=[int(c) for c in a.classes.split(",")] if a.classes else None, progress=True,
-            target_norm=a.target_norm)
+            target_norm=a.target_norm, target_stats=a.target_stats)
         out = aug.save_pyskl(a.out)
+        if a.save_target_stats:
+            aug.save_target_stats(a.save_target_stats)
     except KinemicError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -99,7 +106,8 @@ def main(argv=None) -> int:
     out = Path(out)
     report = [f"# KineMIC augmentation of {Path(a.pkl).name}", "",
               f"variant `{a.variant}`, split `{a.split}`, shots {a.shots or 'all'}, seed {a.seed}, "
-              f"shots normalised with the {a.target_norm} statistics, "
+              f"shots normalised with the {a.target_norm} statistics"
+              f"{f' pinned to `{a.target_stats}`' if a.target_stats else ''}, "
               f"total {total:.1f} s. Synthetic samples are flagged `is_synthetic=True`.", "", aug.report_table(), ""]
     atomic_write_text(out.with_suffix(".report.md"), "\n".join(report))
     if a.preview > 0:

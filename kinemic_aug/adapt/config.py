@@ -40,7 +40,7 @@ class AdaptConfig:
             ``"low_similarity"``: the ``low_similarity_k`` corpus clips whose captions match the class worst
             (the adapter depends on its own class only, so adding a class costs exactly one adapter, as long
             as the shots' normalisation is fixed: the augmenter's default ``target_norm="shots"`` refits it on
-            every selected class's shots, ``"generalist"`` does not);
+            every selected class's shots unless ``target_stats=`` pins it, ``"generalist"`` does not);
             ``"both"``.
         max_frames: crop limit for source clips (frames at the generator's rate).
         top_k, pairing_temperature: soft pairing (250 in the paper; uniform draw when temperature is None).

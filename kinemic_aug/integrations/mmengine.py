@@ -173,6 +173,7 @@ class KineMICAugmentedDataset:
                 "synthetic_per_class": aug.synthetic_per_class, "synthetic_ratio": aug.synthetic_ratio,
                 "generator": str(aug.generator_path), "generator_sha256": getattr(aug, "_gen_sha", None),
                 "generator_step": int(aug._gen.step) if hasattr(aug, "_gen") else None, "target_norm": aug.target_norm,
+                "target_stats": None if aug.target_stats is None else str(aug.target_stats),
                 "consistency": self.consistency or None, "classes": classes,
                 "synthetic_pipeline": None if self.synthetic_pipeline_cfg is None else
                 [t.get("type") if isinstance(t, dict) else type(t).__name__ for t in self.synthetic_pipeline_cfg]}
