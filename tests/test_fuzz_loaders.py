@@ -941,10 +941,11 @@ def corpus_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
 
 
 def run_flip_case(case: Case) -> Tuple[str, str]:
-    """A byte flip is fine if it is detected (CacheError) *or* the data is provably unchanged."""
+    """A byte flip is fine if it is detected (the case's error: CacheError for a corpus) *or* the data is
+    provably unchanged."""
     try:
         out = case.load()
-    except CacheError as e:
+    except case.expect as e:
         return (CLEAR, str(e)[:200]) if all(t in str(e) for t in case.must_contain) else (UNCLEAR, str(e)[:200])
     except Exception as e:  # noqa: BLE001
         return WRONG_TYPE, f"{type(e).__name__}: {e}"
@@ -1004,6 +1005,87 @@ def config_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
     raise ValueError(mutation)
 
 
+# --------------------------------------------------------------------------------------- pinned shot statistics
+STATS_MUTATIONS = ("mean_nan", "std_inf", "mean_short", "std_2d", "std_zero", "std_negative", "mean_int",
+                   "mean_str", "missing_field", "other_representation", "other_layout", "truncated", "garbage",
+                   "empty_file", "object_array", "byte_flip")
+
+
+def stats_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
+    """``target_stats=`` files (``kinemic_aug/target_stats.py``): what ``save_target_stats`` writes, damaged."""
+    from kinemic_aug.generator.representation import get_representation
+    from kinemic_aug.target_stats import load_target_stats, save_target_stats
+
+    rng = np.random.default_rng(rnd.getrandbits(32))
+    rep = get_representation("xyz", "smpl22")
+    rep.set_stats(rng.normal(size=rep.dim), rng.uniform(0.1, 2.0, size=rep.dim))
+    path = tmp / f"stats_{rnd.getrandbits(24):06x}.npz"
+    save_target_stats(path, rep, {"classes": [0], "norm_key": "x"})
+    with np.load(path, allow_pickle=False) as z:
+        d = {k: z[k] for k in z.files}
+    need = [path.name]
+    field_of = {"mean": "mean", "std": "std"}
+    if mutation in ("mean_nan", "std_inf", "mean_short", "std_2d", "std_zero", "std_negative", "mean_int",
+                    "mean_str"):
+        key = field_of[mutation.split("_")[0]]
+        a = d[key].copy()
+        if mutation == "mean_nan":
+            a[rnd.randrange(a.size)] = np.nan
+        elif mutation == "std_inf":
+            a[rnd.randrange(a.size)] = np.inf
+        elif mutation == "mean_short":
+            a = a[: rnd.randrange(0, a.size)]
+        elif mutation == "std_2d":
+            a = a[None]
+        elif mutation == "std_zero":
+            a[rnd.randrange(a.size)] = 0.0
+        elif mutation == "std_negative":
+            a[rnd.randrange(a.size)] = -rnd.uniform(0.01, 5.0)
+        elif mutation == "mean_int":
+            a = a.astype(np.int64)
+        elif mutation == "mean_str":
+            a = a.astype(str)
+        d[key] = a
+        np.savez(path, **d)
+        need.append(fld(key))
+    elif mutation == "missing_field":
+        gone = rnd.choice(["mean", "std", "representation", "layout", "provenance"])
+        d.pop(gone)
+        np.savez(path, **d)
+        need.append(fld(gone))
+    elif mutation in ("other_representation", "other_layout"):
+        d["representation" if mutation == "other_representation" else "layout"] = np.array(f"other{rnd.randint(0, 99)}")
+        np.savez(path, **d)
+        need.append(fld("representation"))
+    elif mutation == "object_array":
+        d["mean"] = np.array([object()] * rep.dim, dtype=object)
+        np.savez(path, **d)  # readable only with allow_pickle=True, which the loader never passes
+        need.append(fld("target_stats"))
+    else:
+        blob = bytearray(path.read_bytes())
+        if mutation == "truncated":
+            blob = blob[: rnd.randrange(0, len(blob) - 1)]
+        elif mutation == "garbage":
+            blob = bytearray(rnd.getrandbits(8) for _ in range(rnd.randint(1, 300)))
+        elif mutation == "empty_file":
+            blob = bytearray()
+        elif mutation == "byte_flip":
+            k = rnd.randrange(len(blob))
+            blob[k] ^= 1 << rnd.randrange(8)
+        else:
+            raise ValueError(mutation)
+        path.write_bytes(bytes(blob))
+        if mutation == "byte_flip":  # a flip is either refused (zip CRC, header) or hit bytes that carry no data
+            def check(out: Any) -> None:
+                assert np.array_equal(out.mean, rep.mean) and np.array_equal(out.std, rep.std)
+
+            def load_flip() -> Any:
+                return load_target_stats(path, rep)
+
+            return Case("target_stats", mutation, load_flip, must_contain=[path.name], check=check)
+    return Case("target_stats", mutation, lambda: load_target_stats(path, rep), must_contain=need)
+
+
 # --------------------------------------------------------------------------------------- registry
 #: family -> (builder, malformed mutations, valid-but-extreme mutations)
 FAMILIES: Dict[str, Tuple[Callable[[Path, random.Random, str], Case], Sequence[str], Sequence[str]]] = {
@@ -1017,12 +1099,13 @@ FAMILIES: Dict[str, Tuple[Callable[[Path, random.Random, str], Case], Sequence[s
     "layout": (layout_case, LAYOUT_MUTATIONS, ()),
     "corpus": (corpus_case, CORPUS_MUTATIONS, ()),
     "config": (config_case, CONFIG_MUTATIONS, ()),
+    "target_stats": (stats_case, STATS_MUTATIONS, ()),
 }
 
 
 def evaluate(case: Case) -> Tuple[str, str]:
     """Outcome of any case (byte flips have their own rule)."""
-    if case.family == "corpus" and case.mutation == "byte_flip":
+    if case.family in ("corpus", "target_stats") and case.mutation == "byte_flip":
         return run_flip_case(case)
     return run_case(case)
 
@@ -1087,6 +1170,12 @@ def test_fuzz_few_shot_manifests(mutation, rnd):
 @given(mutation=st.sampled_from(LAYOUT_MUTATIONS), rnd=st.randoms(use_true_random=False))
 def test_fuzz_layouts(mutation, rnd):
     _fuzz("layout", mutation, rnd)
+
+
+@FUZZ
+@given(mutation=st.sampled_from(STATS_MUTATIONS), rnd=st.randoms(use_true_random=False))
+def test_fuzz_pinned_target_stats_files(mutation, rnd):
+    _fuzz("target_stats", mutation, rnd)
 
 
 @settings(max_examples=20, deadline=None, derandomize=True, database=None)
