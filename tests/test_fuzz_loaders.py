@@ -912,22 +912,27 @@ def _corpus(rnd: random.Random) -> MotionCorpus:
     return MotionCorpus(clips, name="fuzz")
 
 
+def damaged_bytes(blob: bytes, rnd: random.Random, mutation: str) -> bytes:
+    """A file's bytes cut short, replaced by garbage or emptied, or with one bit flipped."""
+    out = bytearray(blob)
+    if mutation == "truncated":
+        out = out[: rnd.randrange(0, len(out) - 1)]
+    elif mutation == "garbage":
+        out = bytearray(rnd.getrandbits(8) for _ in range(rnd.randint(1, 300)))
+    elif mutation == "byte_flip":
+        k = rnd.randrange(len(out))
+        out[k] ^= 1 << rnd.randrange(8)
+    elif mutation == "empty_file":
+        out = bytearray()
+    else:
+        raise ValueError(mutation)
+    return bytes(out)
+
+
 def corpus_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
     corpus = _corpus(rnd)
     path = tmp / f"corpus_{rnd.getrandbits(24):06x}.npz"
-    blob = bytearray(corpus.to_bytes())
-    if mutation == "truncated":
-        blob = blob[: rnd.randrange(0, len(blob) - 1)]
-    elif mutation == "garbage":
-        blob = bytearray(rnd.getrandbits(8) for _ in range(rnd.randint(1, 300)))
-    elif mutation == "byte_flip":
-        k = rnd.randrange(len(blob))
-        blob[k] ^= 1 << rnd.randrange(8)
-    elif mutation == "empty_file":
-        blob = bytearray()
-    else:
-        raise ValueError(mutation)
-    path.write_bytes(bytes(blob))
+    path.write_bytes(damaged_bytes(corpus.to_bytes(), rnd, mutation))
     if mutation == "byte_flip":
         # a flip in a zip timestamp or padding changes nothing: then the data must come back exactly
         def check(out: MotionCorpus) -> None:
@@ -1062,19 +1067,7 @@ def stats_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
         np.savez(path, **d)  # readable only with allow_pickle=True, which the loader never passes
         need.append(fld("target_stats"))
     else:
-        blob = bytearray(path.read_bytes())
-        if mutation == "truncated":
-            blob = blob[: rnd.randrange(0, len(blob) - 1)]
-        elif mutation == "garbage":
-            blob = bytearray(rnd.getrandbits(8) for _ in range(rnd.randint(1, 300)))
-        elif mutation == "empty_file":
-            blob = bytearray()
-        elif mutation == "byte_flip":
-            k = rnd.randrange(len(blob))
-            blob[k] ^= 1 << rnd.randrange(8)
-        else:
-            raise ValueError(mutation)
-        path.write_bytes(bytes(blob))
+        path.write_bytes(damaged_bytes(path.read_bytes(), rnd, mutation))
         if mutation == "byte_flip":  # a flip is either refused (zip CRC, header) or hit bytes that carry no data
             def check(out: Any) -> None:
                 assert np.array_equal(out.mean, rep.mean) and np.array_equal(out.std, rep.std)
