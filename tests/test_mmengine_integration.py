@@ -71,6 +71,23 @@ def test_real_repeat_lists_each_real_shot_k_times_and_maps_back_to_it(tiny_wrapp
         integ.KineMICAugmentedDataset(inner, augmenter=aug, real_repeat=0)
 
 
+def test_an_augmenter_with_fixed_seed_keeps_its_seed_under_a_run_seed_and_builds(tiny_wrapper_parts):
+    from mmengine.config import Config
+
+    import kinemic_aug.integrations.mmengine as integ
+    from har.training import apply_seed
+
+    inner, aug = tiny_wrapper_parts
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(type="KineMICAugmentedDataset", dataset=inner,
+                                                         augmenter=dict(aug, seed=3, fixed_seed=True)))))
+    apply_seed(cfg, 9)  # varies the shots and the training, not the augmenter (its adapters stay cached)
+    d = cfg.train_dataloader.dataset
+    assert d.augmenter.seed == 3 and d.dataset.few_shot.seed == 9
+    ds = integ.KineMICAugmentedDataset(d.dataset.to_dict(), augmenter=d.augmenter.to_dict())
+    ds.full_init()
+    assert ds.augmenter.seed == 3 and ds.report()["seed"] == 3 and ds.metainfo["num_synthetic"] == 6
+
+
 def test_synthetic_pipeline_transforms_only_the_synthetic_samples(tiny_wrapper_parts, tmp_path):
     import har.mm  # noqa: F401  (registers the transforms)
     import kinemic_aug.integrations.mmengine as integ

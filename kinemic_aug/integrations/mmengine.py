@@ -107,6 +107,7 @@ class KineMICAugmentedDataset:
             raise DataError("the wrapped dataset has no layout in its metainfo: pass augmenter=dict(layout=...)",
                             field="layout")
         kw.setdefault("progress", False)
+        kw.pop("fixed_seed", None)  # read by har.training.apply_seed (keep this seed whatever the run seed)
         if kw.pop("shots", None) is not None:
             raise DataError("select the shots in the wrapped dataset (few_shot=...), not in augmenter", field="shots")
         return KineMICAugmenter(real, layout=layout, **kw)
