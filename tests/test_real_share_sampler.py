@@ -56,6 +56,24 @@ def test_the_stream_is_seeded_and_all_real_at_fraction_one():
     assert set(_take(RealShareSampler(_Flags([False, False]), 1.0, seed=0), 10)) == {0, 1}  # no synthetic needed
 
 
+def test_real_only_after_keeps_the_share_then_serves_whole_passes_of_the_real_shots():
+    flags = [False] * 5 + [True] * 40
+    ds = _Flags(flags)
+    shared = _take(RealShareSampler(ds, 0.5, seed=4), 300)
+    stream = _take(RealShareSampler(ds, 0.5, seed=4, real_only_after=300), 600)
+    assert stream[:300] == shared  # up to the switch, the same stream as without it
+    tail = stream[300:]
+    assert not any(flags[i] for i in tail)
+    # the real stream carries on where it was, so every shot keeps turning up equally often
+    real = [i for i in stream if not flags[i]]
+    counts = np.bincount(real, minlength=5)
+    assert counts.max() - counts.min() <= 1
+    assert not any(flags[i] for i in _take(RealShareSampler(ds, 0.5, seed=4, real_only_after=0), 50))
+    for bad in (-1, 2.5, True, "10"):
+        with pytest.raises(DataError, match="real_only_after"):
+            RealShareSampler(ds, 0.5, seed=0, real_only_after=bad)
+
+
 @pytest.mark.parametrize("flags, fraction, match", [
     ([False, True], 0.0, "real_fraction"), ([False, True], 1.5, "real_fraction"),
     ([True, True], 0.5, "no real sample"), ([False, False], 0.5, "has none"),

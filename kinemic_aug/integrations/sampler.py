@@ -15,6 +15,10 @@ Use it with an iteration-based loop (it never ends, as MMEngine's ``InfiniteSamp
     train_dataloader = dict(sampler=dict(type='RealShareSampler', real_fraction=0.5),
                             dataset=dict(type='KineMICAugmentedDataset', ...))
 
+``real_only_after=n`` turns the stream into a curriculum: after ``n`` indices (per rank; ``max_iters *
+batch_size`` is the whole run) it serves real samples only, so the synthetic samples shape the features
+early and the real shots alone steer the last, low-learning-rate steps.
+
 Which index is real is read from the dataset's ``get_data_info(i)['is_synthetic']``. Under distributed
 training every rank draws its own seeded stream with the same share (the ranks' streams are not disjoint).
 """
@@ -57,9 +61,16 @@ class RealShareSampler(Sampler):
         seed: permutation seed; ``None`` takes a seed shared by all ranks (as MMEngine's samplers do).
         shuffle: accepted so the sampler drops into a config written for ``InfiniteSampler(shuffle=True)``;
             the stream is always shuffled, so ``False`` is refused.
+        real_only_after: after this many indices, real samples only (``None``: the share holds forever).
     """
 
-    def __init__(self, dataset: Sized, real_fraction: float = 0.5, seed: Optional[int] = None, shuffle: bool = True):
+    def __init__(self, dataset: Sized, real_fraction: float = 0.5, seed: Optional[int] = None, shuffle: bool = True,
+                 real_only_after: Optional[int] = None):
+        if real_only_after is not None and (isinstance(real_only_after, bool) or int(real_only_after) != real_only_after
+                                            or real_only_after < 0):
+            raise DataError(f"real_only_after must be a count of indices >= 0, got {real_only_after!r}",
+                            field="real_only_after")
+        self.real_only_after = None if real_only_after is None else int(real_only_after)
         if not shuffle:
             raise DataError("RealShareSampler always shuffles; shuffle=False is not supported", field="shuffle")
         if not 0.0 < float(real_fraction) <= 1.0:
@@ -85,7 +96,10 @@ class RealShareSampler(Sampler):
         real, syn = self._endless(self.real, 0), self._endless(self.synthetic, 1) if self.synthetic else None
         f = Fraction(self.real_fraction).limit_denominator(10_000)  # exact counts, no float drift
         p, q = f.numerator, f.denominator
+        stop = self.real_only_after
         for n in itertools.count():
+            if stop is not None and n >= stop:
+                yield from real  # the curriculum's last part: the real stream alone, pass after pass
             # index n is real when the running real count floor((n + 1) p / q) steps up (Bresenham)
             yield next(real) if ((n + 1) * p) // q > (n * p) // q else next(syn)
 
