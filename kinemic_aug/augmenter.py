@@ -139,9 +139,11 @@ class KineMICAugmenter:
             With ``"shots"``, adding a class refits the statistics, so every per-class adapter is retrained,
             unless they are pinned with ``target_stats``.
         target_stats: a statistics file written by :meth:`save_target_stats` (``target_norm="shots"`` only): the
-            shots are normalised with it instead of with statistics refitted on this run's shots, and the cache
-            keys record the statistics instead of the shots behind them. Pin the statistics of a first run, and a
-            later run that adds classes trains only the new classes' adapters (``kinemic_aug/target_stats.py``).
+            shots are normalised with it instead of with statistics refitted on this run's shots. Pin the
+            statistics of a first run, and a later run that adds classes trains only the new classes' adapters:
+            its keys record the first run's shots, the ones the statistics were fitted on, as long as the values,
+            generator, domain and feature code are unchanged, and the values' digest otherwise
+            (``kinemic_aug/target_stats.py``).
     """
 
     def __init__(self, source: Any, *, split: Optional[str] = None, shots: Optional[int] = None,
@@ -278,7 +280,7 @@ class KineMICAugmenter:
             rep = self._bundle().representation
             if self.target_stats is not None:
                 from .target_stats import load_target_stats
-                rep = load_target_stats(self.target_stats, rep)
+                rep, self._tprov = load_target_stats(self.target_stats, rep)
             elif self.target_norm == "shots":
                 joints = self._shot_joints()
                 rep = rep.matched_to([j for c in self.classes for j in joints[c]])
@@ -292,6 +294,7 @@ class KineMICAugmenter:
             raise ValueError("only target_norm='shots' fits statistics of its own; 'generalist' uses the corpus's")
         from .target_stats import save_target_stats
         prov = {"classes": self.classes, "num_shots": len(self.shot_anns), "norm_key": self._norm_key(),
+                "context": self._norm_context(),
                 "pinned_from": str(self.target_stats) if self.target_stats is not None else None}
         return save_target_stats(path, self._target_rep(), prov)
 
@@ -378,15 +381,12 @@ class KineMICAugmenter:
         """The parts of every adapter key shared by all classes: hashes of inputs and code, never of
         computed floats (``adapt/keys.py`` says why)."""
         if not hasattr(self, "_kin"):
-            self._bundle()
-            self._kin = {"key_version": KEY_VERSION, "generator": self._gen_sha,
-                         "encoder": self._encoder().identifier,
-                         "domain": [self.domain.layout, float(self.domain.fps), float(self.domain.generator_fps)],
+            # generator, domain and code (sorted into the key by make_key, so the order here is free)
+            self._kin = {**self._norm_context(), "key_version": KEY_VERSION, "encoder": self._encoder().identifier,
                          "target_norm": self.target_norm,
                          # with "shots" the normalisation is fitted on every selected shot, of every class,
-                         # unless it is pinned: then the statistics themselves are the input
-                         "norm_shots": self._norm_key(),
-                         "code": feature_code_sha()}
+                         # unless it is pinned (see _norm_key)
+                         "norm_shots": self._norm_key()}
         return self._kin
 
     def _norm_key(self) -> Any:
@@ -394,11 +394,19 @@ class KineMICAugmenter:
         if self.target_norm != "shots":
             return None
         if self.target_stats is not None:
-            # statistics a run fitted on its shots stand for those shots: the same key as that run's, so its
-            # adapters are served; statistics from elsewhere (or edited since) are keyed by their values
+            # statistics a run fitted on its shots, under this generator, domain and code, stand for those shots:
+            # the same key as that run's, so its adapters are served; any other statistics are keyed by their values
             from .target_stats import pinned_norm_key
-            return pinned_norm_key(self.target_stats, self._target_rep())
+            rep = self._target_rep()
+            return pinned_norm_key(rep, self._tprov, self._norm_context())
         return shots_digest(self.shot_anns, id_key(self.shot_anns))
+
+    def _norm_context(self) -> Dict[str, Any]:
+        """What else fitted statistics depend on: the generator (its corpus statistics floor the std), the
+        domain (retargeting and frame rate) and the feature code, in the form the cache keys record them."""
+        self._bundle()
+        return {"generator": self._gen_sha, "code": feature_code_sha(),
+                "domain": [self.domain.layout, float(self.domain.fps), float(self.domain.generator_fps)]}
 
     def _corpus_identity(self) -> str:
         if not hasattr(self, "_corp_id"):

@@ -6,16 +6,26 @@ changes them, so every per-class adapter would be retrained. Saving the statisti
 (``KineMICAugmenter.save_target_stats``) and passing the file back (``target_stats=``) keeps them fixed:
 a later run with more classes trains the new classes only.
 
-The file is a plain ``.npz`` (no pickle): ``mean`` and ``std`` (float32, one value per feature dimension),
-``representation`` and ``layout`` (the generator representation they belong to) and ``provenance`` (JSON:
-classes, number of shots, the shots' digest), read with ``allow_pickle=False``.
+The file is a plain ``.npz`` (no pickle), read with ``allow_pickle=False``:
+
+* ``mean`` and ``std``: float32, one value per feature dimension;
+* ``representation`` and ``layout``: the generator representation they belong to;
+* ``provenance``: JSON with the writing run's ``classes`` and ``num_shots``, ``pinned_from`` (the file it was
+  itself pinned to, if any), ``norm_key`` (what its cache keys recorded of the normalisation), ``context``
+  (the generator, domain and feature code the statistics were fitted under) and ``stats_sha`` (the digest of
+  the values as written).
+
+Cache keys (:func:`pinned_norm_key`): a run pinned to a file keys its adapters with the writing run's
+``norm_key`` only when the values are unchanged (``stats_sha``) and its own generator, domain and code are the
+writer's (``context``); then the statistics are exactly the ones that run fitted, and its adapters are served.
+Otherwise the key is the values' own digest, a key no unpinned run can produce.
 """
 from __future__ import annotations
 
 import copy
 import json
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Dict, Tuple, Union
 
 import numpy as np
 
@@ -28,11 +38,8 @@ FIELDS = ("mean", "std", "representation", "layout", "provenance")
 
 
 def save_target_stats(path: Union[str, Path], rep: MotionRepresentation, provenance: Dict[str, Any]) -> Path:
-    """Write ``rep``'s statistics to ``path`` atomically (a half-written file never appears).
-
-    ``provenance["norm_key"]`` is what the writing run's cache keys recorded of its normalisation; it is
-    stored with the statistics' own digest, so a later run can key its adapters the same way as long as the
-    values are unchanged (:func:`pinned_norm_key`)."""
+    """Write ``rep``'s statistics to ``path`` atomically (a half-written file never appears), with
+    ``provenance`` (the writer's ``norm_key`` and ``context``, see the module docstring) and the values' digest."""
     rep._need_stats()
     prov = dict(provenance, stats_sha=stats_sha(rep))
     return atomic_save_npz(path, mean=np.asarray(rep.mean, np.float32), std=np.asarray(rep.std, np.float32),
@@ -40,34 +47,13 @@ def save_target_stats(path: Union[str, Path], rep: MotionRepresentation, provena
                            provenance=np.array(json.dumps(prov, sort_keys=True)))
 
 
-def read_provenance(path: Union[str, Path]) -> Dict[str, Any]:
-    """The JSON provenance stored beside the statistics ({} when it is not valid JSON)."""
-    with np.load(Path(path), allow_pickle=False) as z:
-        try:
-            prov = json.loads(str(z["provenance"]))
-        except ValueError:
-            return {}
-    return prov if isinstance(prov, dict) else {}
-
-
-def pinned_norm_key(path: Union[str, Path], rep: MotionRepresentation) -> Any:
-    """The normalisation's part of a cache key for statistics loaded from ``path`` into ``rep``.
-
-    When the file's provenance names the key of the run that fitted them and its recorded digest still matches
-    the values, that key (the run's adapters are then served); otherwise the values' own digest."""
-    prov = read_provenance(path)
-    sha = stats_sha(rep)
-    if prov.get("stats_sha") == sha and prov.get("norm_key") is not None:
-        return prov["norm_key"]
-    return {"pinned_stats": sha}
-
-
-def load_target_stats(path: Union[str, Path], rep: MotionRepresentation) -> MotionRepresentation:
-    """A copy of ``rep`` normalising with the statistics saved in ``path``.
+def load_target_stats(path: Union[str, Path], rep: MotionRepresentation) -> Tuple[MotionRepresentation, Dict]:
+    """A copy of ``rep`` normalising with the statistics saved in ``path``, and the file's provenance (``{}``
+    when it is not a JSON object: it only decides the cache key, never the values).
 
     Every problem is a :class:`DataError` naming the file and the field: a missing or unreadable file, a
-    missing field, statistics of another representation or layout, a wrong length, NaN/inf, or a
-    non-positive std (a division by it would blow up the generator's input).
+    missing field, statistics of another representation or layout, a wrong length, values that are not
+    finite as float32, or a non-positive std (a division by it would blow up the generator's input).
     """
     p = Path(path)
     src = str(p)
@@ -87,22 +73,45 @@ def load_target_stats(path: Union[str, Path], rep: MotionRepresentation) -> Moti
         raise DataError(f"not a readable statistics file ({type(e).__name__}: {e})", source=src,
                         field="target_stats") from e
     name, layout = str(d["representation"]), str(d["layout"])
-    if name != rep.name or layout != rep.layout.name:
-        raise DataError(f"statistics are for representation {name!r} on layout {layout!r}; the generator uses "
-                        f"{rep.name!r} on {rep.layout.name!r}", source=src, field="representation")
-    out = copy.copy(rep)
+    if name != rep.name:
+        raise DataError(f"statistics are for representation {name!r}; the generator uses {rep.name!r}",
+                        source=src, field="representation")
+    if layout != rep.layout.name:
+        raise DataError(f"statistics are for layout {layout!r}; the generator uses {rep.layout.name!r}",
+                        source=src, field="layout")
+    values = {}
     for field in ("mean", "std"):
         a = d[field]
         if a.shape != (rep.dim,):
             raise DataError(f"shape {a.shape}, expected ({rep.dim},)", source=src, field=field)
-        if not np.issubdtype(a.dtype, np.floating) or not np.isfinite(a).all():
-            raise DataError("NaN, inf or non-float values", source=src, field=field)
-    if (d["std"] <= 0).any():
-        raise DataError(f"{int((d['std'] <= 0).sum())} non-positive value(s)", source=src, field="std")
-    out.mean, out.std = d["mean"].astype(np.float32), d["std"].astype(np.float32)
-    return out
+        if not np.issubdtype(a.dtype, np.floating):
+            raise DataError(f"dtype {a.dtype}, expected float", source=src, field=field)
+        with np.errstate(over="ignore", under="ignore"):
+            values[field] = a.astype(np.float32)  # checked as used: a float64 1e39 is inf in float32
+        if not np.isfinite(values[field]).all():
+            raise DataError("NaN or inf values (as float32)", source=src, field=field)
+    if (values["std"] <= 0).any():
+        raise DataError(f"{int((values['std'] <= 0).sum())} non-positive value(s) (as float32)", source=src,
+                        field="std")
+    out = copy.copy(rep)
+    out.mean, out.std = values["mean"], values["std"]
+    try:
+        prov = json.loads(str(d["provenance"]))
+    except ValueError:
+        prov = {}
+    return out, prov if isinstance(prov, dict) else {}
 
 
 def stats_sha(rep: MotionRepresentation) -> str:
-    """What a cache key records of pinned statistics: the exact stored values."""
+    """The digest of statistics: their exact float32 values."""
     return array_sha(np.concatenate([np.asarray(rep.mean, np.float32), np.asarray(rep.std, np.float32)]))
+
+
+def pinned_norm_key(rep: MotionRepresentation, provenance: Dict[str, Any], context: Dict[str, Any]) -> Any:
+    """The normalisation's part of a cache key for pinned statistics ``rep`` (see the module docstring).
+
+    ``context``: the pinned run's generator, domain and feature code, as its keys record them."""
+    if (provenance.get("stats_sha") == stats_sha(rep) and provenance.get("norm_key") is not None
+            and provenance.get("context") == context):
+        return provenance["norm_key"]
+    return {"pinned_stats": stats_sha(rep)}

@@ -133,15 +133,22 @@ def test_augment_tool_writes_pickle_previews_and_report(msr_pkl, tiny_generator,
     common = [str(msr_pkl), "--split", "xsub_train", "--shots", "1", "--labels", "msr_action3d", "--layout",
               "msr_action3d", "--per-class", "1", "--adapt-steps", "2", "--sample-steps", "3", "--generator",
               str(tiny_generator["path"]), "--corpus", tiny_generator["corpus"], "--cache-dir", str(tmp_path / "c"),
-              "--preview", "0"]
+              "--preview", "0", "--negatives", "low_similarity"]
     stats = tmp_path / "stats.npz"
     assert tool.main(common + ["--classes", "0", "--out", str(tmp_path / "a.pkl"), "--save-target-stats",
                                str(stats)]) == 0
     assert tool.main(common + ["--classes", "0,15", "--out", str(tmp_path / "b.pkl"), "--target-stats",
                                str(stats)]) == 0
-    assert f"pinned to `{stats}`" in (tmp_path / "b.report.md").read_text()
+    report = (tmp_path / "b.report.md").read_text()
+    assert f"pinned to `{stats}`" in report
+    row = {line.split("|")[1].split()[0]: line.split("|")[4].strip() for line in report.splitlines()
+           if line.startswith("| 0 ") or line.startswith("| 15 ")}
+    assert row == {"0": "yes", "15": "no"}  # class 0's adapter served from the first run, class 15 trained
     assert tool.main(common + ["--classes", "0", "--out", str(tmp_path / "c.pkl"), "--target-stats",
                                str(tmp_path / "nope.npz")]) == 2
+    with pytest.raises(SystemExit):
+        tool.main(common + ["--classes", "0", "--out", str(tmp_path / "d.pkl"), "--target-norm", "generalist",
+                            "--save-target-stats", str(stats)])
 
 
 def test_pairing_against_another_corpus_than_the_generators_warns(msr_pkl, tiny_generator, tmp_path):
@@ -299,6 +306,34 @@ def test_pinned_target_stats_let_a_run_add_a_class_and_keep_the_other_adapters(m
     edited = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4], target_stats=tmp_path / "edited.npz")
     assert edited._norm_key() not in (first._norm_key(), more._norm_key())
     assert "pinned_stats" in edited._norm_key()
+    # the same values fitted under another generator (or domain, or feature code) are not the first run's
+    # statistics for this generator: keyed by their values, so no unpinned run's adapter can be served
+    with np.load(stats, allow_pickle=False) as z:
+        d = {k: z[k] for k in z.files}
+    prov = json.loads(str(d["provenance"]))
+    prov["context"]["generator"] = "0" * 64
+    d["provenance"] = np.array(json.dumps(prov))
+    np.savez(tmp_path / "other_gen.npz", **d)
+    other = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4], target_stats=tmp_path / "other_gen.npz")
+    np.testing.assert_array_equal(other._target_rep().mean, first._target_rep().mean)  # same values...
+    assert set(other._norm_key()) == {"pinned_stats"} and other._norm_key() != first._norm_key()  # ...own key
+
+
+def test_unpinned_cache_keys_are_the_ones_earlier_versions_wrote(msr_pkl, tiny_generator, tmp_path):
+    from kinemic_aug.adapt.cache import make_key
+    from kinemic_aug.adapt.keys import KEY_VERSION, feature_code_sha, shots_digest
+    from kinemic_aug.data.pyskl import id_key
+
+    for norm in ("shots", "generalist"):
+        aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", target_norm=norm)
+        aug._bundle()
+        # the shared key parts exactly as the version before target_stats built them (caches stay valid)
+        before = {"key_version": KEY_VERSION, "generator": aug._gen_sha, "encoder": aug._encoder().identifier,
+                  "domain": [aug.domain.layout, float(aug.domain.fps), float(aug.domain.generator_fps)],
+                  "target_norm": norm,
+                  "norm_shots": shots_digest(aug.shot_anns, id_key(aug.shot_anns)) if norm == "shots" else None,
+                  "code": feature_code_sha()}
+        assert make_key(aug._key_inputs()) == make_key(before)
 
 
 def test_bad_target_stats_files_are_refused_naming_the_file_and_field(msr_pkl, tiny_generator, tmp_path):
@@ -316,7 +351,9 @@ def test_bad_target_stats_files_are_refused_naming_the_file_and_field(msr_pkl, t
              "short.npz": (dict(std=base["std"][:10]), "std"),
              "zero.npz": (dict(std=np.zeros_like(base["std"])), "std"),
              "nomean.npz": (dict(mean=None), "mean"),
-             "other.npz": (dict(representation=np.array("hml263")), "representation")}
+             "other.npz": (dict(representation=np.array("hml263")), "representation"),
+             "layout.npz": (dict(layout=np.array("nturgb+d")), "layout"),
+             "overflow.npz": (dict(std=np.full(base["std"].shape, 1e-60)), "std")}
     for name, (changes, field) in cases.items():
         aug = bad(name, **changes)
         with pytest.raises(DataError, match=f"{name}.*field '{field}'"):

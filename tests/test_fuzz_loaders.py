@@ -1012,8 +1012,8 @@ def config_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
 
 # --------------------------------------------------------------------------------------- pinned shot statistics
 STATS_MUTATIONS = ("mean_nan", "std_inf", "mean_short", "std_2d", "std_zero", "std_negative", "mean_int",
-                   "mean_str", "missing_field", "other_representation", "other_layout", "truncated", "garbage",
-                   "empty_file", "object_array", "byte_flip")
+                   "mean_str", "mean_huge64", "std_tiny64", "missing_field", "other_representation", "other_layout",
+                   "truncated", "garbage", "empty_file", "object_array", "byte_flip")
 
 
 def stats_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
@@ -1031,7 +1031,7 @@ def stats_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
     need = [path.name]
     field_of = {"mean": "mean", "std": "std"}
     if mutation in ("mean_nan", "std_inf", "mean_short", "std_2d", "std_zero", "std_negative", "mean_int",
-                    "mean_str"):
+                    "mean_str", "mean_huge64", "std_tiny64"):
         key = field_of[mutation.split("_")[0]]
         a = d[key].copy()
         if mutation == "mean_nan":
@@ -1050,6 +1050,12 @@ def stats_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
             a = a.astype(np.int64)
         elif mutation == "mean_str":
             a = a.astype(str)
+        elif mutation == "mean_huge64":  # finite in float64, inf once stored as float32
+            a = a.astype(np.float64)
+            a[rnd.randrange(a.size)] = rnd.choice([1e39, -1e300])
+        elif mutation == "std_tiny64":  # positive in float64, zero once stored as float32
+            a = a.astype(np.float64)
+            a[rnd.randrange(a.size)] = rnd.choice([1e-50, 1e-300])
         d[key] = a
         np.savez(path, **d)
         need.append(fld(key))
@@ -1059,21 +1065,24 @@ def stats_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
         np.savez(path, **d)
         need.append(fld(gone))
     elif mutation in ("other_representation", "other_layout"):
-        d["representation" if mutation == "other_representation" else "layout"] = np.array(f"other{rnd.randint(0, 99)}")
+        key = "representation" if mutation == "other_representation" else "layout"
+        d[key] = np.array(f"other{rnd.randint(0, 99)}")
         np.savez(path, **d)
-        need.append(fld("representation"))
+        need.append(fld(key))
     elif mutation == "object_array":
         d["mean"] = np.array([object()] * rep.dim, dtype=object)
         np.savez(path, **d)  # readable only with allow_pickle=True, which the loader never passes
         need.append(fld("target_stats"))
     else:
         path.write_bytes(damaged_bytes(path.read_bytes(), rnd, mutation))
+        if mutation != "byte_flip":  # a flip may rename a member instead: then the message names that field
+            need.append(fld("target_stats"))
         if mutation == "byte_flip":  # a flip is either refused (zip CRC, header) or hit bytes that carry no data
             def check(out: Any) -> None:
                 assert np.array_equal(out.mean, rep.mean) and np.array_equal(out.std, rep.std)
 
             def load_flip() -> Any:
-                return load_target_stats(path, rep)
+                return load_target_stats(path, rep)[0]
 
             return Case("target_stats", mutation, load_flip, must_contain=[path.name], check=check)
     return Case("target_stats", mutation, lambda: load_target_stats(path, rep), must_contain=need)

@@ -69,7 +69,7 @@ def test_real_only_after_keeps_the_share_then_serves_whole_passes_of_the_real_sh
     counts = np.bincount(real, minlength=5)
     assert counts.max() - counts.min() <= 1
     assert not any(flags[i] for i in _take(RealShareSampler(ds, 0.5, seed=4, real_only_after=0), 50))
-    for bad in (-1, 2.5, True, "10"):
+    for bad in (-1, 2.5, True, "10", "abc", float("nan")):
         with pytest.raises(DataError, match="real_only_after"):
             RealShareSampler(ds, 0.5, seed=0, real_only_after=bad)
 

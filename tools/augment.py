@@ -39,6 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--adapt-steps", type=int, default=None, help="override the adaptation steps")
     ap.add_argument("--mode", choices=["per_class", "joint"], default="per_class",
                     help="one adapter per class or one joint adapter over all classes (cheaper, the paper's)")
+    ap.add_argument("--negatives", choices=["other_classes", "low_similarity", "both"], default="other_classes",
+                    help="per-class contrastive negatives; low_similarity makes each class's adapter independent of "
+                         "the other classes selected (with --target-stats, adding a class trains that class only)")
     ap.add_argument("--target-norm", choices=["shots", "generalist"], default="shots",
                     help="normalise the shots with their own statistics (default) or the generalist's corpus ones")
     ap.add_argument("--target-stats", default=None,
@@ -62,7 +65,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (torch, BLAS, OpenMP)")
     ap.add_argument("--out", required=True, help="augmented pickle to write")
     ap.add_argument("--preview", type=int, default=4, help="synthetic samples per class in the preview GIF (0: none)")
-    return ap.parse_args(argv)
+    a = ap.parse_args(argv)
+    if a.target_norm != "shots" and (a.target_stats or a.save_target_stats):  # refuse before any work is done
+        ap.error("--target-stats / --save-target-stats pin or save the statistics of --target-norm shots")
+    return a
 
 
 def main(argv=None) -> int:
@@ -82,7 +88,7 @@ def main(argv=None) -> int:
     from kinemic_aug.utils.io import atomic_write_text
     from kinemic_aug.viz import render_gif
 
-    adapt = AdaptConfig(mode=a.mode)
+    adapt = AdaptConfig(mode=a.mode, negatives=a.negatives)
     if a.adapt_steps is not None:
         adapt = replace(adapt, steps=a.adapt_steps)
     synth = SynthesisConfig(steps=a.sample_steps, guidance=a.guidance, compose_with=tuple(a.compose_with),

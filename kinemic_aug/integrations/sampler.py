@@ -25,6 +25,7 @@ training every rank draws its own seeded stream with the same share (the ranks' 
 from __future__ import annotations
 
 import itertools
+import numbers
 from fractions import Fraction
 from typing import Iterator, List, Optional, Sized
 
@@ -66,8 +67,8 @@ class RealShareSampler(Sampler):
 
     def __init__(self, dataset: Sized, real_fraction: float = 0.5, seed: Optional[int] = None, shuffle: bool = True,
                  real_only_after: Optional[int] = None):
-        if real_only_after is not None and (isinstance(real_only_after, bool) or int(real_only_after) != real_only_after
-                                            or real_only_after < 0):
+        if real_only_after is not None and (isinstance(real_only_after, bool)
+                                            or not isinstance(real_only_after, numbers.Integral) or real_only_after < 0):
             raise DataError(f"real_only_after must be a count of indices >= 0, got {real_only_after!r}",
                             field="real_only_after")
         self.real_only_after = None if real_only_after is None else int(real_only_after)
