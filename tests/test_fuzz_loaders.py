@@ -1029,10 +1029,9 @@ def stats_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
     with np.load(path, allow_pickle=False) as z:
         d = {k: z[k] for k in z.files}
     need = [path.name]
-    field_of = {"mean": "mean", "std": "std"}
     if mutation in ("mean_nan", "std_inf", "mean_short", "std_2d", "std_zero", "std_negative", "mean_int",
                     "mean_str", "mean_huge64", "std_tiny64"):
-        key = field_of[mutation.split("_")[0]]
+        key = mutation.split("_")[0]  # the field the mutation damages: mean or std
         a = d[key].copy()
         if mutation == "mean_nan":
             a[rnd.randrange(a.size)] = np.nan
