@@ -111,7 +111,8 @@ def pinned_norm_key(rep: MotionRepresentation, provenance: Dict[str, Any], conte
     """The normalisation's part of a cache key for pinned statistics ``rep`` (see the module docstring).
 
     ``context``: the pinned run's generator, domain and feature code, as its keys record them."""
-    if (provenance.get("stats_sha") == stats_sha(rep) and provenance.get("norm_key") is not None
-            and provenance.get("context") == context):
+    sha = stats_sha(rep)
+    if provenance.get("stats_sha") == sha and provenance.get("norm_key") is not None \
+            and provenance.get("context") == context:
         return provenance["norm_key"]
-    return {"pinned_stats": stats_sha(rep)}
+    return {"pinned_stats": sha}
