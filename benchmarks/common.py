@@ -71,6 +71,16 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float, int]:
     return m, sd, n
 
 
+def format_mean_std(values: Sequence[Any], scale: float = 1.0, digits: int = 1) -> str:
+    """``mean ± std (n=k)``; one value prints without a spread (a std of one run would read as "no noise")."""
+    m, sd, n = mean_std(values)
+    if n == 0:
+        return "–"
+    if n == 1:
+        return f"{m * scale:.{digits}f} (n=1)"
+    return f"{m * scale:.{digits}f} ± {sd * scale:.{digits}f} (n={n})"
+
+
 def group(rows: Iterable[Dict[str, Any]], by: Sequence[str]) -> Dict[Tuple[Any, ...], List[Dict[str, Any]]]:
     out: Dict[Tuple[Any, ...], List[Dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -88,8 +98,11 @@ def shots_order(s: Optional[int]) -> float:
 
 
 def summary_table(rows: Sequence[Dict[str, Any]], metric: str = "top1_last", scale: float = 100.0,
-                  arms: Optional[Sequence[str]] = None, fmt: str = "{:.1f} ± {:.1f} (n={})") -> str:
-    """Markdown table: one row per arm, one column per shot setting, cells ``mean ± std (n)``."""
+                  arms: Optional[Sequence[str]] = None, digits: int = 1, bare: bool = False) -> str:
+    """Markdown table: one row per arm, one column per shot setting, cells from :func:`format_mean_std`.
+
+    ``bare=True`` prints the mean alone, for tables whose cells hold one run each (per-seed tables).
+    """
     arms = list(arms) if arms is not None else sorted({r["arm"] for r in rows})
     shots = sorted({r["shots"] for r in rows}, key=shots_order)
     g = group(rows, ("arm", "shots"))
@@ -99,8 +112,12 @@ def summary_table(rows: Sequence[Dict[str, Any]], metric: str = "top1_last", sca
     for arm in arms:
         cells = []
         for s in shots:
-            m, sd, n = mean_std([r.get(metric) for r in g.get((arm, s), [])])
-            cells.append("–" if n == 0 else fmt.format(m * scale, sd * scale, n))
+            vals = [r.get(metric) for r in g.get((arm, s), [])]
+            if bare:
+                m, _, n = mean_std(vals)
+                cells.append("–" if n == 0 else f"{m * scale:.{digits}f}")
+            else:
+                cells.append(format_mean_std(vals, scale, digits))
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -46,8 +46,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import (RESULTS_DIR, group, load_records, mean_std, merge_records, plot_arms,  # noqa: E402
-                               record_key, shots_label, shots_order, summary_table, write_markdown)
+from benchmarks.common import (RESULTS_DIR, format_mean_std, group, load_records, merge_records,  # noqa: E402
+                               plot_arms, record_key, shots_label, shots_order, summary_table, write_markdown)
 from benchmarks.train_runner import parse_cfg_options, run_train, train_command  # noqa: E402
 
 DATASET, SPLIT = "msr_action3d", "xsub"
@@ -487,11 +487,6 @@ def missing_cells(rows: Sequence[Dict[str, Any]], variant: Variant) -> Dict[Tupl
     return out
 
 
-def _fmt(values: Sequence[Any], scale: float = 1.0, digits: int = 1) -> str:
-    m, sd, n = mean_std([v for v in values if v is not None])
-    return "–" if n == 0 else f"{m * scale:.{digits}f} ± {sd * scale:.{digits}f} (n={n})"
-
-
 def arm_shot_groups(rows: Sequence[Dict[str, Any]]):
     """``(arm, shots, rows of that cell over seeds)`` in report order: arms as in ``ARMS``, shots ascending, full last."""
     g = group(rows, ("arm", "shots"))
@@ -508,11 +503,11 @@ def generation_table(rows: Sequence[Dict[str, Any]]) -> str:
     lines = ["| arm | shots | FID ↓ | diversity | multimodality | evaluator top-1 on synthetic (%) | synthetic n |",
              "|---|---|---|---|---|---|---|"]
     for arm, k, rs in arm_shot_groups(gen):
-        lines.append(f"| {arm} | {shots_label(k)} | {_fmt([r.get('gen_fid') for r in rs], digits=2)} | "
-                     f"{_fmt([r.get('gen_diversity') for r in rs], digits=2)} | "
-                     f"{_fmt([r.get('gen_multimodality') for r in rs], digits=2)} | "
-                     f"{_fmt([r.get('gen_eval_acc') for r in rs], 100.0)} | "
-                     f"{_fmt([r.get('gen_n') for r in rs], digits=0)} |")
+        lines.append(f"| {arm} | {shots_label(k)} | {format_mean_std([r.get('gen_fid') for r in rs], digits=2)} | "
+                     f"{format_mean_std([r.get('gen_diversity') for r in rs], digits=2)} | "
+                     f"{format_mean_std([r.get('gen_multimodality') for r in rs], digits=2)} | "
+                     f"{format_mean_std([r.get('gen_eval_acc') for r in rs], 100.0)} | "
+                     f"{format_mean_std([r.get('gen_n') for r in rs], digits=0)} |")
     refs = {json.dumps(r["gen_reference"], sort_keys=True): r["gen_reference"] for r in gen if r.get("gen_reference")}
     def num(v: Any, scale: float = 1.0, digits: int = 2) -> str:
         return "–" if v is None else f"{v * scale:.{digits}f}"
@@ -536,12 +531,12 @@ def speed_tables(rows: Sequence[Dict[str, Any]]) -> str:
     for arm, k, rs in arm_shot_groups(rows):
         kin = ARMS.get(arm, ArmSpec("")).kinemic
         cached = sum(int(r.get("adapt_cached_classes") or 0) for r in rs)
-        adapt = _fmt([r.get("adapt_seconds_per_class") for r in rs]) if kin else "–"
+        adapt = format_mean_std([r.get("adapt_seconds_per_class") for r in rs]) if kin else "–"
         if kin and cached:
             adapt += f" ({cached} class adapters from cache)"
         lines.append(f"| {arm} | {shots_label(k)} | {adapt} | "
-                     f"{_fmt([r.get('synth_per_second') for r in rs], digits=2) if kin else '–'} | "
-                     f"{_fmt([r.get('seconds') for r in rs], digits=0)} |")
+                     f"{format_mean_std([r.get('synth_per_second') for r in rs], digits=2) if kin else '–'} | "
+                     f"{format_mean_std([r.get('seconds') for r in rs], digits=0)} |")
     lines += ["", "| arm | cells | total wall time (h) |", "|---|---|---|"]
     for arm in ordered_arms(rows):
         rs = [r for r in rows if r["arm"] == arm]
@@ -629,7 +624,7 @@ def paired_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str]) -> List[
         present = [a for a in arms if any(r["arm"] == a for r in sub)]
         if len(present) < 2:
             continue
-        out += [f"### seed {seed}", "", summary_table(sub, "top1_last", arms=present, fmt="{:.1f}"), ""]
+        out += [f"### seed {seed}", "", summary_table(sub, "top1_last", arms=present, bare=True), ""]
     return out
 
 

@@ -154,8 +154,19 @@ def test_merge_records_keeps_other_rows(tmp_path):
     assert len(rows) == 3 and other in rows
     assert [r["top1_last"] for r in rows if r["arm"] == "real"] == [0.6, 0.4]
     table = summary_table(rows)
-    assert "| real | 50.0 ± 14.1 (n=2) |" in table and "| mixed | 70.0 ± 0.0 (n=1) |" in table
+    assert "| real | 50.0 ± 14.1 (n=2) |" in table and "| mixed | 70.0 (n=1) |" in table  # one run: no "± 0.0"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_format_mean_std_shows_spread_only_when_there_is_one():
+    from benchmarks.common import format_mean_std, summary_table
+
+    assert format_mean_std([]) == "–" and format_mean_std([None, float("nan")]) == "–"
+    assert format_mean_std([0.319], 100.0) == "31.9 (n=1)"
+    assert format_mean_std([0.5, 0.7, None], 100.0) == "60.0 ± 14.1 (n=2)"      # None is skipped, sample std
+    assert format_mean_std([400.4], digits=0) == "400 (n=1)"
+    rows = [dict(arm="a", shots=5, seed=0, top1_last=0.25), dict(arm="a", shots=5, seed=1, top1_last=0.35)]
+    assert "| a | 30.0 |" in summary_table(rows, bare=True)                    # per-seed tables: the value only
 
 
 def test_apply_seed_reaches_the_kinemic_augmenter_and_the_wrapped_shots():
