@@ -30,6 +30,12 @@ def _row(rows: List[Dict[str, Any]], arm: str, shots: int, seed: int) -> Optiona
                  and r.get("dataset") == "msr_action3d"), None)
 
 
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a)))
+    return a == b
+
+
 def build(shots: int, seed: int, arm: str = "real+kinemic", work_root: Path = REPO / "work_dirs" / "few_shot",
           results: Path = RESULTS_DIR / "few_shot.json") -> Dict[str, Any]:
     """Collect the cell's per-class report and the comparison rows; raises if the cell has not run."""
@@ -43,6 +49,12 @@ def build(shots: int, seed: int, arm: str = "real+kinemic", work_root: Path = RE
     cell = _row(rows, arm, shots, seed)
     if cell is None:
         raise LookupError(f"no {arm} row for {shots} shots, seed {seed} in {results}")
+    for key in ("generator_sha256", "augment_seconds"):
+        # the work dir keeps the latest run's report; a row from another run would pair wrong numbers
+        mine, theirs = rep.get(key), cell.get(key)
+        if mine is not None and theirs is not None and not _same(mine, theirs):
+            raise LookupError(f"{rep_path} ({key}={mine!r}) is not from the run recorded in {results} "
+                              f"({key}={theirs!r}); rerun the cell with --force")
     classes = rep["classes"]
     adapt = sum(c["adapt_seconds"] for c in classes)
     synth = sum(c["synth_seconds"] for c in classes)
@@ -53,6 +65,8 @@ def build(shots: int, seed: int, arm: str = "real+kinemic", work_root: Path = RE
         "variant": rep["variant"], "synthesis": {k: rep["synthesis"][k] for k in ("steps", "guidance", "shot_strength")},
         "synthetic_per_class": rep["synthetic_per_class"], "real_repeat": rep.get("real_repeat", 1),
         "num_real_unique": rep.get("num_real_unique"), "num_synthetic": rep["num_synthetic"],
+        "generator_step": rep.get("generator_step"), "generator_sha256": rep.get("generator_sha256"),
+        "adapt_cached_classes": sum(bool(c.get("adapt_cached")) for c in classes),
         "classes": classes, "adapt_seconds_total": adapt, "synth_seconds_total": synth,
         "augment_seconds": rep["augment_seconds"], "cell_seconds": cell.get("seconds"),
         "train_seconds": cell.get("train_seconds"),
@@ -70,8 +84,9 @@ def markdown(d: Dict[str, Any]) -> str:
              f"{d['adapt']['lora_rank']}. Synthesis: DDIM {d['synthesis']['steps']} steps, guidance "
              f"{d['synthesis']['guidance']}, shot_strength {d['synthesis']['shot_strength']}; "
              f"{d['synthetic_per_class']} SYNTHETIC samples asked per class, {d['num_synthetic']} kept; "
-             f"{d['num_real_unique']} real shots, each listed {d['real_repeat']}×. Classifier: the real arm's "
-             "ST-GCN recipe (600 SGD steps), tested on all 273 `xsub_test` sequences.", "",
+             f"{d['num_real_unique']} real shots, each listed {d['real_repeat']}×. Generator: training step "
+             f"{d.get('generator_step', '?')}, sha256 `{str(d.get('generator_sha256') or '?')[:8]}…`. Classifier: the real "
+             "arm's ST-GCN recipe (600 SGD steps), tested on all 273 `xsub_test` sequences.", "",
              "| arm (same shots, seed, classifier) | top-1 (last validation) |", "|---|---|"]
     for a, v in d["compare"].items():
         lines.append(f"| {a} | {pct(v)} |")
@@ -79,7 +94,9 @@ def markdown(d: Dict[str, Any]) -> str:
               f"Totals: adaptation {d['adapt_seconds_total'] / 60:.1f} min, synthesis {d['synth_seconds_total'] / 60:.1f} min, "
               f"augmentation incl. set-up (corpus, pairing, source features) {d['augment_seconds'] / 60:.1f} min, "
               f"classifier training {(d['train_seconds'] or 0) / 60:.1f} min, whole cell {(d['cell_seconds'] or 0) / 60:.1f} min. "
-              "Two other benchmark jobs shared the 2 cores, so times are upper bounds for this machine.", "",
+              "Other benchmark jobs may have shared the 2 cores, so times are upper bounds for this machine."
+              + (f" The adapters of {d['adapt_cached_classes']} of the {len(d['classes'])} classes came from the cache; "
+                 "their times are those of the run that trained them." if d.get("adapt_cached_classes") else ""), "",
               "| class | shots | adaptation s | synthesis s | kept | dropped static / exploding | top-1 caption similarity |",
               "|---|---|---|---|---|---|---|"]
     for c in d["classes"]:

@@ -384,4 +384,21 @@ def test_kinemic_e2e_report_reads_the_cell_and_refuses_a_missing_one(tmp_path):
     assert d["compare"]["real+classic"] is None
     md = markdown(d)
     assert "| real | 60.0 % |" in md and "**55.0 %**" in md and "| 2 class 2 | 10 | 62 |" in md
-    assert "SYNTHETIC" in md
+    assert "SYNTHETIC" in md and "from the cache" not in md
+    # a class whose adapter came from the cache is said so, with the generator the report names
+    rep = _json.loads((cell / "kinemic_report.json").read_text())
+    rep["classes"][1]["adapt_cached"] = True
+    rep.update(generator_step=8000, generator_sha256="6cd0de96" + "0" * 56)
+    (cell / "kinemic_report.json").write_text(_json.dumps(rep))
+    md = markdown(build(10, 0, work_root=work, results=results))
+    assert "adapters of 1 of the 3 classes came from the cache" in md and "training step 8000, sha256 `6cd0de96…`" in md
+    # the work dir holds a newer run than the recorded row: refused rather than mixed
+    rows = _json.loads(results.read_text())
+    rows[1].update(generator_sha256="f" * 64)
+    results.write_text(_json.dumps(rows))
+    with pytest.raises(LookupError, match="generator_sha256.*is not from the run recorded"):
+        build(10, 0, work_root=work, results=results)
+    rows[1].update(generator_sha256="6cd0de96" + "0" * 56, augment_seconds=299.0)
+    results.write_text(_json.dumps(rows))
+    with pytest.raises(LookupError, match="augment_seconds"):
+        build(10, 0, work_root=work, results=results)
