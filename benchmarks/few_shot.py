@@ -628,6 +628,41 @@ def paired_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str]) -> List[
     return out
 
 
+def _signed(v: float) -> str:
+    return f"{v:+.1f}".replace("-", "−")
+
+
+def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base: str = "real") -> List[str]:
+    """Each arm minus ``base`` on the same seed and shot count, from the unrounded accuracies: the
+    paired differences the README quotes, so they are computed once and never from rounded cells."""
+    acc = {(r["arm"], r["shots"], r["seed"]): 100.0 * r["top1_last"] for r in rows if r.get("top1_last") is not None}
+    shots = sorted({r["shots"] for r in rows if r["arm"] != base and r["shots"] is not None}, key=shots_order)
+    lines = []
+    for arm in arms:
+        if arm == base:
+            continue
+        cells, any_pair = [], False
+        for k in shots:
+            seeds = sorted(sd for (a, kk, sd) in acc if a == arm and kk == k and (base, k, sd) in acc)
+            if not seeds:
+                cells.append("–")
+                continue
+            any_pair = True
+            d = [acc[(arm, k, sd)] - acc[(base, k, sd)] for sd in seeds]
+            plain = seeds == list(range(len(seeds)))  # seeds 0..n-1 need no label
+            per = " / ".join(_signed(v) if plain else f"s{sd} {_signed(v)}" for sd, v in zip(seeds, d))
+            cells.append(per if len(d) == 1 else f"{per} (mean {_signed(sum(d) / len(d))})")
+        if any_pair:
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    if not lines:
+        return []
+    head = "| arm | " + " | ".join(shots_label(k) for k in shots) + " |"
+    return [f"## Difference from `{base}` on the same shots (points, per seed in seed order)", "",
+            f"Top-1 at the last validation minus `{base}`'s on the same seed and shot count, from the unrounded "
+            "accuracies; seeds without both cells are left out (and the others are then named).", "",
+            head, "|---|" + "---|" * len(shots), *lines, ""]
+
+
 def write_reports(results: Path, variant: Variant = FULL) -> None:
     """``<results>.md`` and ``.png`` from the JSON (every arm present, missing cells named)."""
     rows = [r for r in load_records(results) if r.get("dataset") == DATASET and r.get("split") == SPLIT]
@@ -658,6 +693,7 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
                  if "full" in variant.shots else [])
     md += ["## Top-1 at the last validation (headline)", "", summary_table(rows, "top1_last", arms=arms), "",
            *full_note,
+           *difference_section(rows, arms),
            *paired_section(rows, arms),
            "## Top-1 at the best validation (optimistic: selected on the test split)", "",
            summary_table(rows, "top1_best", arms=arms), "",

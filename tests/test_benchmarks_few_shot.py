@@ -402,3 +402,18 @@ def test_kinemic_e2e_report_reads_the_cell_and_refuses_a_missing_one(tmp_path):
     results.write_text(_json.dumps(rows))
     with pytest.raises(LookupError, match="augment_seconds"):
         build(10, 0, work_root=work, results=results)
+
+
+def test_difference_section_pairs_by_seed_from_unrounded_values():
+    base = {"dataset": "msr_action3d", "split": "xsub"}
+    acc = {("real", 0): 130 / 273, ("real", 1): 126 / 273, ("real", 2): 121 / 273,      # counts of 273 test clips
+           ("real+kinemic", 0): 87 / 273, ("real+kinemic", 1): 91 / 273, ("real+kinemic", 2): 97 / 273,
+           ("real+finetune", 2): 0.40}
+    rows = [dict(base, arm=a, shots=3, seed=sd, top1_last=v) for (a, sd), v in acc.items()]
+    rows.append(dict(base, arm="real+finetune", shots=5, seed=0, top1_last=0.5))   # no real cell to pair with
+    md = "\n".join(fs.difference_section(rows, ["real", "real+kinemic", "real+finetune"]))
+    # -43/273 = -15.75 points; differencing the rounded cells (31.9 - 47.6) would give -15.7
+    assert "| real+kinemic | −15.8 / −12.8 / −8.8 (mean −12.5) | – |" in md
+    assert "| real+finetune | s2 −4.3 | – |" in md                                  # the lone seed is named
+    assert "| real |" not in md
+    assert fs.difference_section([dict(base, arm="real", shots=3, seed=0, top1_last=0.4)], ["real"]) == []
