@@ -117,6 +117,8 @@ ARMS: Dict[str, ArmSpec] = {
 }
 #: arms outside issue 7's list: run on request (--arms), never counted as missing cells of the full grid
 EXTRA_ARMS = ("real+kinemic-anchored", "real+classic+kinemic-anchored", "real+kinemic-filtered")
+#: the paper's ablations: the report also pairs them with real+kinemic itself
+ABLATIONS = ("real+kinemic-nocontrastive", "real+kinemic-noweight")
 
 
 @dataclass(frozen=True)
@@ -657,7 +659,8 @@ def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base
     if not lines:
         return []
     head = "| arm | " + " | ".join(shots_label(k) for k in shots) + " |"
-    return [f"## Difference from `{base}` on the same shots (points, per seed in seed order)", "",
+    return [f"## {'Ablations minus' if base == 'real+kinemic' else 'Difference from'} `{base}` on the same shots "
+            "(points, per seed in seed order)", "",
             f"Top-1 at the last validation minus `{base}`'s on the same seed and shot count, from the unrounded "
             "accuracies; seeds without both cells are left out (and the others are then named).", "",
             head, "|---|" + "---|" * len(shots), *lines, ""]
@@ -694,6 +697,7 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
     md += ["## Top-1 at the last validation (headline)", "", summary_table(rows, "top1_last", arms=arms), "",
            *full_note,
            *difference_section(rows, arms),
+           *difference_section(rows, [a for a in arms if a in ABLATIONS], base="real+kinemic"),
            *paired_section(rows, arms),
            "## Top-1 at the best validation (optimistic: selected on the test split)", "",
            summary_table(rows, "top1_best", arms=arms), "",

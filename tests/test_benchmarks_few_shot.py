@@ -417,3 +417,7 @@ def test_difference_section_pairs_by_seed_from_unrounded_values():
     assert "| real+finetune | s2 −4.3 | – |" in md                                  # the lone seed is named
     assert "| real |" not in md
     assert fs.difference_section([dict(base, arm="real", shots=3, seed=0, top1_last=0.4)], ["real"]) == []
+    # the ablations are also paired with KineMIC itself
+    rows.append(dict(base, arm="real+kinemic-noweight", shots=3, seed=1, top1_last=94 / 273))
+    md = "\n".join(fs.difference_section(rows, ["real+kinemic-noweight"], base="real+kinemic"))
+    assert "## Ablations minus `real+kinemic`" in md and "| real+kinemic-noweight | s1 +1.1 |" in md
