@@ -634,7 +634,8 @@ def _signed(v: float) -> str:
     return f"{v:+.1f}".replace("-", "−")
 
 
-def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base: str = "real") -> List[str]:
+def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base: str = "real",
+                       title: str = "Difference from") -> List[str]:
     """Each arm minus ``base`` on the same seed and shot count, from the unrounded accuracies: the
     paired differences the README quotes, so they are computed once and never from rounded cells."""
     acc = {(r["arm"], r["shots"], r["seed"]): 100.0 * r["top1_last"] for r in rows if r.get("top1_last") is not None}
@@ -659,7 +660,7 @@ def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base
     if not lines:
         return []
     head = "| arm | " + " | ".join(shots_label(k) for k in shots) + " |"
-    return [f"## {'Ablations minus' if base == 'real+kinemic' else 'Difference from'} `{base}` on the same shots "
+    return [f"## {title} `{base}` on the same shots "
             "(points, per seed in seed order)", "",
             f"Top-1 at the last validation minus `{base}`'s on the same seed and shot count, from the unrounded "
             "accuracies; seeds without both cells are left out (and the others are then named).", "",
@@ -697,7 +698,7 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
     md += ["## Top-1 at the last validation (headline)", "", summary_table(rows, "top1_last", arms=arms), "",
            *full_note,
            *difference_section(rows, arms),
-           *difference_section(rows, [a for a in arms if a in ABLATIONS], base="real+kinemic"),
+           *difference_section(rows, [a for a in arms if a in ABLATIONS], base="real+kinemic", title="Ablations minus"),
            *paired_section(rows, arms),
            "## Top-1 at the best validation (optimistic: selected on the test split)", "",
            summary_table(rows, "top1_best", arms=arms), "",

@@ -85,7 +85,7 @@ def markdown(d: Dict[str, Any]) -> str:
              f"{d['synthesis']['guidance']}, shot_strength {d['synthesis']['shot_strength']}; "
              f"{d['synthetic_per_class']} SYNTHETIC samples asked per class, {d['num_synthetic']} kept; "
              f"{d['num_real_unique']} real shots, each listed {d['real_repeat']}×. Generator: training step "
-             f"{d.get('generator_step', '?')}, sha256 `{str(d.get('generator_sha256') or '?')[:8]}…`. Classifier: the real "
+             f"{d.get('generator_step') or '?'}, sha256 `{str(d.get('generator_sha256') or '?')[:8]}…`. Classifier: the real "
              "arm's ST-GCN recipe (600 SGD steps), tested on all 273 `xsub_test` sequences.", "",
              "| arm (same shots, seed, classifier) | top-1 (last validation) |", "|---|---|"]
     for a, v in d["compare"].items():

@@ -419,5 +419,5 @@ def test_difference_section_pairs_by_seed_from_unrounded_values():
     assert fs.difference_section([dict(base, arm="real", shots=3, seed=0, top1_last=0.4)], ["real"]) == []
     # the ablations are also paired with KineMIC itself
     rows.append(dict(base, arm="real+kinemic-noweight", shots=3, seed=1, top1_last=94 / 273))
-    md = "\n".join(fs.difference_section(rows, ["real+kinemic-noweight"], base="real+kinemic"))
+    md = "\n".join(fs.difference_section(rows, ["real+kinemic-noweight"], base="real+kinemic", title="Ablations minus"))
     assert "## Ablations minus `real+kinemic`" in md and "| real+kinemic-noweight | s1 +1.1 |" in md
