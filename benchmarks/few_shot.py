@@ -644,18 +644,17 @@ def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base
     for arm in arms:
         if arm == base:
             continue
-        cells, any_pair = [], False
+        cells = []
         for k in shots:
             seeds = sorted(sd for (a, kk, sd) in acc if a == arm and kk == k and (base, k, sd) in acc)
             if not seeds:
                 cells.append("–")
                 continue
-            any_pair = True
             d = [acc[(arm, k, sd)] - acc[(base, k, sd)] for sd in seeds]
             plain = seeds == list(range(len(seeds)))  # seeds 0..n-1 need no label
             per = " / ".join(_signed(v) if plain else f"s{sd} {_signed(v)}" for sd, v in zip(seeds, d))
             cells.append(per if len(d) == 1 else f"{per} (mean {_signed(sum(d) / len(d))})")
-        if any_pair:
+        if any(c != "–" for c in cells):  # at least one seed pairs with the base
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     if not lines:
         return []
