@@ -43,3 +43,14 @@ def test_bad_clips_name_the_field():
         MotionClip(np.zeros((0, 22, 3)), "smpl22", 20, name="z")
     with pytest.raises(DataError, match="duplicate"):
         MotionCorpus([_clip("a"), _clip("a")])
+
+
+def test_fingerprint_follows_joint_values_not_their_dtype():
+    a = MotionCorpus([_clip("a")])
+    key = a.fingerprint()
+    a[0].joints = a[0].joints.astype(np.float64)            # swapped after construction, same values
+    assert a.fingerprint() == key
+    a[0].joints = a[0].joints.astype(">f4")                  # big-endian float32, same values
+    assert a.fingerprint() == key
+    a[0].joints = a[0].joints + np.float32(1e-3)             # a real change still changes the key
+    assert a.fingerprint() != key

@@ -68,7 +68,7 @@ class TargetShots:
             h.update(n.encode())
             h.update(np.int64(y).tobytes())
             h.update(np.ascontiguousarray(f, dtype=np.float32).tobytes())
-        h.update(np.ascontiguousarray(self.text_emb).tobytes())
+        h.update(np.ascontiguousarray(self.text_emb, dtype=np.float32).tobytes())
         return h.hexdigest()
 
 
@@ -139,7 +139,7 @@ class SourcePool:
         h = hashlib.sha256()
         for f in self.feats:
             h.update(np.ascontiguousarray(f, dtype=np.float32).tobytes())
-        h.update(np.ascontiguousarray(self.text_emb).tobytes())
+        h.update(np.ascontiguousarray(self.text_emb, dtype=np.float32).tobytes())
         for store in (self.positives, self.weights, self.negatives):
             for c in sorted(store):
                 h.update(np.int64(c).tobytes())

@@ -200,13 +200,17 @@ class MotionCorpus(Sequence[MotionClip]):
         return cls(clips, name=meta.get("name", path.stem))
 
     def fingerprint(self) -> str:
-        """Content hash (frames, captions, flags): cache keys depend on the exact corpus."""
+        """Content hash (frames, captions, flags): cache keys depend on the exact corpus.
+
+        Joints are hashed as native float32 (the dtype ``MotionClip`` stores), so a clip whose array
+        was later swapped for float64 or big-endian data keeps its key: the key follows the values.
+        """
         h = hashlib.sha256()
         for c in self.clips:
             h.update(c.name.encode())
             h.update(c.layout.encode())
             h.update(np.float64(c.fps).tobytes())
-            h.update(np.ascontiguousarray(c.joints).tobytes())
+            h.update(np.ascontiguousarray(c.joints, dtype=np.float32).tobytes())
             h.update(json.dumps(c.captions).encode())
             h.update(b"1" if c.synthetic else b"0")
         return h.hexdigest()
