@@ -617,10 +617,10 @@ def paired_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str]) -> List[
         return []  # every arm has the same cells: the mean table says it all
     out = ["## Same shots, per seed (paired comparison)", "",
            "Each table holds one seed: every arm in it trained on the same drawn shots with the same classifier "
-           "recipe and steps. Use these while the KineMIC arms have fewer seeds than `real` / `real+classic`, "
-           "and read them with the training-seed noise in mind: with the 5 shots of seed 0 fixed, three training "
-           "seeds of `real` scored 57.9-62.6 % (`kinemic_probe.md`, session 5), so a single-seed difference of a "
-           "few points is not evidence either way.", ""]
+           "recipe and steps (the difference tables above are taken from these cells). Read them with the "
+           "training-seed noise in mind: with the 5 shots of seed 0 fixed, ten training "
+           "seeds of `real` scored 51.6-62.6 % (57.3 ± 3.5 %; `kinemic_probe.md`, sessions 5 and 8), so a "
+           "single-seed difference of a few points is not evidence either way.", ""]
     for seed in seeds:
         sub = [r for r in rows if r["seed"] == seed]
         present = [a for a in arms if any(r["arm"] == a for r in sub)]

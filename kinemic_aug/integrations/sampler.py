@@ -1,9 +1,10 @@
 """``RealShareSampler``: every stretch of the training stream holds a fixed share of real samples.
 
 Why: next to many synthetic samples the few real shots are a small part of each epoch, and the
-measured fix so far, listing every shot several times (``real_repeat``), has a cost of its own
-(``benchmarks/results/kinemic_probe.md``, session 4: the shots listed 4x with no synthetic sample lost
-accuracy against listing them once). This sampler fixes the share without duplicating the list: it
+usual fix, listing every shot several times (``real_repeat``), ties the share to the list's length.
+(A cost of the longer list itself, seen on one training seed in session 4, did not hold up over ten
+training seeds in session 8: ``benchmarks/results/kinemic_probe.md``.) This sampler fixes the share
+without duplicating the list: it
 interleaves two endless streams, each a fresh seeded permutation of its own indices per pass, so
 
 * among any ``n`` consecutive indices, ``round(n * real_fraction)`` are real, within one;
