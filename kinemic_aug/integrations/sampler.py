@@ -2,9 +2,9 @@
 
 Why: next to many synthetic samples the few real shots are a small part of each epoch, and the
 usual fix, listing every shot several times (``real_repeat``), ties the share to the list's length.
-(A cost of the longer list itself, seen on one training seed in session 4, did not hold up over ten
-training seeds in session 8: ``benchmarks/results/kinemic_probe.md``.) This sampler fixes the share
-without duplicating the list: it
+(A cost of the longer list itself, seen with one to three training seeds in sessions 4-5, did not hold
+up for the shots listed twice over ten training seeds in session 8:
+``benchmarks/results/kinemic_probe.md``.) This sampler fixes the share without duplicating the list: it
 interleaves two endless streams, each a fresh seeded permutation of its own indices per pass, so
 
 * among any ``n`` consecutive indices, ``round(n * real_fraction)`` are real, within one;
