@@ -1,4 +1,13 @@
-"""Name a motion corpus with one string: a ``.npz`` path, ``seed``, or ``procedural:N[:SEED]``.
+"""Name a motion corpus with one string: a ``.npz`` path, ``seed``, ``procedural:N[:SEED]``, a real
+source (``bandai``, ``msrc12``, ``kinder_gator``, ``nw_ucla``, or the groups ``mocap`` = all four
+and ``kinect`` = the three Kinect v1 ones), or ``humanml3d:<root>``.
+
+A real source takes an optional part and data root: ``msrc12`` is its training part,
+``msrc12:heldout`` the held-out subjects (the generator's validation set, never trained on),
+``msrc12:all`` both; ``mocap@/data`` reads the datasets from ``/data`` instead of the default root
+(``$KINEMIC_DATA_ROOT`` or ``../shared/data`` beside the checkout). The identity of a real source is
+the sha256 of its pickle, its loader's code and the authored captions, so a cache key changes when
+the data or the way it is read does; :func:`describe_corpus` records root, files and hashes.
 
 Tools and configs take corpus *specs* so that the generalist's training data is reproducible from
 a command line: ``seed+procedural:4000:0`` is the shipped real seed clips plus 4000 procedural
@@ -12,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import DataError
 from .corpus import MotionCorpus
@@ -35,6 +44,13 @@ def _parse(spec: str) -> Tuple[List[Tuple[str, Any]], bool]:
                             field="corpus")
         if item == "seed":
             out.append(("seed", None))
+        elif _real_item(item) is not None:
+            out.append(("real", _real_item(item)))
+        elif item.startswith("humanml3d:"):
+            root = Path(item.split(":", 1)[1])
+            if not root.is_dir():
+                raise DataError(f"HumanML3D folder not found: {root}", field="corpus")
+            out.append(("humanml3d", root))
         elif item.startswith("procedural"):
             bits = item.split(":")
             try:
@@ -53,6 +69,22 @@ def _parse(spec: str) -> Tuple[List[Tuple[str, Any]], bool]:
     return out, segments
 
 
+def _real_item(item: str) -> Optional[Tuple[Tuple[str, ...], str, Optional[str]]]:
+    """``name[:part][@root]`` of a real source or group -> ``(sources, part, root)``; None otherwise."""
+    from .corpora import GROUPS, PARTS, SOURCES, TARGET_DATASETS
+
+    body, _, root = item.partition("@")
+    name, _, part = body.partition(":")
+    if name in TARGET_DATASETS:
+        raise DataError(f"{name!r} is a benchmark target and never enters a corpus", field="corpus")
+    if name not in SOURCES and name not in GROUPS:
+        return None
+    part = part or "train"
+    if part not in PARTS:
+        raise DataError(f"unknown part {part!r} in {item!r}; use one of {PARTS}", field="corpus")
+    return GROUPS.get(name, (name,)), part, (root or None)
+
+
 def load_corpus(spec: str) -> MotionCorpus:
     """Load one spec or several joined by ``+`` (concatenated in order); a last item ``segments``
     expands the whole concatenation into chained clips plus their segment sub-clips."""
@@ -65,6 +97,14 @@ def load_corpus(spec: str) -> MotionCorpus:
         elif kind == "procedural":
             from .procedural import generate_corpus
             parts.append(generate_corpus(*arg))
+        elif kind == "real":
+            from .corpora import load_source
+            names, part, root = arg
+            for n in names:
+                parts.append(load_source(n, root, part))
+        elif kind == "humanml3d":
+            from .humanml3d import load_humanml3d_corpus
+            parts.append(load_humanml3d_corpus(arg))
         else:
             parts.append(MotionCorpus.load(arg))
     out = parts[0]
@@ -97,6 +137,12 @@ def corpus_identity(spec: str) -> str:
         elif kind == "procedural":
             h.update(f"procedural:{arg[0]}:{arg[1]}".encode())
             procedural = True
+        elif kind == "real":
+            for n in arg[0]:
+                h.update(f"real:{n}:{arg[1]}:".encode() + _source_identity(n, arg[2]).encode())
+        elif kind == "humanml3d":
+            from .humanml3d import humanml3d_identity
+            h.update(b"humanml3d:" + humanml3d_identity(arg).encode())
         else:
             h.update(b"file:" + sha256_file(arg).encode())
     if segments:
@@ -106,3 +152,55 @@ def corpus_identity(spec: str) -> str:
         for f in sorted(code.glob("*.py")):
             h.update(f.name.encode() + f.read_bytes())
     return h.hexdigest()
+
+
+_FILE_HASHES: Dict[Tuple[str, int, int], str] = {}
+
+
+def _hash_file_cached(path: Path) -> str:
+    """sha256 of a (large) source file, memoised per path, size and mtime within the process."""
+    from ..utils.io import sha256_file
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _FILE_HASHES:
+        _FILE_HASHES[key] = sha256_file(path)
+    return _FILE_HASHES[key]
+
+
+def _source_identity(name: str, root: Optional[str]) -> str:
+    """sha256 of a real source's pickle, its loader module (named like the source), the shared loader
+    code and the captions."""
+    from .corpora import SOURCE_INFO
+    from .corpora import common
+
+    info = SOURCE_INFO[name]
+    path = info.path(root)
+    if not path.is_file():
+        raise DataError("source file not found", source=str(path), field="file")
+    h = hashlib.sha256(_hash_file_cached(path).encode())
+    code = Path(common.__file__).resolve().parent
+    for f in (code / "common.py", code / f"{name}.py", common.CAPTIONS_FILE):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def describe_corpus(spec: str) -> Dict[str, Any]:
+    """Provenance of a spec without building it: for each real source its data root, file, sha256,
+    part, held-out rule and terms; the spec's identity (:func:`corpus_identity`)."""
+    items, segments = _parse(spec)
+    out: Dict[str, Any] = {"spec": str(spec), "identity": corpus_identity(spec), "segments": segments, "sources": []}
+    from .corpora import SOURCE_INFO, resolve_data_root
+    for kind, arg in items:
+        if kind != "real":
+            out["sources"].append({"kind": kind, "arg": str(arg) if arg is not None else None})
+            continue
+        names, part, root = arg
+        for n in names:
+            info = SOURCE_INFO[n]
+            path = info.path(root)
+            out["sources"].append({"kind": "real", "source": info.name, "part": part,
+                                   "root": str(resolve_data_root(root)), "file": str(path),
+                                   "sha256": _hash_file_cached(path), "heldout": info.heldout,
+                                   "licence": info.licence})
+    return out

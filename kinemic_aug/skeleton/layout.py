@@ -303,6 +303,45 @@ MSR20 = register_layout(SkeletonLayout(
     description="Kinect v1, 20 joints, in MSR Action3D's order (Li et al., CVPRW 2010)",
 ), aliases=("kinect_v1", "msr20"))
 
+# Kinect v1, 20 joints, in the Kinect SDK's order (NUI_SKELETON_POSITION_INDEX), as recorded by
+# MSRC-12, Kinder-Gator and NW-UCLA. Same joints and names as MSR Action3D, another order.
+_KV1_NAMES = (
+    "hip_center", "spine", "neck", "head", "left_shoulder", "left_elbow", "left_wrist", "left_hand",
+    "right_shoulder", "right_elbow", "right_wrist", "right_hand", "left_hip", "left_knee", "left_ankle",
+    "left_foot", "right_hip", "right_knee", "right_ankle", "right_foot",
+)
+_KV1_PARENTS = (-1, 0, 1, 2, 2, 4, 5, 6, 2, 8, 9, 10, 0, 12, 13, 14, 0, 16, 17, 18)
+KINECT_V1_SDK = register_layout(SkeletonLayout(
+    name="kinect_v1_sdk", joint_names=_KV1_NAMES, parents=_KV1_PARENTS, center=0,
+    zaxis=(0, 1), xaxis=(8, 4),
+    description="Kinect v1, 20 joints, in the Kinect SDK order (MSRC-12, Kinder-Gator, NW-UCLA)",
+), aliases=("msrc12", "kinder_gator", "nw_ucla", "kinect_v1_sdk20"))
+
+# UTD-MHAD: the Kinect v1 joints in the dataset's own order (the SDK order with the first four
+# reversed: head first, hip_center fourth).
+_UTD_NAMES = ("head", "neck", "spine", "hip_center") + _KV1_NAMES[4:]
+_UTD_PARENTS = (1, 2, 3, -1, 1, 4, 5, 6, 1, 8, 9, 10, 3, 12, 13, 14, 3, 16, 17, 18)
+UTD20 = register_layout(SkeletonLayout(
+    name="utd_mhad", joint_names=_UTD_NAMES, parents=_UTD_PARENTS, center=3,
+    zaxis=(3, 2), xaxis=(8, 4), fps=30.0,
+    description="Kinect v1, 20 joints, in UTD-MHAD's order (Chen et al., ICIP 2015)",
+), aliases=("utd20",))
+
+# Bandai Namco Research Motion dataset (BVH, 22 joints). Index 0 is the BVH ROOT, a ground anchor
+# (the 0-1 edge is not a bone); the clavicle joints Shoulder_L/R sit between Chest and the
+# shoulders; *_foot is the toe base (ball of the foot).
+_BANDAI_NAMES = (
+    "joint_Root", "hip_center", "spine", "Chest", "neck", "head", "Shoulder_L", "left_shoulder", "left_elbow",
+    "left_wrist", "Shoulder_R", "right_shoulder", "right_elbow", "right_wrist", "left_hip", "left_knee",
+    "left_ankle", "left_foot", "right_hip", "right_knee", "right_ankle", "right_foot",
+)
+_BANDAI_PARENTS = (-1, 0, 1, 2, 3, 4, 3, 6, 7, 8, 3, 10, 11, 12, 1, 14, 15, 16, 1, 18, 19, 20)
+BANDAI22 = register_layout(SkeletonLayout(
+    name="bandai22", joint_names=_BANDAI_NAMES, parents=_BANDAI_PARENTS, center=1,
+    zaxis=(1, 3), xaxis=(11, 7), fps=20.0,
+    description="Bandai Namco Research Motion dataset 1+2 BVH skeleton (22 joints incl. a ground anchor)",
+), aliases=("bandai_namco_motion", "bandai"))
+
 # SMPL body joints used by HumanML3D (22, no hands), y-up metres, 20 fps.
 _SMPL_NAMES = (
     "pelvis", "L_hip", "R_hip", "spine1", "L_knee", "R_knee", "spine2", "L_ankle", "R_ankle", "spine3",

@@ -190,10 +190,20 @@ def _apply(mat: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def retarget_matrix(src: Union[str, SkeletonLayout], dst: Union[str, SkeletonLayout]) -> np.ndarray:
-    """The ``[V_dst, V_src]`` matrix of ``src -> SMPL-22 -> dst`` (identity for ``src == dst``)."""
+    """The ``[V_dst, V_src]`` matrix of ``src -> SMPL-22 -> dst`` (identity for ``src == dst``).
+
+    Two layouts with the same joint names in another order (MSR Action3D, the Kinect SDK order and
+    UTD-MHAD are all Kinect v1) get the exact permutation instead: going through SMPL-22 would
+    rebuild the hands and the shoulder centre approximately, though the data has them.
+    """
     s, d = get_layout(src), get_layout(dst)
     if s.name == d.name:
         return np.eye(s.num_joints)
+    if sorted(s.joint_names) == sorted(d.joint_names):
+        perm = np.zeros((d.num_joints, s.num_joints))
+        for w, name in enumerate(d.joint_names):
+            perm[w, s.index(name)] = 1.0
+        return perm
     return get_retarget_map(d).from_matrix @ get_retarget_map(s).to_matrix
 
 
@@ -422,6 +432,30 @@ _MSR_FROM_SMPL: Dict[str, JointSpec] = {
     }, ("left_", "right_"), ("L_", "R_")),
 }
 
+# -- Kinect v1 in the SDK order (MSRC-12, Kinder-Gator, NW-UCLA) and in UTD-MHAD's order: the same
+# joint names as MSR Action3D, so the same tables apply.
+# -- Bandai Namco BVH (22). Hips/Spine/Chest/Neck/Head carry the spine; the clavicle joints
+# Shoulder_L/R are SMPL's collars; Toes_* (named *_foot) is the ball of the foot like SMPL's foot.
+# The ground anchor joint_Root takes no part (it is not a body point). SMPL's spine2 sits between
+# Spine and Chest.
+_BANDAI_TO_SMPL: Dict[str, JointSpec] = {
+    "pelvis": "hip_center", "spine1": "spine", "spine2": _mix(spine=0.5, Chest=0.5), "spine3": "Chest",
+    "neck": "neck", "head": "head",
+    **_sided({
+        "<T>hip": "<S>hip", "<T>knee": "<S>knee", "<T>ankle": "<S>ankle", "<T>foot": "<S>foot",
+        "<T>shoulder": "<S>shoulder", "<T>elbow": "<S>elbow", "<T>wrist": "<S>wrist",
+    }, ("L_", "R_"), ("left_", "right_")),
+    "L_collar": "Shoulder_L", "R_collar": "Shoulder_R",
+}
+_BANDAI_FROM_SMPL: Dict[str, JointSpec] = {
+    "joint_Root": "pelvis", "hip_center": "pelvis", "spine": "spine1", "Chest": "spine3", "neck": "neck",
+    "head": "head", "Shoulder_L": "L_collar", "Shoulder_R": "R_collar",
+    **_sided({
+        "<T>hip": "<S>hip", "<T>knee": "<S>knee", "<T>ankle": "<S>ankle", "<T>foot": "<S>foot",
+        "<T>shoulder": "<S>shoulder", "<T>elbow": "<S>elbow", "<T>wrist": "<S>wrist",
+    }, ("left_", "right_"), ("L_", "R_")),
+}
+
 # -- DeepMimic humanoid (15 FK points; formats.md §11 offsets x0.25 m): chest 0.24 m above the
 # root, neck 0.22 m above the chest, no head or toes. The head is extrapolated 0.4 of chest->neck
 # above the neck; the SMPL foot 0.1 shank lengths below the ankle.
@@ -507,6 +541,9 @@ _COCO_FROM_SMPL: Dict[str, JointSpec] = {
 register_retarget_map(CANONICAL, to_smpl=_IDENTITY, from_smpl=_IDENTITY)
 register_retarget_map("nturgb+d", to_smpl=_NTU_TO_SMPL, from_smpl=_NTU_FROM_SMPL)
 register_retarget_map("msr_action3d", to_smpl=_MSR_TO_SMPL, from_smpl=_MSR_FROM_SMPL)
+register_retarget_map("kinect_v1_sdk", to_smpl=_MSR_TO_SMPL, from_smpl=_MSR_FROM_SMPL)
+register_retarget_map("utd_mhad", to_smpl=_MSR_TO_SMPL, from_smpl=_MSR_FROM_SMPL)
+register_retarget_map("bandai22", to_smpl=_BANDAI_TO_SMPL, from_smpl=_BANDAI_FROM_SMPL)
 register_retarget_map("deepmimic15", to_smpl=_DM_TO_SMPL, from_smpl=_DM_FROM_SMPL)
 register_retarget_map("cmu_bvh", to_smpl=_CMU_TO_SMPL, from_smpl=_CMU_FROM_SMPL)
 register_retarget_map("coco", to_smpl=_COCO_TO_SMPL, from_smpl=_COCO_FROM_SMPL)

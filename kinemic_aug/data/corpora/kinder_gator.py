@@ -1,0 +1,41 @@
+"""Kinder-Gator: 58 instructed motions by 10 children and 10 adults, Kinect v1, one clip per trial."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..corpus import MotionCorpus
+from .common import PathLike, SourceInfo, authored_captions, label_name, make_clip, read_source_pickle, repair_gaps
+
+#: One child and one adult of the 20 participants (10 %) form the held-out part.
+HELDOUT_SUBJECTS = (723, 976)
+
+INFO = SourceInfo(
+    name="kinder_gator", folder="kinder_gator", file="kinder_gator_skeleton.pkl", layout="kinect_v1_sdk", fps=20.0,
+    heldout=f"participants {list(HELDOUT_SUBJECTS)} (one child, one adult) of 20",
+    licence="Kinder-Gator (University of Florida): no licence stated; research use, cite Aloba et al., "
+            "Eurographics 2018; do not redistribute; the data are motions of minors")
+
+
+def load_kinder_gator(root: Optional[PathLike] = None, *, part: str = "train", max_gap: int = 5,
+                      min_frames: int = 10) -> MotionCorpus:
+    """One clip per trial (a trial cut by an untracked stretch gives one clip per tracked piece).
+    ``part``: ``train``, ``heldout`` or ``all``."""
+    path = INFO.path(root)
+    data = read_source_pickle(path, joints=20, required=("subject", "frame_dir"))
+    clips = []
+    for ann in data["annotations"]:
+        subject = int(ann["subject"])
+        held = subject in HELDOUT_SUBJECTS
+        if (part == "train" and held) or (part == "heldout" and not held):
+            continue
+        label = label_name(data, ann, path)
+        caps = authored_captions(INFO.name, label)
+        segs, rep = repair_gaps(np.asarray(ann["keypoint"][0], np.float32), max_gap=max_gap, min_frames=min_frames)
+        for k, (off, seg) in enumerate(segs):
+            name = str(ann["frame_dir"]) + (f"_part{k}" if len(segs) > 1 else "")
+            clips.append(make_clip(INFO, seg, name=name, label=label, captions=caps, subject=subject, heldout=held,
+                                   meta={"group": ann.get("group"), "category": ann.get("category"),
+                                         "first_frame": int(off), "filled_frames": rep.filled_frames}))
+    return MotionCorpus(clips, name=f"kinder_gator:{part}")
