@@ -1,48 +1,65 @@
-"""The 263-d HumanML3D motion feature ("hml_vec"), both ways.
+"""The 263-d HumanML3D motion feature ("hml_vec"), both ways, following HumanML3D's own process.
 
 Text-to-motion diffusion models (MDM and KineMIC's fine-tuned copy) read and write motion in this
-representation, not as joint positions. :func:`joints_to_hml_vec` turns SMPL-22 joint positions
-``[T, 22, 3]`` (metres, y-up, 20 fps) into features ``[T-1, 263]``; :func:`recover_from_ric`
-turns features back into positions. The layout is easy to get wrong, so here it is slice by slice
-(frame ``t`` of the features describes input frames ``t`` and ``t+1``)::
+representation, and a pretrained MDM only understands features made exactly the way HumanML3D made
+its ``new_joint_vecs``. So :func:`joints_to_hml_vec` reproduces HumanML3D's
+``motion_representation`` step (``process_file``) and :func:`recover_from_ric` its decoder: the
+reference clip ``new_joints/012314.npy`` encodes to ``new_joint_vecs/012314.npy`` and back (see
+``tests/test_hml_vec.py`` for the tolerances).
 
-    [0]        1   root angular velocity about +y, stored as HALF the yaw change from t to t+1 (rad)
-    [1:3]      2   root linear velocity (x, z) from t to t+1, in the body-heading frame of frame t
+Input: SMPL-22 joint positions ``[T, 22, 3]`` (metres, y-up, 20 fps, layout ``smpl22``). Output:
+``[T-1, 263]``; feature frame ``t`` describes input frames ``t`` and ``t+1``::
+
+    [0]        1   root angular velocity about +y: arcsin of the y part of the quaternion
+                   r[t+1] * r[t]^-1, i.e. HALF the heading change (rad), see (6) below
+    [1:3]      2   root linear velocity (x, z) from t to t+1, rotated by the heading of frame t+1 (4)
     [3]        1   root (pelvis) height above the floor at t
-    [4:67]    63   "ric": joints 1..21 at t, relative to the root's ground projection, rotated so the
-                   body faces +z (heading-invariant); the y component stays absolute height
-    [67:193] 126   "rot": joints 1..21, 6D rotations (first two columns of the rotation matrix)
-    [193:259] 66   local velocities of all 22 joints from t to t+1, in the heading frame of frame t
+    [4:67]    63   "ric": joints 1..21 at t relative to the root's ground point, rotated by the
+                   heading of t (body faces +z); y stays the absolute height
+    [67:193] 126   "rot": joints 1..21, 6D rotations (first two columns of the rotation matrix) of
+                   the inverse-kinematics fit, see (5)
+    [193:259] 66   velocities of all 22 joints from t to t+1, rotated by the heading of frame t
     [259:263]  4   foot contacts (1 = planted): L_ankle, L_foot, R_ankle, R_foot
 
-:data:`HML_SLICES` names these slices. Before encoding, the clip is put in a canonical frame as
-HumanML3D does: the lowest joint over the clip touches the floor (y = 0), the root's first-frame
-ground position is the origin and the first frame faces +z.
+:data:`HML_SLICES` names these slices.
 
-Heading. The body's forward direction is the horizontal perpendicular of the "across" vector
-(right hip − left hip) + (right shoulder − left shoulder), smoothed over time with a Gaussian
-(sigma 20 frames, as in HumanML3D) so that torso sway does not read as turning.
+The steps, in HumanML3D's order, and the conventions it uses (some of them odd; they are followed
+here because a pretrained model learned them):
 
-Differences from HumanML3D's own script, on purpose:
+1. Optionally (``uniform_skeleton=True``) rescale every bone to the HumanML3D target skeleton
+   (:data:`HUMANML3D_BONE_LENGTHS`) along its own direction, scaling the root path by the ratio of
+   right-leg lengths (thigh + shin, measured on the first frame). HumanML3D always does this; it is
+   off by default here because retargeting is the domain code's job and keeping a subject's bones
+   keeps :func:`recover_from_ric` an exact inverse.
+2. Floor: subtract the lowest y over all joints and frames.
+3. Origin: move the root's first-frame ground point to x = z = 0.
+4. Face +z: rotate about y so that the first frame's forward direction, up x across with
+   across = (R_hip - L_hip) + (R_shoulder - L_shoulder), points along +z (raw, unsmoothed).
+5. Per-frame heading ("root rotation") for every later step: forward = up x across with
+   **across = (L_hip - R_hip) + (R_shoulder - L_shoulder)**. The hip term has the opposite sign of
+   step 4 because HumanML3D's inverse kinematics unpacks the same face-joint list in another order;
+   shoulders are wider than hips, so the direction still points roughly forward, but hips and
+   shoulders partly cancel instead of adding. The forward vectors are smoothed over time with a
+   Gaussian (sigma 20 frames, edges repeated) and the **first frame's rotation is replaced by the
+   identity**. The root linear velocity of frame t is rotated by the heading of frame **t+1**
+   (HumanML3D's off-by-one), the joint velocities by that of frame t.
+6. Angular velocity: arcsin of the y component of r[t+1] r[t]^-1, with each r the w >= 0
+   quaternion of its heading. When the heading crosses +-180 degrees this picks the antipodal
+   quaternion and the value changes sign; HumanML3D's files have that glitch and so does this.
+7. ``rot``: for each kinematic chain of :data:`KINEMATIC_CHAINS`, the rotation that turns the
+   bone's rest direction (:data:`REST_DIRECTIONS`: legs and arms point down, feet and head forward)
+   into its current direction, made local to the rotations before it on the chain. Each chain
+   starts from the heading rotation, so the arm chains do not inherit the spine's rotation.
+8. Foot contacts: squared displacement of the foot joint between frames (after step 4) below
+   ``feet_thre`` (0.002 m^2 at 20 fps).
 
-* No retargeting to a reference skeleton first (that needs per-joint IK on a template body); the
-  features keep the input's bone lengths.
-* ``rot`` is an approximation: SMPL joint rotations need an IK fit that is not available here. For
-  each joint we store the local rotation of the minimal (swing-only, no twist) rotation that turns
-  the bone's T-pose direction into its current direction, relative to the parent's swing, in the
-  heading frame. Nothing in :func:`recover_from_ric` reads it.
-* Root linear velocity is rotated into the heading frame of the *current* frame by default, which
-  is exactly what :func:`recover_from_ric` undoes, so positions survive a round trip. HumanML3D's
-  script uses the *next* frame's heading (a known off-by-one); pass
-  ``root_velocity_frame="next"`` to reproduce its files bit-for-bit in that slice.
-* The first frame is turned to face +z using the *smoothed* heading, so the first recovered frame
-  coincides with the canonical input (HumanML3D uses the raw first-frame heading, which leaves a
-  small constant yaw between input and recovery).
+Where HumanML3D would produce NaN (a zero-length bone, a bone exactly opposite its rest direction,
+a forward vector exactly along -z) the rotations here are the identity or the 180-degree turn.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -66,50 +83,56 @@ assert HML_SLICES["foot_contact"].stop == HML_DIM
 
 _SMPL = get_layout("smpl22")
 PARENTS: Tuple[int, ...] = _SMPL.parents
-# joints that define the heading: right hip, left hip, right shoulder, left shoulder
 R_HIP, L_HIP, R_SHOULDER, L_SHOULDER = (_SMPL.index(n) for n in ("R_hip", "L_hip", "R_shoulder", "L_shoulder"))
 FOOT_L = (_SMPL.index("L_ankle"), _SMPL.index("L_foot"))
 FOOT_R = (_SMPL.index("R_ankle"), _SMPL.index("R_foot"))
+#: right thigh and shin (child joints): their lengths set the root scale of the uniform skeleton
+LEG = (_SMPL.index("R_knee"), _SMPL.index("R_ankle"))
 
-# T-pose bone directions (child − parent) in the body frame: facing +z, y up, the body's left at +x.
-_REST_DIRS = np.zeros((NUM_JOINTS, 3))
-for _name, _d in {
-    "L_hip": (1, 0, 0), "R_hip": (-1, 0, 0), "spine1": (0, 1, 0), "L_knee": (0, -1, 0), "R_knee": (0, -1, 0),
-    "spine2": (0, 1, 0), "L_ankle": (0, -1, 0), "R_ankle": (0, -1, 0), "spine3": (0, 1, 0), "L_foot": (0, 0, 1),
-    "R_foot": (0, 0, 1), "neck": (0, 1, 0), "L_collar": (1, 0, 0), "R_collar": (-1, 0, 0), "head": (0, 1, 0),
-    "L_shoulder": (1, 0, 0), "R_shoulder": (-1, 0, 0), "L_elbow": (1, 0, 0), "R_elbow": (-1, 0, 0),
-    "L_wrist": (1, 0, 0), "R_wrist": (-1, 0, 0),
-}.items():
-    _REST_DIRS[_SMPL.index(_name)] = _d
+#: HumanML3D's kinematic chains (``t2m_kinematic_chain``): right leg, left leg, spine, right arm, left arm.
+KINEMATIC_CHAINS: Tuple[Tuple[int, ...], ...] = (
+    (0, 2, 5, 8, 11), (0, 1, 4, 7, 10), (0, 3, 6, 9, 12, 15), (9, 14, 17, 19, 21), (9, 13, 16, 18, 20))
+
+#: Rest direction of each bone (child - parent) in the body frame, HumanML3D's ``t2m_raw_offsets``:
+#: facing +z, y up, the body's left at +x; hips and collars sideways, legs, arms and hands down,
+#: spine and neck up, feet and head forward.
+REST_DIRECTIONS = np.array([
+    [0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, -1, 0], [0, 1, 0], [0, -1, 0], [0, -1, 0],
+    [0, 1, 0], [0, 0, 1], [0, 0, 1], [0, 1, 0], [1, 0, 0], [-1, 0, 0], [0, 0, 1], [0, -1, 0], [0, -1, 0],
+    [0, -1, 0], [0, -1, 0], [0, -1, 0], [0, -1, 0]], dtype=np.float64)
+
+#: Bone lengths (m, indexed by child joint; 0 for the root) of the skeleton every HumanML3D clip is
+#: retargeted to (the first frame of clip ``000021``). Measured on the official reference clip
+#: ``new_joints/012314.npy``, whose bones are constant to 1.3e-6 m over its 170 frames.
+HUMANML3D_BONE_LENGTHS = np.array([
+    0.0, 0.103074, 0.109883, 0.131568, 0.393623, 0.390188, 0.143190, 0.432433, 0.425643, 0.057365, 0.143382,
+    0.149419, 0.219360, 0.137487, 0.143383, 0.103039, 0.131614, 0.122984, 0.256840, 0.263092, 0.266012,
+    0.269876], dtype=np.float64)
 
 
 @dataclass
 class HmlVecConfig:
-    """Encoding knobs.
+    """Encoding knobs (defaults: HumanML3D's, except ``uniform_skeleton``).
 
     Attributes:
-        feet_thre: a foot point is in contact when its squared displacement between consecutive
-            frames is below this (m², HumanML3D's 0.002 at 20 fps).
-        heading_sigma: Gaussian smoothing of the forward direction over time, in frames (0 = off).
+        feet_thre: a foot joint is in contact when its squared displacement between consecutive
+            frames is below this (m^2; HumanML3D: 0.002 at 20 fps).
+        heading_sigma: Gaussian smoothing of the per-frame forward direction, in frames (HumanML3D: 20;
+            0 = off).
         floor: ``"clip"`` (lowest joint over the whole clip at y = 0, as HumanML3D), ``"first"``
             (lowest joint of the first frame) or ``"none"``.
-        root_velocity_frame: ``"current"`` (exactly invertible) or ``"next"`` (HumanML3D's files).
+        uniform_skeleton: rescale bones to ``bone_lengths`` first (HumanML3D always does).
+        bone_lengths: target lengths for ``uniform_skeleton`` (default :data:`HUMANML3D_BONE_LENGTHS`).
     """
 
     feet_thre: float = 0.002
     heading_sigma: float = 20.0
     floor: str = "clip"
-    root_velocity_frame: str = "current"
+    uniform_skeleton: bool = False
+    bone_lengths: Optional[Sequence[float]] = None
 
 
-# ------------------------------------------------------------------------- small rotation helpers
-def _roty(v: np.ndarray, ang: np.ndarray) -> np.ndarray:
-    """Rotate vectors ``v[..., 3]`` about +y by ``ang`` (broadcast over leading dims)."""
-    c, s = np.cos(ang), np.sin(ang)
-    x, y, z = v[..., 0], v[..., 1], v[..., 2]
-    return np.stack([c * x + s * z, y, -s * x + c * z], axis=-1)
-
-
+# ------------------------------------------------------------------------- quaternions (w, x, y, z)
 def _qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     aw, ax, ay, az = np.moveaxis(a, -1, 0)
     bw, bx, by, bz = np.moveaxis(b, -1, 0)
@@ -117,27 +140,38 @@ def _qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
                      aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw], axis=-1)
 
 
-def _qconj(q: np.ndarray) -> np.ndarray:
+def _qinv(q: np.ndarray) -> np.ndarray:
     return q * np.array([1.0, -1.0, -1.0, -1.0])
 
 
+def _qrot(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors ``v[..., 3]`` by unit quaternions ``q[..., 4]`` (broadcast)."""
+    qv = np.broadcast_to(q[..., 1:], np.broadcast_shapes(q.shape[:-1], v.shape[:-1]) + (3,))
+    uv = np.cross(qv, v)
+    return v + 2.0 * (q[..., :1] * uv + np.cross(qv, uv))
+
+
 def _qbetween(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Unit quaternion (w, x, y, z) of the minimal rotation taking direction ``u`` to ``v``.
-    Zero-length ``v`` gives the identity; opposite directions turn about an axis normal to ``u``."""
-    un = u / np.maximum(np.linalg.norm(u, axis=-1, keepdims=True), 1e-12)
-    vlen = np.linalg.norm(v, axis=-1, keepdims=True)
-    vn = np.where(vlen > 1e-9, v / np.maximum(vlen, 1e-12), un)
-    w = 1.0 + np.sum(un * vn, axis=-1, keepdims=True)
-    axis = np.cross(un, vn)
-    q = np.concatenate([w, axis], axis=-1)
-    opposite = w[..., 0] < 1e-9
-    if np.any(opposite):
-        # any axis normal to u: u × x, or u × z when u is along x
-        alt = np.cross(un, np.array([1.0, 0.0, 0.0]))
-        small = np.linalg.norm(alt, axis=-1, keepdims=True) < 1e-6
-        alt = np.where(small, np.cross(un, np.array([0.0, 0.0, 1.0])), alt)
-        q = np.where(opposite[..., None], np.concatenate([np.zeros_like(w), alt], axis=-1), q)
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+    """Unit quaternion of the minimal rotation taking direction ``u`` to ``v`` (w >= 0, as HumanML3D's).
+
+    A zero-length ``v`` gives the identity and exactly opposite directions a half turn about an
+    axis normal to ``u`` (HumanML3D gets NaN in both cases)."""
+    u, v = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(v, np.float64))
+    w = np.sqrt(np.sum(u * u, -1, keepdims=True) * np.sum(v * v, -1, keepdims=True)) + np.sum(u * v, -1, keepdims=True)
+    q = np.concatenate([w, np.cross(u, v)], axis=-1)
+    n = np.linalg.norm(q, axis=-1, keepdims=True)
+    bad = n[..., 0] < 1e-9
+    if np.any(bad):
+        vlen = np.linalg.norm(v, axis=-1)
+        axis = np.cross(u, np.array([1.0, 0.0, 0.0]))
+        axis = np.where(np.linalg.norm(axis, axis=-1, keepdims=True) < 1e-6, np.cross(u, np.array([0.0, 0.0, 1.0])),
+                        axis)
+        half_turn = np.concatenate([np.zeros_like(w), axis], axis=-1)
+        ident = np.zeros_like(q)
+        ident[..., 0] = 1.0
+        q = np.where(bad[..., None], np.where((vlen < 1e-9)[..., None], ident, half_turn), q)
+        n = np.linalg.norm(q, axis=-1, keepdims=True)
+    return q / n
 
 
 def _quat_to_cont6d(q: np.ndarray) -> np.ndarray:
@@ -148,6 +182,13 @@ def _quat_to_cont6d(q: np.ndarray) -> np.ndarray:
     return np.concatenate([col0, col1], axis=-1)
 
 
+def _yaw_quat(ang: np.ndarray) -> np.ndarray:
+    """Quaternion of a rotation by ``ang`` about +y."""
+    ang = np.asarray(ang, np.float64)
+    z = np.zeros_like(ang)
+    return np.stack([np.cos(ang / 2), z, np.sin(ang / 2), z], axis=-1)
+
+
 # ------------------------------------------------------------------------- encoding
 def _check_joints(joints: Any) -> np.ndarray:
     j = np.asarray(joints)
@@ -155,41 +196,105 @@ def _check_joints(joints: Any) -> np.ndarray:
         raise DataError(f"expected SMPL-22 joints [T, 22, 3], got shape {j.shape}", field="joints")
     if j.shape[0] < 2:
         raise DataError(f"need at least 2 frames (features are per frame pair), got {j.shape[0]}", field="joints")
-    if not np.issubdtype(j.dtype, np.number):
-        raise DataError(f"expected a numeric array, got dtype {j.dtype}", field="joints")
+    if not (np.issubdtype(j.dtype, np.floating) or np.issubdtype(j.dtype, np.integer)):
+        raise DataError(f"expected a real-valued array, got dtype {j.dtype}", field="joints")
     if not np.all(np.isfinite(j)):
         raise DataError("contains NaN or inf", field="joints")
     return j.astype(np.float64)
 
 
-def heading_angles(joints: np.ndarray, sigma: float = 20.0) -> np.ndarray:
-    """Per-frame heading ``phi[T]`` (rad; 0 = facing +z, positive towards +x), unwrapped in time.
-
-    The forward direction is up × across, across = (R_hip − L_hip) + (R_shoulder − L_shoulder),
-    projected on the ground and smoothed with a Gaussian of ``sigma`` frames.
-    """
-    j = np.asarray(joints, dtype=np.float64)
-    across = (j[:, R_HIP] - j[:, L_HIP]) + (j[:, R_SHOULDER] - j[:, L_SHOULDER])
-    across[:, 1] = 0.0
+def _forward(joints: np.ndarray, across: np.ndarray, what: str) -> np.ndarray:
+    """Horizontal unit forward directions ``up x across`` ([..., 3]); degenerate frames raise."""
+    across = np.array(across, dtype=np.float64)
     n = np.linalg.norm(across, axis=-1, keepdims=True)
     if np.any(n < 1e-9):
-        bad = int(np.argmax(n[:, 0] < 1e-9))
-        raise DataError(f"frame {bad}: hips and shoulders are degenerate (no left-right direction), cannot "
-                        "compute the heading", field="joints")
-    across /= n
-    forward = np.cross(np.array([0.0, 1.0, 0.0]), across)  # [T, 3], horizontal
-    if sigma > 0 and len(forward) > 1:
+        bad = int(np.argmax(n.reshape(-1) < 1e-9))
+        raise DataError(f"frame {bad}: hips and shoulders give no left-right direction, cannot compute the {what}",
+                        field="joints")
+    return np.cross(np.array([0.0, 1.0, 0.0]), across / n)
+
+
+def heading_forward(joints: np.ndarray, sigma: float = 20.0) -> np.ndarray:
+    """HumanML3D's per-frame forward vectors ``[T, 3]`` (step 5 of the module docstring): hip term
+    L_hip - R_hip, Gaussian-smoothed over ``sigma`` frames, unit length."""
+    j = np.asarray(joints, dtype=np.float64)
+    fwd = _forward(j, (j[:, L_HIP] - j[:, R_HIP]) + (j[:, R_SHOULDER] - j[:, L_SHOULDER]), "heading")
+    if sigma > 0 and len(fwd) > 1:
         from scipy.ndimage import gaussian_filter1d
 
-        forward = gaussian_filter1d(forward, sigma, axis=0, mode="nearest")
-    phi = np.arctan2(forward[:, 0], forward[:, 2])
-    return np.unwrap(phi)
+        fwd = gaussian_filter1d(fwd, sigma, axis=0, mode="nearest")
+    n = np.linalg.norm(fwd, axis=-1, keepdims=True)
+    if np.any(n < 1e-9):
+        raise DataError(f"frame {int(np.argmax(n[:, 0] < 1e-9))}: smoothed forward direction vanishes", field="joints")
+    return fwd / n
+
+
+def heading_angles(joints: np.ndarray, sigma: float = 20.0) -> np.ndarray:
+    """Per-frame heading ``phi[T]`` (rad; 0 = facing +z, positive towards +x), unwrapped in time,
+    from :func:`heading_forward`."""
+    f = heading_forward(joints, sigma)
+    return np.unwrap(np.arctan2(f[:, 0], f[:, 2]))
+
+
+def root_rotations(joints: np.ndarray, sigma: float = 20.0) -> np.ndarray:
+    """The heading quaternions ``r[T, 4]`` that turn each frame to face +z, frame 0 the identity
+    (HumanML3D's root rotations)."""
+    f = heading_forward(joints, sigma)
+    r = _qbetween(f, np.array([0.0, 0.0, 1.0]))
+    r[0] = (1.0, 0.0, 0.0, 0.0)
+    return r
+
+
+def inverse_kinematics(joints: np.ndarray, root_rot: np.ndarray) -> np.ndarray:
+    """Local joint rotations ``[T, 22, 4]`` (root = ``root_rot``) along :data:`KINEMATIC_CHAINS`
+    from :data:`REST_DIRECTIONS` (step 7 of the module docstring)."""
+    j = np.asarray(joints, dtype=np.float64)
+    q = np.zeros(j.shape[:-1] + (4,))
+    q[:, 0] = root_rot
+    for chain in KINEMATIC_CHAINS:
+        acc = root_rot
+        for a, b in zip(chain[:-1], chain[1:]):
+            glob = _qbetween(REST_DIRECTIONS[b], j[:, b] - j[:, a])
+            local = _qmul(_qinv(acc), glob)
+            q[:, b] = local
+            acc = _qmul(acc, local)
+    return q
+
+
+def uniform_skeleton(joints: np.ndarray, bone_lengths: Optional[Sequence[float]] = None) -> np.ndarray:
+    """Rescale each bone of ``joints`` ``[T, 22, 3]`` to ``bone_lengths`` (default the HumanML3D target
+    skeleton) along its current direction, the root path scaled by the ratio of right-leg lengths
+    (thigh + shin) on the first frame, as HumanML3D's ``uniform_skeleton``."""
+    j = _check_joints(joints)
+    tgt = np.asarray(HUMANML3D_BONE_LENGTHS if bone_lengths is None else bone_lengths, dtype=np.float64)
+    if tgt.shape != (NUM_JOINTS,) or not np.all(np.isfinite(tgt)) or np.any(tgt[1:] <= 0):
+        raise DataError(f"bone_lengths must be 22 positive lengths (index 0 unused), got shape {tgt.shape}",
+                        field="bone_lengths")
+    src_leg = sum(float(np.linalg.norm(j[0, c] - j[0, PARENTS[c]])) for c in LEG)
+    if src_leg < 1e-9:
+        raise DataError("frame 0: the right leg has zero length, cannot scale the skeleton", field="joints")
+    out = np.zeros_like(j)
+    out[:, 0] = j[:, 0] * (float(tgt[list(LEG)].sum()) / src_leg)
+    for chain in KINEMATIC_CHAINS:
+        for a, b in zip(chain[:-1], chain[1:]):
+            d = j[:, b] - j[:, a]
+            n = np.linalg.norm(d, axis=-1, keepdims=True)
+            unit = np.where(n > 1e-9, d / np.maximum(n, 1e-12), REST_DIRECTIONS[b])
+            out[:, b] = out[:, a] + unit * tgt[b]
+    return out
 
 
 def canonical_info(joints: np.ndarray, config: Optional[HmlVecConfig] = None) -> Dict[str, Any]:
-    """Floor height, origin and initial heading that :func:`to_canonical` removes."""
+    """Floor height, origin and first-frame facing angle that :func:`to_canonical` removes (steps 2-4),
+    measured after the optional uniform skeleton."""
     config = config or HmlVecConfig()
     j = _check_joints(joints)
+    if config.uniform_skeleton:
+        j = uniform_skeleton(j, config.bone_lengths)
+    return _canonical_info(j, config)
+
+
+def _canonical_info(j: np.ndarray, config: HmlVecConfig) -> Dict[str, Any]:
     if config.floor == "clip":
         floor = float(j[..., 1].min())
     elif config.floor == "first":
@@ -198,79 +303,69 @@ def canonical_info(joints: np.ndarray, config: Optional[HmlVecConfig] = None) ->
         floor = 0.0
     else:
         raise DataError(f"floor must be 'clip', 'first' or 'none', got {config.floor!r}", field="floor")
-    phi = heading_angles(j, config.heading_sigma)
-    return {"floor": floor, "origin_xz": [float(j[0, 0, 0]), float(j[0, 0, 2])], "heading0": float(phi[0]),
-            "heading": phi}
+    f0 = j[0]
+    fwd = _forward(f0, (f0[R_HIP] - f0[L_HIP]) + (f0[R_SHOULDER] - f0[L_SHOULDER]), "facing of frame 0")
+    return {"floor": floor, "origin_xz": [float(j[0, 0, 0]), float(j[0, 0, 2])],
+            "heading0": float(np.arctan2(fwd[0], fwd[2])), "uniform_skeleton": bool(config.uniform_skeleton)}
 
 
 def to_canonical(joints: np.ndarray, info: Dict[str, Any]) -> np.ndarray:
-    """Apply the floor / origin / facing transform described by ``info`` (from :func:`canonical_info`)."""
+    """Apply the floor / origin / facing transform described by ``info`` (from :func:`canonical_info`)
+    to joints that are already on the target skeleton when ``info['uniform_skeleton']``."""
     j = np.asarray(joints, dtype=np.float64)
     shift = np.array([info["origin_xz"][0], info["floor"], info["origin_xz"][1]])
-    return _roty(j - shift, -info["heading0"])
+    return _qrot(_yaw_quat(-info["heading0"]), j - shift)
 
 
 def from_canonical(joints: np.ndarray, info: Dict[str, Any]) -> np.ndarray:
     """Undo :func:`to_canonical`: put canonical (or recovered) joints back where the input was."""
     j = np.asarray(joints, dtype=np.float64)
     shift = np.array([info["origin_xz"][0], info["floor"], info["origin_xz"][1]])
-    return _roty(j, info["heading0"]) + shift
+    return _qrot(_yaw_quat(info["heading0"]), j) + shift
 
 
 def joints_to_hml_vec(joints: np.ndarray, feet_thre: float = 0.002, *, config: Optional[HmlVecConfig] = None,
                       return_info: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, Any]]]:
-    """SMPL-22 joint positions ``[T, 22, 3]`` → 263-d features ``[T-1, 263]`` (float32).
+    """SMPL-22 joint positions ``[T, 22, 3]`` → HumanML3D features ``[T-1, 263]`` (float32).
 
     Args:
-        joints: metres, y-up, HumanML3D joint order (layout ``smpl22``), 20 fps for the velocities
-            to match pretrained models.
-        feet_thre: foot-contact threshold (squared displacement per frame, m²).
+        joints: metres, y-up, layout ``smpl22``, 20 fps for the velocities to match pretrained models.
+        feet_thre: foot-contact threshold (squared displacement per frame, m^2).
         config: further options (:class:`HmlVecConfig`); its ``feet_thre`` is overridden by the argument.
-        return_info: also return the canonicalisation (floor, origin, heading) so that
+        return_info: also return the canonicalisation (floor, origin, facing) so that
             :func:`from_canonical` can put recovered joints back in the input's frame.
 
     Raises:
         DataError: wrong shape, fewer than 2 frames, NaN/inf, or degenerate hips/shoulders.
     """
     cfg = replace(config or HmlVecConfig(), feet_thre=float(feet_thre))
-    if cfg.root_velocity_frame not in ("current", "next"):
-        raise DataError(f"root_velocity_frame must be 'current' or 'next', got {cfg.root_velocity_frame!r}",
-                        field="root_velocity_frame")
-    info = canonical_info(joints, cfg)
-    x = to_canonical(joints, info)  # [T, 22, 3]
+    j = _check_joints(joints)
+    if cfg.uniform_skeleton:
+        j = uniform_skeleton(j, cfg.bone_lengths)
+    info = _canonical_info(j, cfg)
+    x = to_canonical(j, info)                                      # [T, 22, 3], faced +z at frame 0
     t = x.shape[0]
-    # yaw that turns frame t's facing onto +z; 0 at the first frame by construction
-    a = -(info["heading"] - info["heading"][0])
 
-    root = x[:, 0]
-    rot_vel = (a[1:] - a[:-1]) / 2.0
-    dv = root[1:] - root[:-1]
-    lin = _roty(dv, a[:-1] if cfg.root_velocity_frame == "current" else a[1:])[:, [0, 2]]
-    root_y = root[:-1, 1:2]
-
-    ground = x - np.stack([root[:, 0], np.zeros(t), root[:, 2]], axis=-1)[:, None]
-    ric = _roty(ground, a[:, None])  # [T, 22, 3]; heading-invariant
-
-    bones = ric[:, 1:] - ric[:, np.asarray(PARENTS[1:])]          # [T, 21, 3] in the heading frame
-    swing = np.concatenate([np.tile([1.0, 0.0, 0.0, 0.0], (t, 1, 1)), _qbetween(_REST_DIRS[1:][None], bones)], axis=1)
-    local = _qmul(_qconj(swing[:, np.asarray(PARENTS[1:])]), swing[:, 1:])  # [T, 21, 4]
-    rot6 = _quat_to_cont6d(local)
-
-    local_vel = _roty(x[1:] - x[:-1], a[:-1, None])               # [T-1, 22, 3]
-    disp2 = np.sum((x[1:] - x[:-1]) ** 2, axis=-1)                # [T-1, 22]
+    disp2 = np.sum((x[1:] - x[:-1]) ** 2, axis=-1)                 # [T-1, 22]
     feet_l = (disp2[:, list(FOOT_L)] < cfg.feet_thre).astype(np.float64)
     feet_r = (disp2[:, list(FOOT_R)] < cfg.feet_thre).astype(np.float64)
 
+    r = root_rotations(x, cfg.heading_sigma)                       # [T, 4]
+    rot6 = _quat_to_cont6d(inverse_kinematics(x, r))[:, 1:]        # [T, 21, 6]
+    root = x[:, 0]
+    lin = _qrot(r[1:], root[1:] - root[:-1])[:, [0, 2]]            # next frame's heading (step 5)
+    rot_vel = np.arcsin(np.clip(_qmul(r[1:], _qinv(r[:-1]))[:, 2], -1.0, 1.0))
+    ground = x - root[:, None] * np.array([1.0, 0.0, 1.0])
+    ric = _qrot(r[:, None], ground)                                # [T, 22, 3]
+    local_vel = _qrot(r[:-1, None], x[1:] - x[:-1])                # current frame's heading
+
     feats = np.concatenate([
-        rot_vel[:, None], lin, root_y,
+        rot_vel[:, None], lin, root[:-1, 1:2],
         ric[:-1, 1:].reshape(t - 1, -1), rot6[:-1].reshape(t - 1, -1),
         local_vel.reshape(t - 1, -1), feet_l, feet_r,
     ], axis=-1).astype(np.float32)
     assert feats.shape == (t - 1, HML_DIM)
-    if return_info:
-        info = dict(info, heading=info["heading"].tolist())
-        return feats, info
-    return feats
+    return (feats, info) if return_info else feats
 
 
 # ------------------------------------------------------------------------- decoding
@@ -278,65 +373,92 @@ def _is_torch(x: Any) -> bool:
     return type(x).__module__.startswith("torch")
 
 
-def recover_root_rot_pos(feats: Any) -> Tuple[Any, Any]:
-    """Root yaw angle ``[..., T]`` (rad, the rotation that turns the body to face +z) and root
-    position ``[..., T, 3]`` integrated from the first four feature channels."""
-    if _is_torch(feats):
-        import torch as xp
-
-        cumsum = lambda v: xp.cumsum(v, dim=-1)  # noqa: E731
-        cat = lambda seq: xp.cat(seq, dim=-1)  # noqa: E731
-        stack = lambda seq: xp.stack(seq, dim=-1)  # noqa: E731
-    else:
-        xp = np
-        cumsum = lambda v: np.cumsum(v, axis=-1)  # noqa: E731
-        cat = lambda seq: np.concatenate(seq, axis=-1)  # noqa: E731
-        stack = lambda seq: np.stack(seq, axis=-1)  # noqa: E731
-    rot_vel = feats[..., 0]
-    zero = rot_vel[..., :1] * 0
-    yaw = 2.0 * cumsum(cat([zero, rot_vel[..., :-1]]))             # [..., T]
-    lx, lz = feats[..., :-1, 1], feats[..., :-1, 2]
-    c, s = xp.cos(-yaw[..., :-1]), xp.sin(-yaw[..., :-1])
-    vx, vz = c * lx + s * lz, -s * lx + c * lz
-    px, pz = cumsum(cat([zero, vx])), cumsum(cat([zero, vz]))
-    return yaw, stack([px, feats[..., 3], pz])
-
-
-def recover_from_ric(feats: Any, joints_num: int = NUM_JOINTS) -> Any:
-    """263-d features ``[..., T, 263]`` → joint positions ``[..., T, 22, 3]`` (numpy or torch in,
-    same type out; torch keeps device and gradients).
-
-    Uses only the root channels [0:4] and ``ric`` [4:67]: the root path is integrated from the
-    angular and linear velocities starting at the origin facing +z, and each joint is ``ric``
-    rotated back by the root yaw and shifted by the root's ground position.
-
-    Raises:
-        DataError: the last axis is not 263 wide or there is no time axis.
-    """
+def _check_feats(feats: Any, joints_num: int = NUM_JOINTS) -> Tuple[Any, bool]:
     shape = tuple(feats.shape)
     if len(shape) < 2 or shape[-1] != HML_DIM or joints_num != NUM_JOINTS:
         raise DataError(f"expected features [..., T, {HML_DIM}] for {NUM_JOINTS} joints, got shape {shape}",
                         field="feats")
-    torch_in = _is_torch(feats)
-    if not torch_in:
-        feats = np.asarray(feats)
-        if not np.all(np.isfinite(feats)):
-            raise DataError("features contain NaN or inf", field="feats")
-        out_dtype = feats.dtype if np.issubdtype(feats.dtype, np.floating) else np.float32
-        feats = feats.astype(np.float64)
-    yaw, root = recover_root_rot_pos(feats)
-    ric = feats[..., 4:4 + (NUM_JOINTS - 1) * 3].reshape(shape[:-1] + (NUM_JOINTS - 1, 3))
-    if torch_in:
-        import torch as xp
+    if _is_torch(feats):
+        return feats, True
+    f = np.asarray(feats)
+    if not (np.issubdtype(f.dtype, np.floating) or np.issubdtype(f.dtype, np.integer)):
+        raise DataError(f"expected real-valued features, got dtype {f.dtype}", field="feats")
+    if not np.all(np.isfinite(f)):
+        raise DataError("features contain NaN or inf", field="feats")
+    return f.astype(np.float64), False
 
-        c, s = xp.cos(-yaw)[..., None], xp.sin(-yaw)[..., None]
-    else:
-        xp = np
-        c, s = np.cos(-yaw)[..., None], np.sin(-yaw)[..., None]
+
+def _ops(torch_in: bool):
+    if torch_in:
+        import torch
+
+        return (torch, lambda v: torch.cumsum(v, dim=-1), lambda s: torch.cat(s, dim=-1),
+                lambda s, ax: torch.stack(s, dim=ax))
+    return (np, lambda v: np.cumsum(v, axis=-1), lambda s: np.concatenate(s, axis=-1),
+            lambda s, ax: np.stack(s, axis=ax))
+
+
+def recover_root_rot_pos(feats: Any) -> Tuple[Any, Any]:
+    """Root heading ``yaw[..., T]`` (rad: the rotation about +y that turned frame t to face +z, 0 at
+    frame 0) and root position ``[..., T, 3]`` integrated from the first four channels.
+
+    As HumanML3D's decoder: ``yaw[t] = 2 * sum(rot_vel[:t])`` and the step from t to t+1 is the
+    stored velocity rotated back by ``yaw[t+1]`` (the next-frame convention of the encoder)."""
+    xp, cumsum, cat, stack = _ops(_is_torch(feats))
+    rot_vel = feats[..., 0]
+    zero = rot_vel[..., :1] * 0
+    yaw = 2.0 * cumsum(cat([zero, rot_vel[..., :-1]]))             # [..., T]
+    lx, lz = feats[..., :-1, 1], feats[..., :-1, 2]
+    c, s = xp.cos(-yaw[..., 1:]), xp.sin(-yaw[..., 1:])
+    vx, vz = c * lx + s * lz, -s * lx + c * lz
+    px, pz = cumsum(cat([zero, vx])), cumsum(cat([zero, vz]))
+    return yaw, stack([px, feats[..., 3], pz], -1)
+
+
+def recover_from_ric(feats: Any, joints_num: int = NUM_JOINTS) -> Any:
+    """HumanML3D features ``[..., T, 263]`` → joint positions ``[..., T, 22, 3]`` (numpy or torch in,
+    same type out; torch keeps device, dtype and gradients), as HumanML3D's ``recover_from_ric``.
+
+    Uses only the root channels [0:4] and ``ric`` [4:67]: the root path is integrated by
+    :func:`recover_root_rot_pos` from the origin facing +z, and each joint is ``ric`` rotated back by
+    the root heading and shifted by the root's ground position.
+
+    Raises:
+        DataError: the last axis is not 263 wide, there is no time axis, or values are NaN/inf.
+    """
+    feats_in = feats
+    feats, torch_in = _check_feats(feats, joints_num)
+    xp, _, _, stack = _ops(torch_in)
+    yaw, root = recover_root_rot_pos(feats)
+    shape = tuple(feats.shape)
+    ric = feats[..., 4:4 + (NUM_JOINTS - 1) * 3].reshape(shape[:-1] + (NUM_JOINTS - 1, 3))
+    c, s = xp.cos(-yaw)[..., None], xp.sin(-yaw)[..., None]
     x, y, z = ric[..., 0], ric[..., 1], ric[..., 2]
     wx = c * x + s * z + root[..., None, 0]
     wz = -s * x + c * z + root[..., None, 2]
-    joints = xp.stack([wx, y, wz], **({"dim": -1} if torch_in else {"axis": -1}))
-    joints = xp.cat([root[..., None, :], joints], dim=-2) if torch_in else np.concatenate([root[..., None, :], joints],
-                                                                                           axis=-2)
-    return joints if torch_in else joints.astype(out_dtype)
+    joints = stack([wx, y, wz], -1)
+    if torch_in:
+        return xp.cat([root[..., None, :], joints], dim=-2)
+    out = np.concatenate([root[..., None, :], joints], axis=-2)
+    src = np.asarray(feats_in).dtype
+    return out.astype(src if np.issubdtype(src, np.floating) else np.float32)
+
+
+def recover_with_last_frame(feats: Any) -> np.ndarray:
+    """All ``T+1`` joint frames of the clip that ``feats`` ``[T, 263]`` were made from (numpy).
+
+    :func:`recover_from_ric` gives frames 0..T-1; the last one follows from the joint velocities of
+    the last feature frame (rotated back by its heading). Re-encoding this with
+    :func:`joints_to_hml_vec` gives ``feats`` back, whereas re-encoding ``recover_from_ric(feats)``
+    changes the last ~80 frames slightly: the heading smoothing sees one frame less at the end.
+    """
+    f, torch_in = _check_feats(feats)
+    if torch_in:
+        f = f.detach().cpu().double().numpy()
+    if f.ndim != 2:
+        raise DataError(f"expected one clip [T, {HML_DIM}], got shape {f.shape}", field="feats")
+    joints = recover_from_ric(f)
+    yaw, _ = recover_root_rot_pos(f)
+    vel = f[-1, HML_SLICES["local_vel"]].reshape(NUM_JOINTS, 3)
+    last = joints[-1] + _qrot(_yaw_quat(-yaw[-1]), vel)
+    return np.concatenate([joints, last[None]], axis=0)
