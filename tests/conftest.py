@@ -69,3 +69,30 @@ def tiny_wrapper_parts(msr_pkl, tiny_generator, tmp_path):
                adapt=dict(steps=2, batch_size=4, mic_hidden=16, top_k=8, negatives_per_step=2),
                synthesis=dict(steps=3, batch_size=8, static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9))
     return inner, aug
+
+
+def fake_kinder_gator(root: Path, *, n: int = 4, t: int = 30, mutate=None) -> Path:
+    """Write a small Kinder-Gator-shaped source pickle (the rest pose swaying; labels 'bow' / 'jump';
+    participant 723, a held-out one, first) under ``root`` and return its path."""
+    import pickle
+
+    import numpy as np
+
+    from kinemic_aug.skeleton.retarget import rest_pose
+
+    folder = root / "kinder_gator"
+    folder.mkdir(parents=True, exist_ok=True)
+    rest = rest_pose("kinect_v1_sdk")
+    anns = []
+    for i in range(n):
+        wave = 0.05 * np.sin(np.linspace(0, 6, t) + i)[:, None, None]
+        kp = (rest[None] + wave + np.array([0, 0, 2.5])).astype(np.float16)[None]
+        anns.append({"frame_dir": f"trial{i}", "label": i % 2, "subject": 723 if i == 0 else 100 + i,
+                     "group": "adult", "keypoint": kp, "total_frames": t})
+    data = {"split": {"all": [a["frame_dir"] for a in anns]}, "annotations": anns,
+            "meta": {"classes": ["bow", "jump"]}}
+    if mutate:
+        mutate(data)
+    path = folder / "kinder_gator_skeleton.pkl"
+    path.write_bytes(pickle.dumps(data))
+    return path

@@ -145,23 +145,7 @@ def test_bandai_captions_carry_the_style_and_long_takes_are_split():
 
 
 # ---------------------------------------------------------------------- specs and bad input on a fake root
-def _fake_kinder_gator(root: Path, *, n: int = 4, t: int = 30, mutate=None) -> Path:
-    folder = root / "kinder_gator"
-    folder.mkdir(parents=True, exist_ok=True)
-    rest = rest_pose("kinect_v1_sdk")
-    anns = []
-    for i in range(n):
-        wave = 0.05 * np.sin(np.linspace(0, 6, t))[:, None, None]
-        kp = (rest[None] + wave + np.array([0, 0, 2.5])).astype(np.float16)[None]
-        anns.append({"frame_dir": f"trial{i}", "label": i % 2, "subject": 723 if i == 0 else 100 + i,
-                     "group": "adult", "keypoint": kp, "total_frames": t})
-    data = {"split": {"all": [a["frame_dir"] for a in anns]}, "annotations": anns,
-            "meta": {"classes": ["bow", "jump"]}}
-    if mutate:
-        mutate(data)
-    path = folder / "kinder_gator_skeleton.pkl"
-    path.write_bytes(pickle.dumps(data))
-    return path
+from conftest import fake_kinder_gator as _fake_kinder_gator  # noqa: E402
 
 
 def test_spec_with_a_root_loads_parts_and_keys_follow_the_data(tmp_path):

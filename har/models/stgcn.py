@@ -40,14 +40,24 @@ class STGCN(BaseModule):
         num_stages: number of ST-GCN blocks.
         inflate_stages / down_stages: 1-based block indices that widen / halve T.
         gcn_adaptive, gcn_with_res, tcn_type, tcn_dropout, tcn_ms_cfg: forwarded to every block.
+        pretrained: a backbone file from ``tools/pretrain_classifier.py`` (see :mod:`har.pretrained`):
+            loaded strictly after construction and again in ``init_weights`` (so MMEngine's weight
+            initialisation cannot overwrite it); a file for another layout, joint count or
+            architecture is refused with an error naming the file and field.
     """
 
     def __init__(self, graph_cfg: dict, in_channels: int = 3, base_channels: int = 64,
                  data_bn_type: Optional[str] = "VC", ch_ratio: float = 2, num_person: int = 2, num_stages: int = 10,
                  inflate_stages: Sequence[int] = (5, 8), down_stages: Sequence[int] = (5, 8),
                  gcn_adaptive: Optional[str] = "importance", gcn_with_res: bool = False, tcn_type: str = "unit_tcn",
-                 tcn_dropout: float = 0.0, tcn_ms_cfg=DEFAULT_MS_CFG, init_cfg: Optional[dict] = None) -> None:
+                 tcn_dropout: float = 0.0, tcn_ms_cfg=DEFAULT_MS_CFG, init_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.pretrained = pretrained
+        self._arch = dict(in_channels=in_channels, base_channels=base_channels, num_stages=num_stages,
+                          inflate_stages=list(inflate_stages), down_stages=list(down_stages), ch_ratio=ch_ratio,
+                          data_bn_type=data_bn_type, gcn_adaptive=gcn_adaptive, gcn_with_res=gcn_with_res,
+                          tcn_type=tcn_type)
         self.graph = Graph(**copy.deepcopy(graph_cfg))
         A = torch.tensor(self.graph.A, dtype=torch.float32)
         v = A.size(1)
@@ -81,6 +91,23 @@ class STGCN(BaseModule):
             c_in = c_out
         self.gcn = nn.ModuleList(blocks)
         self.out_channels = c_out
+        if pretrained:
+            self._load_pretrained()
+
+    @property
+    def arch(self) -> dict:
+        """The constructor arguments a pretrained checkpoint must share with this backbone."""
+        return dict(self._arch)
+
+    def _load_pretrained(self) -> None:
+        from ..pretrained import load_backbone
+
+        load_backbone(self, self.pretrained, self.graph.layout, self._arch)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.pretrained:
+            self._load_pretrained()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5:

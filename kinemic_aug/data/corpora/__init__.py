@@ -33,7 +33,10 @@ PARTS = ("train", "heldout", "all")
 TARGET_DATASETS = ("msr_action3d", "utd_mhad")
 
 
-def load_source(name: str, root: Optional[PathLike] = None, part: str = "train") -> MotionCorpus:
+def load_source(name: str, root: Optional[PathLike] = None, part: str = "train", *, layout: Optional[str] = None,
+                out_fps: Optional[float] = None) -> MotionCorpus:
+    """One source's clips (``part`` of its subjects), in the generator's space or, with ``layout``,
+    in that layout at ``out_fps`` (see :func:`~kinemic_aug.data.corpora.common.make_clip`)."""
     from ...errors import DataError
 
     if name not in SOURCES:
@@ -41,7 +44,7 @@ def load_source(name: str, root: Optional[PathLike] = None, part: str = "train")
                         field="corpus")
     if part not in PARTS:
         raise DataError(f"unknown part {part!r} of {name!r}; use one of {PARTS}", field="corpus")
-    return SOURCES[name](root, part=part)
+    return SOURCES[name](root, part=part, layout=layout, out_fps=out_fps)
 
 
 __all__ = ["SOURCES", "SOURCE_INFO", "GROUPS", "PARTS", "TARGET_DATASETS", "load_source", "resolve_data_root",

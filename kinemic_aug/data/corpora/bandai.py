@@ -38,10 +38,11 @@ def styled_captions(content: str, style: str, *, sample: str = "") -> List[str]:
     return [f"{c} {adverb}".strip() for c in caps]
 
 
-def load_bandai(root: Optional[PathLike] = None, *, part: str = "train", max_seconds: float = 10.0,
-                min_frames: int = 10) -> MotionCorpus:
+def load_bandai(root: Optional[PathLike] = None, *, part: str = "train", layout: Optional[str] = None,
+                out_fps: Optional[float] = None, max_seconds: float = 10.0, min_frames: int = 10) -> MotionCorpus:
     """One clip per take (pieces of at most ``max_seconds`` for longer takes). ``part``: ``train``,
-    ``heldout`` or ``all``."""
+    ``heldout`` or ``all``; ``layout``/``out_fps``: see
+    :func:`~kinemic_aug.data.corpora.common.make_clip` (default: the generator's space)."""
     path = INFO.path(root)
     data = read_source_pickle(path, joints=22, required=("frame_dir", "content", "style", "skeleton_id"))
     max_frames = int(round(max_seconds * INFO.fps))
@@ -62,7 +63,7 @@ def load_bandai(root: Optional[PathLike] = None, *, part: str = "train", max_sec
             if len(seg) < min_frames:
                 continue
             name = sid + (f"_part{k}" if n_pieces > 1 else "")
-            clips.append(make_clip(INFO, seg, name=name, label=label, captions=caps,
+            clips.append(make_clip(INFO, seg, layout=layout, out_fps=out_fps, name=name, label=label, captions=caps,
                                    subject=f"skeleton{int(ann['skeleton_id'])}", heldout=held,
                                    meta={"style": style, "content": str(ann["content"]), "set": ann.get("set"),
                                          "first_frame": int(bounds[k])}))

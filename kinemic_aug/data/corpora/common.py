@@ -197,14 +197,34 @@ class SourceInfo:
 
 def make_clip(info: SourceInfo, joints: np.ndarray, *, name: str, label: str, captions: Sequence[str],
               subject: Any, heldout: bool, meta: Optional[Dict[str, Any]] = None,
-              fps: Optional[float] = None) -> MotionClip:
-    """``joints [T, V, 3]`` in the source layout and frame rate → a real clip in SMPL-22 at 20 fps,
-    lowest joint on the floor, with the per-clip metadata every source records."""
-    dom = TargetDomain(layout=info.layout, fps=float(fps or info.fps), generator_fps=GENERATOR_FPS)
-    j = dom.to_generator(np.asarray(joints, np.float32)[None], sample=name)
+              fps: Optional[float] = None, layout: Optional[str] = None,
+              out_fps: Optional[float] = None) -> MotionClip:
+    """``joints [T, V, 3]`` in the source layout and frame rate → a real clip with the per-clip
+    metadata every source records.
+
+    By default the clip is in the generator's space: SMPL-22 at 20 fps, lowest joint on the floor.
+    With ``layout`` it is instead in that layout (an exact joint permutation between Kinect v1
+    orders, through SMPL-22 otherwise) at ``out_fps`` (default: the layout's own rate, else the
+    source's), in the source's coordinates: what a classifier pretrained for a target layout reads.
+    """
+    src_fps = float(fps or info.fps)
+    if layout is None:
+        dom = TargetDomain(layout=info.layout, fps=src_fps, generator_fps=GENERATOR_FPS)
+        j = dom.to_generator(np.asarray(joints, np.float32)[None], sample=name)
+        lay, rate = "smpl22", GENERATOR_FPS
+    else:
+        from ...skeleton.resample import resample
+        from ...skeleton.retarget import retarget
+
+        dst = get_layout(layout)
+        rate = float(out_fps or dst.fps or src_fps)
+        j = retarget(np.asarray(joints, np.float32), info.layout, dst, sample=name)
+        if abs(rate - src_fps) > 1e-6:
+            j = resample(j, src_fps, rate, sample=name)
+        lay = dst.name
     m = {"dataset": info.name, "label": label, "subject": subject, "licence": info.licence,
          "caption_origin": "authored", "heldout": bool(heldout), "source_layout": get_layout(info.layout).name,
-         "source_fps": float(fps or info.fps)}
+         "source_fps": src_fps}
     m.update(meta or {})
-    return MotionClip(joints=j, layout="smpl22", fps=GENERATOR_FPS, captions=list(captions), name=name,
+    return MotionClip(joints=j, layout=lay, fps=rate, captions=list(captions), name=name,
                       source=info.name, synthetic=False, meta=m)

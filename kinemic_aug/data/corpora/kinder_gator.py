@@ -18,10 +18,11 @@ INFO = SourceInfo(
             "Eurographics 2018; do not redistribute; the data are motions of minors")
 
 
-def load_kinder_gator(root: Optional[PathLike] = None, *, part: str = "train", max_gap: int = 5,
-                      min_frames: int = 10) -> MotionCorpus:
+def load_kinder_gator(root: Optional[PathLike] = None, *, part: str = "train", layout: Optional[str] = None,
+                      out_fps: Optional[float] = None, max_gap: int = 5, min_frames: int = 10) -> MotionCorpus:
     """One clip per trial (a trial cut by an untracked stretch gives one clip per tracked piece).
-    ``part``: ``train``, ``heldout`` or ``all``."""
+    ``part``: ``train``, ``heldout`` or ``all``; ``layout``/``out_fps``: see
+    :func:`~kinemic_aug.data.corpora.common.make_clip` (default: the generator's space)."""
     path = INFO.path(root)
     data = read_source_pickle(path, joints=20, required=("subject", "frame_dir"))
     clips = []
@@ -35,7 +36,7 @@ def load_kinder_gator(root: Optional[PathLike] = None, *, part: str = "train", m
         segs, rep = repair_gaps(np.asarray(ann["keypoint"][0], np.float32), max_gap=max_gap, min_frames=min_frames)
         for k, (off, seg) in enumerate(segs):
             name = str(ann["frame_dir"]) + (f"_part{k}" if len(segs) > 1 else "")
-            clips.append(make_clip(INFO, seg, name=name, label=label, captions=caps, subject=subject, heldout=held,
+            clips.append(make_clip(INFO, seg, layout=layout, out_fps=out_fps, name=name, label=label, captions=caps, subject=subject, heldout=held,
                                    meta={"group": ann.get("group"), "category": ann.get("category"),
                                          "first_frame": int(off), "filled_frames": rep.filled_frames}))
     return MotionCorpus(clips, name=f"kinder_gator:{part}")

@@ -72,10 +72,11 @@ def tag_windows(annotations: List[Mapping[str, Any]]) -> Dict[int, Tuple[int, in
     return out
 
 
-def load_msrc12(root: Optional[PathLike] = None, *, part: str = "train", max_gap: int = 5,
-                min_frames: int = 10) -> MotionCorpus:
+def load_msrc12(root: Optional[PathLike] = None, *, part: str = "train", layout: Optional[str] = None,
+                out_fps: Optional[float] = None, max_gap: int = 5, min_frames: int = 10) -> MotionCorpus:
     """One clip per tagged gesture instance. ``part``: ``train`` (subjects not held out),
-    ``heldout`` or ``all``."""
+    ``heldout`` or ``all``; ``layout``/``out_fps``: see
+    :func:`~kinemic_aug.data.corpora.common.make_clip` (default: the generator's space)."""
     path = INFO.path(root)
     data = read_source_pickle(path, joints=20, required=("subject", "tags", "frame_dir"))
     anns = data["annotations"]
@@ -104,7 +105,7 @@ def load_msrc12(root: Optional[PathLike] = None, *, part: str = "train", max_gap
             if len(segs) != 1:   # a window cut by an untracked stretch is not one instance
                 continue
             off, seg = segs[0]
-            clips.append(make_clip(INFO, seg, name=f"{ann['frame_dir']}_tag{k:02d}", label=label, captions=caps,
+            clips.append(make_clip(INFO, seg, layout=layout, out_fps=out_fps, name=f"{ann['frame_dir']}_tag{k:02d}", label=label, captions=caps,
                                    subject=subject, heldout=held,
                                    meta={"tag_frame": t, "window": [lo + off, lo + off + len(seg)],
                                          "tag_window": [before, after], "instruction": ann.get("instruction"),

@@ -28,10 +28,11 @@ INFO = SourceInfo(
             "do not redistribute")
 
 
-def load_nw_ucla(root: Optional[PathLike] = None, *, part: str = "train", max_gap: int = 4,
-                 min_frames: int = 9) -> MotionCorpus:
+def load_nw_ucla(root: Optional[PathLike] = None, *, part: str = "train", layout: Optional[str] = None,
+                 out_fps: Optional[float] = None, max_gap: int = 4, min_frames: int = 9) -> MotionCorpus:
     """One clip per sequence (frames with joints at exactly zero are interpolated when the gap is
-    short, cut otherwise; one-frame sequences are dropped). ``part``: ``train``, ``heldout``, ``all``."""
+    short, cut otherwise; one-frame sequences are dropped). ``part``: ``train``, ``heldout``, ``all``; ``layout``/``out_fps``: see
+    :func:`~kinemic_aug.data.corpora.common.make_clip` (default: the generator's space)."""
     path = INFO.path(root)
     data = read_source_pickle(path, joints=20, required=("subject", "frame_dir", "view"))
     clips = []
@@ -45,7 +46,7 @@ def load_nw_ucla(root: Optional[PathLike] = None, *, part: str = "train", max_ga
         segs, rep = repair_gaps(np.asarray(ann["keypoint"][0], np.float32), max_gap=max_gap, min_frames=min_frames)
         for k, (off, seg) in enumerate(segs):
             name = str(ann["frame_dir"]) + (f"_part{k}" if len(segs) > 1 else "")
-            clips.append(make_clip(INFO, seg, name=name, label=label, captions=caps, subject=subject, heldout=held,
+            clips.append(make_clip(INFO, seg, layout=layout, out_fps=out_fps, name=name, label=label, captions=caps, subject=subject, heldout=held,
                                    meta={"view": int(ann["view"]), "first_frame": int(off),
                                          "filled_frames": rep.filled_frames, "fps_estimated": True}))
     return MotionCorpus(clips, name=f"nw_ucla:{part}")
