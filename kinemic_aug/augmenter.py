@@ -67,11 +67,29 @@ class ClassReport:
     adapt_cached: bool = False
     synth_seconds: float = 0.0
     synth_cached: bool = False
-    generated: int = 0
+    generated: int = 0  # kept: passed the filter and in the output
     dropped_static: int = 0
     dropped_exploding: int = 0
     top1_similarity: float = float("nan")
     kth_similarity: float = float("nan")
+    requested: int = 0
+    drawn: int = 0
+    max_draws: int = 0
+    shortfall_reason: str = ""
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.requested - self.generated)
+
+    def progress_line(self, position: str = "") -> str:
+        """One plain line: how the adapter came (trained or cached), what was sampled, what was kept."""
+        adapter = "adapter from cache" if self.adapt_cached else "adapter trained"
+        sampled = ("synthetic set from cache" if self.synth_cached else f"sampled {self.drawn}")
+        short = f", SHORT by {self.shortfall}" if self.shortfall else ""
+        return (f"[kinemic] class {self.class_id} {self.name}{f' ({position})' if position else ''}: "
+                f"{adapter} in {self.adapt_seconds:.1f} s; {sampled} in {self.synth_seconds:.1f} s; kept "
+                f"{self.generated} of {self.requested} ({self.dropped_static} static, {self.dropped_exploding} "
+                f"exploding dropped){short}")
 
 
 def _annotations_from_source(source: Any, split: Optional[str]) -> Tuple[List[Dict[str, Any]], Optional[Dict]]:
@@ -539,10 +557,37 @@ class KineMICAugmenter:
                                             "infos": infos, "report": rep_d})
         return seqs, infos, rep_d
 
+    def _say(self, line: str, bar: Any = None) -> None:
+        """A progress line on stderr (``progress=True``): beside the bar on a terminal, plain in a log file."""
+        if not self.progress:
+            return
+        import sys
+        if bar is not None and not getattr(bar, "disable", True):
+            bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def annotation_template(self):
+        """The fields synthetic annotations take from the real ones (:class:`~kinemic_aug.data.pyskl.AnnotationTemplate`)."""
+        if not hasattr(self, "_template"):
+            from .data.pyskl import AnnotationTemplate
+            real = self.data["annotations"] if self.data is not None else self.anns_all
+            self._template = AnnotationTemplate.from_annotations(real)
+        return self._template
+
     def synthetic_annotations(self) -> List[Dict[str, Any]]:
-        """Generate (or load) the synthetic set for every class, in the dataset's layout and fps."""
+        """Generate (or load) the synthetic set for every class, in the dataset's layout and fps.
+
+        Each has the fields, types and dtypes of the dataset's real annotations (:meth:`annotation_template`:
+        e.g. ``keypoint_score`` of ones, ``subject=-1``), plus ``is_synthetic=True`` and ``synthetic_info``.
+        A class whose filter kept fewer than asked within ``SynthesisConfig.draw_limit`` is logged as a
+        warning and recorded in its report (``shortfall``, ``shortfall_reason``)."""
         if self._synthetic is not None:
             return self._synthetic
+        template = self.annotation_template()  # before any work: a dataset it cannot describe fails now
+        asked = (f"{self.synthetic_ratio:g} synthetic per shot" if self.synthetic_ratio is not None else
+                 f"{self.synthetic_per_class or 0} synthetic per class")
+        self._say(f"[kinemic] {len(self.classes)} classes, variant {self.variant}, {asked} asked; loading the generator")
         bundle = self._bundle()
         joints_by_class = self._shot_joints()
         pair = self._pairing() if self.adapt_cfg.steps > 0 and (self.adapt_cfg.use_mining or
@@ -553,13 +598,15 @@ class KineMICAugmenter:
             compose = self._encoder().encode(list(self.synth_cfg.compose_with))
         joint = None
         if self.adapt_cfg.mode == "joint":
+            self._say(f"[kinemic] training one joint adapter for {len(self.classes)} classes")
             joint = self._joint_adapter(joints_by_class)
-        iterator = self.classes
+            self._say(f"[kinemic] joint adapter {'from cache' if joint[3] else 'trained'} in {joint[2]:.1f} s")
+        iterator = bar = self.classes
         if self.progress:
             from tqdm.auto import tqdm
             # disable=None: bars on a terminal only, never as carriage-return noise in a log file
-            iterator = tqdm(self.classes, desc=f"KineMIC ({self.variant})", disable=None)
-        for c in iterator:
+            iterator = bar = tqdm(self.classes, desc=f"KineMIC ({self.variant})", disable=None)
+        for pos, c in enumerate(iterator):
             shots_c = joints_by_class[c]
             self.reports[c] = rpt = ClassReport(c, self.labels[c].name, len(shots_c))
             if pair is not None:
@@ -583,11 +630,15 @@ class KineMICAugmenter:
             with self.cache.lock("synthetic", skey):  # a second process waits, then reads this one's entry
                 seqs, infos, rep_d = self._synthetic_for(c, trainer, akey, skey, n, shots_c, compose, rpt, action)
             rpt.synth_seconds = time.time() - t0
-            rpt.generated = rep_d["kept"]
-            rpt.dropped_static, rpt.dropped_exploding = rep_d["static"], rep_d["exploding"]
-            if rpt.generated < n:
-                warnings.warn(f"class {c} ({rpt.name}): only {rpt.generated} of {n} synthetic samples passed the "
-                              f"filter ({rpt.dropped_static} static, {rpt.dropped_exploding} exploding dropped)")
+            frep = FilterReport.from_dict(rep_d)
+            rpt.generated, rpt.requested, rpt.drawn, rpt.max_draws = frep.kept, n, frep.drawn, frep.max_draws
+            rpt.dropped_static, rpt.dropped_exploding = frep.static, frep.exploding
+            if rpt.shortfall:
+                rpt.shortfall_reason = frep.reason if frep.max_draws else (
+                    f"{frep.static} static and {frep.exploding} exploding dropped by the filter (a cached set "
+                    "from an earlier version, drawn without the draw bound)")
+                log.warning("class %d (%s) is short: %d of %d synthetic samples kept; %s", c, rpt.name,
+                            rpt.generated, n, rpt.shortfall_reason)
             refs = self._shots_of(c)
             rng = np.random.default_rng([self.seed, c, 99])
             for i, (s, info) in enumerate(zip(seqs, infos)):
@@ -596,58 +647,83 @@ class KineMICAugmenter:
                 kp = self.domain.from_generator(s, reference=ref["keypoint"], sample=f"synthetic_{c}_{i}")
                 caption = (self.synth_cfg.compose_with[0] if info.get("composed") else
                            self.labels.captions(c)[info["caption_index"]])
-                out.append({"frame_dir": f"synthetic_{self.variant}_c{c:03d}_{i:05d}", "label": int(c),
-                            "keypoint": kp.astype(np.float32), "total_frames": int(kp.shape[1]),
-                            "is_synthetic": True,
-                            "synthetic_info": {"variant": self.variant, "adapter": akey[:16], "caption": caption,
-                                               "composed": bool(info.get("composed")),
-                                               "anchor_shot": str(ref.get(id_key([ref]), "")),
-                                               "shot_strength": float(self.synth_cfg.shot_strength), "generator_step":
-                                               int(bundle.step), "seed": self.seed}})
+                ann = {"frame_dir": f"synthetic_{self.variant}_c{c:03d}_{i:05d}", "label": int(c),
+                       "keypoint": kp.astype(np.float32), "total_frames": int(kp.shape[1]),
+                       "is_synthetic": True,
+                       "synthetic_info": {"variant": self.variant, "adapter": akey[:16], "caption": caption,
+                                          "composed": bool(info.get("composed")),
+                                          "anchor_shot": str(ref.get(id_key([ref]), "")),
+                                          "shot_strength": float(self.synth_cfg.shot_strength), "generator_step":
+                                          int(bundle.step), "seed": self.seed}}
+                out.append(template.conform(ann, reference=ref))
+            self._say(rpt.progress_line(f"{pos + 1}/{len(self.classes)}"), bar)
         self._synthetic = out
         return out
 
     # ------------------------------------------------------------------ outputs
     def annotations(self) -> List[Dict[str, Any]]:
-        """The real shots (``is_synthetic=False``) followed by the synthetic samples."""
+        """The real shots (``is_synthetic=False``) followed by the synthetic samples (``is_synthetic=True``)."""
         real = [dict(a, is_synthetic=False) for a in self.shot_anns]
         return real + self.synthetic_annotations()
 
     def to_pyskl(self, train_split: Optional[str] = None) -> Dict[str, Any]:
         """A PYSKL dict: the original splits untouched, plus ``<train_split>`` replaced by the shots +
-        synthetic ids (named ``<split>_kinemic`` if the input had no splits)."""
+        synthetic ids (named ``<split>_kinemic`` if the input had no splits).
+
+        Every annotation says ``is_synthetic`` (``False`` on every real one, in any split), and every
+        synthetic one has the fields of the real ones (checked with :func:`~kinemic_aug.data.pyskl.field_parity`)."""
+        from .data.pyskl import field_parity
         anns = self.annotations()
-        key = id_key(self.data["annotations"]) if self.data is not None else "frame_dir"
-        if key != "frame_dir":
-            anns = [a if "frame_dir" not in a or not a.get("is_synthetic") else
-                    {**{k: v for k, v in a.items() if k != "frame_dir"}, key: a["frame_dir"]} for a in anns]
         name = train_split or (f"{self.split}_kinemic" if self.split else "train_kinemic")
+        synthetic = [a for a in anns if a.get("is_synthetic")]
         if self.data is not None:
             out = {k: v for k, v in self.data.items() if k not in ("split", "annotations")}
-            ids_real = {a[id_key(self.data["annotations"])] for a in self.shot_anns}
-            base = [dict(a, is_synthetic=False) if a[id_key(self.data["annotations"])] in ids_real else a
-                    for a in self.data["annotations"]]
+            # a source that is itself augmented keeps its synthetic samples' flag
+            every = [dict(a, is_synthetic=bool(a.get("is_synthetic", False))) for a in self.data["annotations"]]
+            base = [a for a in every if not a["is_synthetic"]]
             split = dict(self.data["split"])
-            out["annotations"] = base + [a for a in anns if a.get("is_synthetic")]
+            out["annotations"] = every + synthetic
         else:
-            out = {}
-            split = {}
+            out, split = {}, {}
+            base = [a for a in anns if not a.get("is_synthetic")]
             out["annotations"] = anns
+        problems = field_parity(base, synthetic)
+        if problems:  # a template bug, not a user error: never write a file pipelines would trip over
+            raise DataError(f"synthetic annotations differ from the real ones: {'; '.join(problems[:5])}",
+                            field="annotations")
+        key = self.annotation_template().key
         split[name] = [a[key] for a in anns]
         out["split"] = split
         return out
 
     def save_pyskl(self, path: Union[str, Path], train_split: Optional[str] = None) -> Path:
+        """Write :meth:`to_pyskl` (readable by numpy 1.x and 2.x, see :func:`~kinemic_aug.data.pyskl.save_pyskl`)."""
         return save_pyskl(self.to_pyskl(train_split), path)
 
+    #: what each column of :meth:`report_table` means (markdown, for reports written beside the table)
+    REPORT_LEGEND = (
+        "Columns: *shots* real samples of the class; *adapt s* seconds to train (or load) the class's adapter, "
+        "*cached* whether it came from the cache; *synth s* seconds to sample and filter its synthetic set; "
+        "*asked* synthetic samples requested; *kept* those that passed the filter and are in the output; *drawn* "
+        "samples the generator drew to get them (at most `draw_limit` x asked); *dropped static/exploding* "
+        "drawn samples the filter dropped as near-motionless or as blown up / stretching; *top-1 sim* cosine "
+        "similarity between the class's captions and the best-matching caption of the generalist corpus (text "
+        "embedding; low means the corpus has little like the class, blank when no pairing was done).")
+
     def report_table(self) -> str:
-        rows = ["| class | shots | adapt s | cached | synth s | generated | dropped static/exploding | top-1 sim |",
-                "|---|---|---|---|---|---|---|---|"]
+        rows = ["| class | shots | adapt s | cached | synth s | asked | kept | drawn | dropped static/exploding | "
+                "top-1 sim |", "|---|---|---|---|---|---|---|---|---|---|"]
         for c in self.classes:
             r = self.reports.get(c)
             if r is None:
                 continue
+            sim = "" if r.top1_similarity != r.top1_similarity else f"{r.top1_similarity:.2f}"
             rows.append(f"| {c} {r.name} | {r.shots} | {r.adapt_seconds:.1f} | {'yes' if r.adapt_cached else 'no'} | "
-                        f"{r.synth_seconds:.1f} | {r.generated} | {r.dropped_static}/{r.dropped_exploding} | "
-                        f"{r.top1_similarity:.2f} |")
+                        f"{r.synth_seconds:.1f} | {r.requested} | {r.generated}{' (short)' if r.shortfall else ''} | "
+                        f"{r.drawn} | {r.dropped_static}/{r.dropped_exploding} | {sim} |")
         return "\n".join(rows)
+
+    def shortfalls(self) -> List[str]:
+        """One sentence per class that got fewer synthetic samples than asked, saying why (empty: none)."""
+        return [f"class {c} ({r.name}): {r.generated} of {r.requested} kept; {r.shortfall_reason}"
+                for c, r in sorted(self.reports.items()) if r.shortfall]

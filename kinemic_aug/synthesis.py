@@ -13,6 +13,11 @@ The filter (in the generator's SMPL-22 space, against statistics of the real sho
   largest shot extent, or bones whose length varies by more than ``bone_cv_max`` (relative std over
   time) - a body cannot stretch.
 
+The requested count is met by drawing more: a first round of ``n × oversample`` samples, then rounds
+sized by the pass rate seen so far, until ``n`` are kept or ``draw_limit × n`` have been drawn (the
+stated bound on the cost of a class the generator cannot do). A class that stops at the bound is
+short, and its :class:`FilterReport` says by how much and why (``shortfall``, ``reason``).
+
 Kept samples are then re-chained to a real body (``rechain_bones``): the generator predicts joint
 positions, so its bones stretch a little from frame to frame; each sample is rebuilt from the root
 along its own bone directions with the bone lengths of one real shot of the class (the shot it was
@@ -46,6 +51,8 @@ class SynthesisConfig:
             use one of them (with the class's action id) instead of the class caption.
         static_ratio, explode_ratio, bone_cv_max: the degenerate-sample filter.
         oversample: draw this factor more than asked, so the filter can drop some and still meet the count.
+        draw_limit: draw at most this many samples per sample asked (``draw_limit × n`` per class) before
+            giving up on the count; the class's report then records the shortfall and the filter's reasons.
         shot_strength: ``1.0`` samples from pure noise (the paper's synthesis). Below 1, each sample
             starts from one of the class's real shots noised ``shot_strength`` of the way up the chain
             (partial diffusion): the adapted generator then re-draws the shot's detail, amplitude and
@@ -67,12 +74,17 @@ class SynthesisConfig:
     explode_ratio: float = 2.5
     bone_cv_max: float = 0.6
     oversample: float = 1.25
+    draw_limit: float = 8.0
     shot_strength: float = 1.0
     rechain_bones: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.shot_strength <= 1.0:
             raise ValueError(f"shot_strength must be in (0, 1], got {self.shot_strength}")
+        if not self.oversample >= 1.0:
+            raise ValueError(f"oversample must be >= 1, got {self.oversample}")
+        if not self.draw_limit >= self.oversample:
+            raise ValueError(f"draw_limit ({self.draw_limit}) must be >= oversample ({self.oversample})")
 
     def to_dict(self) -> Dict:
         d = asdict(self)
@@ -82,12 +94,46 @@ class SynthesisConfig:
 
 @dataclass
 class FilterReport:
+    """What drawing one class's samples took: ``requested`` asked, ``drawn`` sampled (at most
+    ``max_draws``), ``kept`` passed the filter, ``static`` / ``exploding`` dropped by it, the rest
+    passed after the count was met (``surplus``, discarded)."""
+
     kept: int = 0
     static: int = 0
     exploding: int = 0
+    requested: int = 0
+    drawn: int = 0
+    max_draws: int = 0
+    rounds: int = 0
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.requested - self.kept)
+
+    @property
+    def surplus(self) -> int:
+        return self.drawn - self.kept - self.static - self.exploding
+
+    @property
+    def reason(self) -> str:
+        """Why the class is short, in words (empty when it is not)."""
+        if not self.shortfall:
+            return ""
+        return (f"{self.drawn} drawn (the bound: {self.max_draws} = draw_limit x {self.requested}), "
+                f"{self.static} static and {self.exploding} exploding dropped by the filter")
 
     def to_dict(self) -> Dict[str, int]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, int]) -> "FilterReport":
+        """Read a stored report; entries written before ``requested``/``drawn`` were recorded get ``drawn``
+        from the counts (a lower bound: surplus samples were not counted then)."""
+        known = {k: int(v) for k, v in d.items() if k in cls.__dataclass_fields__}
+        rep = cls(**known)
+        if "drawn" not in d:
+            rep.drawn = rep.kept + rep.static + rep.exploding
+        return rep
 
 
 def motion_speed(joints: np.ndarray, root: int = 0) -> float:
@@ -189,12 +235,21 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
     shot_feats = ([representation.normalize(representation.encode(np.asarray(s))).astype(np.float32)
                    for s in shot_joints] if anchored else None)
     turn = 0
-    report = FilterReport()
+    max_draws = int(np.ceil(n * cfg.draw_limit))
+    report = FilterReport(requested=int(n), max_draws=max_draws)
     kept: List[np.ndarray] = []
     infos: List[dict] = []
     rounds = 0
-    while len(kept) < n and rounds < 4:
-        m = int(np.ceil((n - len(kept)) * cfg.oversample))
+    passed = 0  # samples the filter let through, surplus included: the pass rate that sizes the next round
+    while len(kept) < n and report.drawn < max_draws:
+        need = n - len(kept)
+        if rounds == 0:
+            m = int(np.ceil(need * cfg.oversample))
+        else:  # sized by the pass rate so far; with nothing passed yet, the rest of the budget
+            rate = passed / max(report.drawn, 1)
+            m = int(np.ceil(need * cfg.oversample / rate)) if rate > 0 else max_draws
+        m = max(1, min(m, max_draws - report.drawn))
+        report.drawn += m
         if anchored:  # each sample starts from a shot, in turn, and keeps its length
             which = (turn + np.arange(m)) % len(shot_joints)
             turn += m
@@ -218,6 +273,7 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
             if verdict == "ok" and cfg.rechain_bones:
                 s = rechain(s, parents, bones[int(w)])
                 verdict = classify(s, stats, cfg)
+            passed += verdict == "ok"
             if verdict == "ok" and len(kept) < n:
                 kept.append(s.astype(np.float32))
                 infos.append({"caption_index": int(c), "composed": bool(comp), "shot_index": int(w)})
@@ -227,4 +283,5 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
             elif verdict == "exploding":
                 report.exploding += 1
         rounds += 1
+    report.rounds = rounds
     return kept, report, infos

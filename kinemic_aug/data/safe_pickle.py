@@ -8,7 +8,15 @@ else stops the load with a :class:`~kinemic_aug.errors.DataError` that names the
 offending global, and says how to opt out for a file the user trusts.
 
 The allow-list is deliberately short. It covers what ``pickle.dumps`` produces for dicts of numpy
-arrays with protocols 2 to 5, written by numpy 1.x (``numpy.core``) or 2.x (``numpy._core``).
+arrays with protocols 2 to 5, written by numpy 1.x (``numpy.core``) or 2.x (``numpy._core``), and
+what :func:`portable_dumps` writes.
+
+The writing side has the mirror problem: a plain ``pickle.dumps`` of an array under numpy 2 names
+``numpy._core.multiarray._reconstruct``, a module numpy 1.25 and older do not have, so a PYSKL
+environment on an older numpy cannot open the file (``ModuleNotFoundError: numpy._core``).
+:func:`portable_dumps` writes arrays as ``numpy.ndarray(shape, dtype_str, bytearray)`` and scalars as
+``numpy.float32(value)`` etc., names that every numpy since 1.x has, so its files load with
+``pickle.load`` under numpy 1.x and 2.x alike (and with :func:`safe_load`).
 """
 from __future__ import annotations
 
@@ -17,7 +25,9 @@ import io
 import os
 import pickle
 from pathlib import Path
-from typing import Any, BinaryIO, FrozenSet, Iterable, Optional, Tuple, Union
+from typing import Any, BinaryIO, Dict, FrozenSet, Iterable, Optional, Tuple, Union
+
+import numpy as np
 
 from ..errors import DataError
 
@@ -37,6 +47,16 @@ SAFE_GLOBALS: FrozenSet[Tuple[str, str]] = frozenset({
     ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
     ("numpy._core.numeric", "_frombuffer"),
 })
+
+#: numpy scalar types by the public name that numpy 1.x and 2.x both export (``numpy.bool`` is 2.x
+#: only, so booleans are written as ``numpy.bool_``). Long doubles, datetimes and voids are left out:
+#: ``item()`` would round or change them.
+_SCALAR_KINDS = {"b": "bool_", "i": "int{bits}", "u": "uint{bits}", "f": "float{bits}", "c": "complex{bits}",
+                 "U": "str_", "S": "bytes_"}
+_PORTABLE_NAMES = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+                   "float32", "float64", "complex64", "complex128", "str_", "bytes_")
+PORTABLE_SCALARS: Dict[type, str] = {getattr(np, n): n for n in _PORTABLE_NAMES}
+SAFE_GLOBALS = SAFE_GLOBALS | frozenset(("numpy", n) for n in PORTABLE_SCALARS.values())
 
 # numpy 1.x pickles say ``numpy.core``; numpy 2 moved it to ``numpy._core``.
 _MODULE_ALIASES = {
@@ -78,6 +98,78 @@ class SafeUnpickler(pickle.Unpickler):
     def persistent_load(self, pid: Any) -> Any:
         raise DataError(f"refusing persistent id {pid!r} (not a plain data pickle). {_HOW_TO_OPT_OUT}",
                         source=self.source)
+
+
+def _scalar_name(x: np.generic) -> Optional[str]:
+    dt = x.dtype
+    fmt = _SCALAR_KINDS.get(dt.kind)
+    if fmt is None:
+        return None
+    name = fmt.format(bits=8 * dt.itemsize) if dt.kind in "iucf" else fmt
+    t = getattr(np, name, None)
+    return name if t in PORTABLE_SCALARS else None
+
+
+def unportable(value: Any) -> Optional[str]:
+    """Why ``value`` (searched through dicts, lists and tuples) cannot be written by :func:`portable_dumps`,
+    or ``None`` if it can. Lets a caller name the sample and field before writing starts."""
+    if isinstance(value, np.ndarray):
+        if type(value) is not np.ndarray:
+            return f"a {type(value).__name__} (an ndarray subclass; pass np.asarray(...) if its extras may go)"
+        if value.dtype.hasobject:
+            return f"an array of dtype {value.dtype} (Python objects inside)"
+        return None
+    if isinstance(value, np.generic):
+        return None if _scalar_name(value) else f"a numpy scalar of dtype {value.dtype}"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            why = unportable(k) or unportable(v)
+            if why:
+                return f"{why} under key {k!r}"
+        return None
+    if isinstance(value, (list, tuple, set, frozenset)):
+        for i, v in enumerate(value):
+            why = unportable(v)
+            if why:
+                return f"{why} at item {i}"
+    return None
+
+
+class PortablePickler(pickle.Pickler):
+    """A pickler that writes numpy arrays and scalars only through numpy's public names.
+
+    ``ndarray`` becomes ``numpy.ndarray(shape, dtype, bytearray(data))``: C order, the dtype as its
+    string (or field list), and a *bytearray* buffer so that the loaded array is writable (pipelines
+    such as mmaction2's normalise in place). Scalars become ``numpy.<type>(value)``. Everything else is
+    pickled as usual. Object arrays, ndarray subclasses and long-double or datetime scalars are
+    refused (:class:`DataError`): they cannot be written without private names or losing data.
+    """
+
+    def reducer_override(self, obj: Any) -> Any:  # noqa: D102 - documented on the class
+        if isinstance(obj, np.ndarray):
+            why = unportable(obj)
+            if why:
+                raise DataError(f"cannot write {why} portably")
+            a = np.ascontiguousarray(obj)
+            dtype = a.dtype.descr if a.dtype.fields else a.dtype.str
+            return np.ndarray, (a.shape, dtype, bytearray(a.tobytes()))
+        if isinstance(obj, np.generic):
+            name = _scalar_name(obj)
+            if name is None:
+                raise DataError(f"cannot write a numpy scalar of dtype {obj.dtype} portably")
+            return getattr(np, name), (obj.item(),)
+        if isinstance(obj, type) and obj in PORTABLE_SCALARS:
+            return PORTABLE_SCALARS[obj]  # a string: saved as the global numpy.<name>
+        return NotImplemented
+
+
+def portable_dumps(obj: Any, protocol: int = 4) -> bytes:
+    """Pickle ``obj`` so that numpy 1.x and 2.x both load it (see :class:`PortablePickler`).
+
+    Protocol 4 (the default) is readable by every Python 3.4+."""
+    buf = io.BytesIO()
+    PortablePickler(buf, protocol=protocol).dump(obj)
+    return buf.getvalue()
 
 
 def _load(file: BinaryIO, source: str, safe: bool, extra_allowed: Iterable[Tuple[str, str]]) -> Any:
