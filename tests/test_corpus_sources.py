@@ -191,3 +191,21 @@ def test_missing_corrupt_or_target_sources_are_refused(tmp_path):
     with pytest.raises(DataError, match="not a folder"):
         resolve_data_root(tmp_path / "nope")
     assert set(GROUPS["mocap"]) == set(SOURCE_INFO)
+
+
+def test_balanced_weights_share_sources_by_sqrt_duration_and_labels_equally():
+    from kinemic_aug.data.corpora.balance import balanced_weights
+    from kinemic_aug.data.corpus import MotionClip, MotionCorpus
+
+    def clip(name, src, label, frames):
+        return MotionClip(joints=np.zeros((frames, 22, 3), np.float32), layout="smpl22", fps=20.0, name=name,
+                          source=src, meta={"label": label}, captions=[label])
+
+    clips = [clip(f"a{i}", "A", "x" if i < 8 else "y", 40) for i in range(10)]   # A: 20 s, labels x (8), y (2)
+    clips += [clip("b0", "B", "z", 100)]                                        # B: 5 s
+    w = balanced_weights(MotionCorpus(clips))
+    assert np.isclose(w.sum(), 1.0)
+    share_a = w[:10].sum()
+    assert np.isclose(share_a, np.sqrt(20) / (np.sqrt(20) + np.sqrt(5)))
+    assert np.isclose(w[:8].sum(), w[8:10].sum())          # labels equal within a source
+    assert np.allclose(w[:8], w[0]) and np.isclose(w[8], w[9])
