@@ -15,6 +15,17 @@ them, in one of two forms:
 Tokenisation follows CLIP: ``[<|startoftext|>] + BPE ids (at most 75) + [<|endoftext|>]``, padded to 77.
 Tokens come from the folder's HF tokenizer files when present, else from the BPE merges file
 ``bpe_simple_vocab_16e6.txt.gz`` given by ``bpe_path=`` or ``$KINEMIC_CLIP_BPE``.
+
+Two ways to use the features, because their consumers differ:
+
+* pairing compares captions by cosine similarity: the default ``normalize=True`` gives unit vectors;
+* MDM's ``embed_text`` was trained on the *raw* projected features (``encode_text(...).float()``, no
+  unit normalisation) of captions cut to 20 BPE tokens (``clip.tokenize(context_length=22,
+  truncate=True)``: start + 20 + end; the zero padding MDM appends cannot reach the end token through
+  the causal mask). :data:`MDM_TEXT_CONFIG` records that recipe in a generator checkpoint and
+  :func:`clip_encoder_from_config` (or :func:`mdm_clip_encoder`) rebuilds it: ``context_length=22,
+  normalize=False, expected_dim=512``. MDM ran CLIP with float16 weights; this runs float32, so its
+  features differ from MDM's by float16 rounding only.
 """
 from __future__ import annotations
 
@@ -27,7 +38,7 @@ import numpy as np
 import torch
 
 from ..errors import CacheError, DataError, MissingWeightsError
-from .base import PathLike, TextEncoder, weights_sha256
+from .base import PathLike, TextEncoder, validate_texts, weights_sha256
 from .clip_bpe import EOT, SOT, build_clip_bpe_tokenizer
 
 CLIP_DIR_ENV = "KINEMIC_CLIP_DIR"
@@ -189,7 +200,11 @@ class ClipTextEncoder(TextEncoder):
         bpe_path: CLIP BPE merges (``bpe_simple_vocab_16e6.txt.gz``) for checkpoints without HF tokenizer
             files; default ``$KINEMIC_CLIP_BPE``.
         hidden_act: activation for state-dict checkpoints (``quick_gelu`` for OpenAI weights).
-        context_length: tokens per sentence including start/end (77 for CLIP).
+        context_length: tokens per sentence including start/end (77 for CLIP; MDM: 22, i.e. 20 BPE tokens).
+        normalize: unit-length outputs (default); ``False`` returns the raw projected features MDM was
+            trained on. Part of :attr:`identifier`.
+        expected_dim: if given, the weights must produce features of this width; checked here, before
+            anything is encoded (:class:`~kinemic_aug.errors.DataError` naming the weights file).
     """
 
     name = "clip"
@@ -197,8 +212,12 @@ class ClipTextEncoder(TextEncoder):
 
     def __init__(self, path: Optional[PathLike] = None, bpe_path: Optional[PathLike] = None,
                  hidden_act: str = "quick_gelu", context_length: int = 77, batch_size: int = 64,
-                 device: str = "cpu", **kw):
+                 device: str = "cpu", normalize: bool = True, expected_dim: Optional[int] = None, **kw):
         super().__init__(batch_size=batch_size, **kw)
+        if int(context_length) < 3:
+            raise DataError(f"context_length must be >= 3 (start, one token, end), got {context_length}",
+                            field="context_length")
+        self.normalize = bool(normalize)
         self.kind, self.path = resolve_clip_weights(path)
         bpe = bpe_path if bpe_path is not None else os.environ.get(CLIP_BPE_ENV)
         self.bpe_path = Path(bpe) if bpe else None
@@ -219,6 +238,11 @@ class ClipTextEncoder(TextEncoder):
             raise MissingWeightsError(f"{self.path}: a CLIP state dict needs a tokenizer. " + HOW_TO_PROVIDE)
         if self.bpe_path is not None and not self.bpe_path.is_file() and self._tok_dir is None:
             raise MissingWeightsError(f"CLIP BPE vocabulary not found at {self.bpe_path}. " + HOW_TO_PROVIDE)
+        if expected_dim is not None and self.dim != int(expected_dim):
+            src = self.weight_files()[0]
+            field = "projection_dim" if self.kind == "hf" else "text_projection"
+            raise DataError(f"these CLIP weights give {self.dim}-d text features, expected {int(expected_dim)}-d "
+                            f"(MDM and KineMIC use CLIP ViT-B/32: 512)", source=str(src), field=field)
 
     # ------------------------------------------------------------------ metadata
     def weight_files(self) -> List[Path]:
@@ -242,7 +266,8 @@ class ClipTextEncoder(TextEncoder):
         if self._ident is None:
             digest = weights_sha256(self.weight_files(), self.hash_memo_dir)
             act = "" if self.kind == "hf" else f":act={self.hidden_act}"
-            self._ident = f"clip:{self.kind}:sha256={digest}:ctx={self.context_length}{act}"
+            raw = "" if self.normalize else ":raw"
+            self._ident = f"clip:{self.kind}:sha256={digest}:ctx={self.context_length}{act}{raw}"
         return self._ident
 
     # ------------------------------------------------------------------ loading
@@ -311,3 +336,46 @@ class ClipTextEncoder(TextEncoder):
         ids = self.tokenize(texts).to(self.device)
         # No padding mask: attention is causal and the pooled end token only sees real tokens.
         return self._model(input_ids=ids).text_embeds.float().cpu().numpy()
+
+    def encode(self, texts: List[str], batch_size: Optional[int] = None) -> np.ndarray:
+        """Embed ``texts`` (float32 ``[N, dim]``, input order): unit vectors, or the raw projected features
+        when ``normalize=False`` (the base class always normalises, so that path batches here)."""
+        if self.normalize:
+            return super().encode(texts, batch_size)
+        texts = validate_texts(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        bs = int(batch_size or self.batch_size)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(texts), bs):
+            idx = order[start:start + bs]
+            out[idx] = np.asarray(self._encode_batch([texts[i] for i in idx]), dtype=np.float32)
+            self.num_encoded += len(idx)
+        return out
+
+
+#: How MDM (and KineMIC's fine-tuned copy) turns a caption into ``embed_text``'s input; stored as
+#: ``config["text"]`` of a converted MDM generator checkpoint.
+MDM_TEXT_CONFIG: Dict[str, object] = {
+    "encoder": "clip", "model": "ViT-B/32", "dim": 512, "normalize": False, "max_tokens": 20,
+    "context_length": 22, "dtype_in_mdm": "float16", "uncond": "zeros",
+}
+
+
+def clip_encoder_from_config(text_cfg: Dict[str, object], path: Optional[PathLike] = None, **kw) -> ClipTextEncoder:
+    """The :class:`ClipTextEncoder` that makes the features a generator's ``config["text"]`` describes
+    (``normalize``, ``context_length``, ``dim``), from local weights ``path`` (default ``$KINEMIC_CLIP_DIR``).
+
+    Raises:
+        DataError: the config is not a CLIP one, or the weights give features of another width.
+    """
+    if str(text_cfg.get("encoder", "")).lower() != "clip":
+        raise DataError(f"the generator's text features come from {text_cfg.get('encoder')!r}, not CLIP",
+                        field="text.encoder")
+    return ClipTextEncoder(path, context_length=int(text_cfg.get("context_length", 77)),
+                           normalize=bool(text_cfg.get("normalize", True)),
+                           expected_dim=int(text_cfg["dim"]) if text_cfg.get("dim") else None, **kw)
+
+
+def mdm_clip_encoder(path: Optional[PathLike] = None, **kw) -> ClipTextEncoder:
+    """CLIP ViT-B/32 text features exactly as MDM feeds them to ``embed_text`` (see :data:`MDM_TEXT_CONFIG`)."""
+    return clip_encoder_from_config(MDM_TEXT_CONFIG, path, **kw)
