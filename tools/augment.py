@@ -8,14 +8,22 @@ Example (MSR Action3D, 5 shots per class drawn from the cross-subject train spli
 
 Writes the augmented pickle (original splits untouched, plus ``<split>_kinemic`` = shots + synthetic),
 one preview GIF per class (real shots next to synthetic samples, synthetic ones titled SYNTHETIC), and
-a per-class time report (markdown) beside the pickle. Adapters and synthetic sets are cached in
+a per-class report (markdown: times, counts, column legend, classes that fell short, the mmaction2
+config lines for the layout) beside the pickle. Adapters and synthetic sets are cached in
 ``--cache-dir``: rerunning is a cache hit.
+
+The pickle is read as it is by PYSKL / mmaction2's ``PoseDataset`` (docs/mmaction2.md): every
+annotation says ``is_synthetic``, synthetic ones carry the real ones' fields (e.g. ``keypoint_score``
+of ones, ``subject=-1``), and numpy 1.x and 2.x both load it. Progress is one line per class on
+stderr (beside the bar on a terminal); warnings are one plain line each.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -51,6 +59,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="write the statistics the shots were normalised with (.npz) for a later --target-stats")
     ap.add_argument("--shot-strength", type=float, default=1.0,
                     help="1: sample from pure noise (the paper); <1: start from the real shots noised this far (partial diffusion)")
+    ap.add_argument("--draw-limit", type=float, default=8.0,
+                    help="draw at most this many samples per sample asked before a class is reported short")
+    ap.add_argument("--drop-fields", default=None,
+                    help="comma-separated per-sample fields to leave out of every annotation, e.g. keypoint_score "
+                         "for mmaction2's 3-D configs (their GenSkeFeat refuses 3-D keypoints with scores)")
     ap.add_argument("--sample-steps", type=int, default=20, help="DDIM steps")
     ap.add_argument("--guidance", type=float, default=2.5)
     ap.add_argument("--compose-with", action="append", default=[],
@@ -69,6 +82,52 @@ def parse_args(argv=None) -> argparse.Namespace:
     if a.target_norm != "shots" and (a.target_stats or a.save_target_stats):  # refuse before any work is done
         ap.error("--target-stats / --save-target-stats pin or save the statistics of --target-norm shots")
     return a
+
+
+def _plain_warnings() -> None:
+    """Warnings and the library's warning logs as one line each on stderr (no source line, no traceback)."""
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001 - warnings' signature
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+
+    warnings.showwarning = show
+    lib = logging.getLogger("kinemic_aug")
+    for h in [h for h in lib.handlers if getattr(h, "_augment_tool", False)]:  # a second main() in one process
+        lib.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)  # the stderr of now (a test may have swapped it)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    handler._augment_tool = True
+    lib.addHandler(handler)
+
+
+def report_markdown(aug, a, total: float, out: Path) -> str:
+    """The report written beside the pickle."""
+    from kinemic_aug.integrations.mmaction2 import config_lines
+
+    short = aug.shortfalls()
+    asked = f"{a.ratio:g} per real shot" if a.ratio is not None else f"{a.per_class} per class"
+    n_syn = len(aug.synthetic_annotations())
+    lines = [f"# KineMIC augmentation of {Path(a.pkl).name}", "",
+             f"variant `{a.variant}`, split `{a.split}`, shots {a.shots or 'all'}, seed {a.seed}, "
+             f"shots normalised with the {a.target_norm} statistics"
+             f"{f' pinned to `{a.target_stats}`' if a.target_stats else ''}, "
+             f"total {total:.1f} s. Synthetic samples are flagged `is_synthetic=True` (real ones `False`) and carry "
+             "the real samples' fields.", "",
+             f"Synthetic samples asked: {asked}; written: {n_syn} "
+             f"(the filter may draw up to {a.draw_limit:g} x the count asked per class).", "",
+             aug.report_table(), "", aug.REPORT_LEGEND, ""]
+    if short:
+        lines += ["## Classes that fell short", "", *[f"- {x}" for x in short], "",
+                  "Raise `--draw-limit`, loosen the filter or train the adapter longer (`--adapt-steps`) for them.", ""]
+    else:
+        lines += ["Every class got the synthetic samples asked.", ""]
+    lines += ["## Reading it with mmaction2", "",
+              f"Split `{a.split}_kinemic` holds the shots and the synthetic samples. In an mmaction2 ST-GCN 3-D config, "
+              "change the graph layout and PreNormalize3D's axes (docs/mmaction2.md):", "", "```python",
+              config_lines(a.layout), "```", ""]
+    if a.drop_fields:
+        lines += [f"Fields left out of every annotation: {a.drop_fields}.", ""]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -91,9 +150,16 @@ def main(argv=None) -> int:
     adapt = AdaptConfig(mode=a.mode, negatives=a.negatives)
     if a.adapt_steps is not None:
         adapt = replace(adapt, steps=a.adapt_steps)
-    synth = SynthesisConfig(steps=a.sample_steps, guidance=a.guidance, compose_with=tuple(a.compose_with),
-                            compose_fraction=a.compose_fraction, shot_strength=a.shot_strength)
+    _plain_warnings()
+    from kinemic_aug.data.pyskl import drop_fields, save_pyskl, sample_id
     t0 = time.time()
+    try:
+        synth = SynthesisConfig(steps=a.sample_steps, guidance=a.guidance, compose_with=tuple(a.compose_with),
+                                compose_fraction=a.compose_fraction, shot_strength=a.shot_strength,
+                                draw_limit=a.draw_limit)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         aug = KineMICAugmenter(
             a.pkl, split=a.split, shots=a.shots, allow_fewer=a.allow_fewer, labels=a.labels, layout=a.layout,
@@ -102,7 +168,10 @@ def main(argv=None) -> int:
             corpus=a.corpus or DEFAULT_GENERALIST_CORPUS, encoder=a.encoder, cache_dir=a.cache_dir, device=a.device,
             seed=a.seed, classes=[int(c) for c in a.classes.split(",")] if a.classes else None, progress=True,
             target_norm=a.target_norm, target_stats=a.target_stats)
-        out = aug.save_pyskl(a.out)
+        data = aug.to_pyskl()
+        if a.drop_fields:
+            data = drop_fields(data, [f.strip() for f in a.drop_fields.split(",") if f.strip()], source=a.pkl)
+        out = save_pyskl(data, a.out)
         if a.save_target_stats:
             aug.save_target_stats(a.save_target_stats)
     except KinemicError as e:
@@ -110,12 +179,7 @@ def main(argv=None) -> int:
         return 2
     total = time.time() - t0
     out = Path(out)
-    report = [f"# KineMIC augmentation of {Path(a.pkl).name}", "",
-              f"variant `{a.variant}`, split `{a.split}`, shots {a.shots or 'all'}, seed {a.seed}, "
-              f"shots normalised with the {a.target_norm} statistics"
-              f"{f' pinned to `{a.target_stats}`' if a.target_stats else ''}, "
-              f"total {total:.1f} s. Synthetic samples are flagged `is_synthetic=True`.", "", aug.report_table(), ""]
-    atomic_write_text(out.with_suffix(".report.md"), "\n".join(report))
+    atomic_write_text(out.with_suffix(".report.md"), report_markdown(aug, a, total, out))
     if a.preview > 0:
         syn = aug.synthetic_annotations()
         for c in aug.classes:
@@ -124,11 +188,15 @@ def main(argv=None) -> int:
             seqs = [x["keypoint"][0] for x in shots + fake]
             if not seqs:
                 continue
-            titles = [f"real {x['frame_dir']}" for x in shots] + [f"#{i}" for i in range(len(fake))]
+            titles = [f"real {sample_id(x)}" for x in shots] + [f"#{i}" for i in range(len(fake))]
             render_gif(seqs, a.layout, out.with_name(f"{out.stem}_class{c:03d}.gif"), fps=aug.domain.fps,
                        titles=titles, synthetic=[False] * len(shots) + [True] * len(fake))
     print(aug.report_table())
-    print(f"wrote {out} ({len(aug.synthetic_annotations())} synthetic samples) in {total:.1f} s")
+    asked = sum(r.requested for r in aug.reports.values())
+    print(f"wrote {out}: {len(aug.synthetic_annotations())} of {asked} synthetic samples asked, in {total:.1f} s "
+          f"(report: {out.with_suffix('.report.md')})")
+    for line in aug.shortfalls():
+        print(f"short: {line}")
     return 0
 
 

@@ -243,6 +243,34 @@ def save_pyskl(data: Mapping[str, Any], path: PathLike, *, layout: Optional[Layo
     return atomic_write_bytes(path, safe_pickle.portable_dumps(dict(data), protocol=PICKLE_PROTOCOL))
 
 
+#: per-sample keys every annotation needs (never dropped by :func:`drop_fields`)
+REQUIRED_KEYS = ("frame_dir", "filename", "label", "keypoint", "total_frames")
+
+
+def drop_fields(data: Mapping[str, Any], keys: Sequence[str], source: Optional[str] = None) -> Dict[str, Any]:
+    """A copy of PYSKL dict ``data`` whose annotations (real and synthetic alike) lack ``keys``.
+
+    For pipelines that refuse a field: mmaction2's ``GenSkeFeat(dataset='nturgb+d')`` asserts when a
+    3-D sample has ``keypoint_score`` (MSR Action3D's tracking confidence), so its own NTU configs read
+    such a dataset only without it. Every annotation loses the key, so the samples still agree.
+
+    Raises:
+        DataError: a key that every annotation needs, or one that no annotation has (a typo).
+    """
+    keys = list(keys)
+    bad = [k for k in keys if k in REQUIRED_KEYS or k == "is_synthetic"]
+    if bad:
+        raise DataError(f"cannot drop {bad}: every annotation needs them", source=source, field=bad[0])
+    anns = data["annotations"]
+    absent = [k for k in keys if not any(k in a for a in anns)]
+    if absent:
+        fields = sorted({str(k) for a in anns[:100] for k in a})
+        raise DataError(f"no annotation has {absent}; fields: {fields}", source=source, field=absent[0])
+    out = dict(data)
+    out["annotations"] = [{k: v for k, v in a.items() if k not in keys} for a in anns]
+    return out
+
+
 # ---------------------------------------------------------------------- synthetic field parity
 #: keys a synthetic annotation sets itself; the template neither fills nor checks their values
 SAMPLE_KEYS = ("frame_dir", "filename", "label", "keypoint", "total_frames", "is_synthetic", "synthetic_info")
