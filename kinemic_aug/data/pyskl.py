@@ -278,6 +278,10 @@ SAMPLE_KEYS = ("frame_dir", "filename", "label", "keypoint", "total_frames", "is
 SYNTHETIC_ONLY_KEYS = ("synthetic_info",)
 
 
+#: per-frame arrays whose key contains one of these are filled with ones in synthetic samples
+ONES_WORDS = ("score", "valid", "mask")
+
+
 def _is_array(v: Any) -> bool:
     return isinstance(v, np.ndarray)
 
@@ -299,7 +303,8 @@ class AnnotationTemplate:
 
     * arrays with the sample's persons and frames (``[M, T, ...]``, e.g. ``keypoint_score``) or frames
       (``[T, ...]``): new arrays at the synthetic sample's M and T, same dtype and trailing shape, filled
-      with ones when the key names a score (a generated joint is where it is) and zeros otherwise;
+      with ones when the key names a score, a validity or a mask (:data:`ONES_WORDS`: a generated joint is
+      where it is, in every frame) and zeros otherwise;
     * integers (``subject``, ``repetition``, ``setup``, ...) ``-1`` and booleans (``in_cvpr12_list``)
       ``False``, in the real values' own type (``int``, ``np.int64``, ``np.bool_``);
     * other values that are equal in every real annotation (``img_shape`` of a fixed camera, a
@@ -376,7 +381,7 @@ class AnnotationTemplate:
                 continue
             if f.kind in ("person_frames", "frames"):
                 shape = ((m, t) + f.example.shape[2:]) if f.kind == "person_frames" else ((t,) + f.example.shape[1:])
-                value = np.ones if "score" in f.key.lower() else np.zeros
+                value = np.ones if any(w in f.key.lower() for w in ONES_WORDS) else np.zeros
                 out[f.key] = value(shape, dtype=f.example.dtype)
             elif f.kind in ("value", "constant"):
                 out[f.key] = _copy(f.fill)

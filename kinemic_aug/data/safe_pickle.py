@@ -150,9 +150,9 @@ class PortablePickler(pickle.Pickler):
             why = unportable(obj)
             if why:
                 raise DataError(f"cannot write {why} portably")
-            a = np.ascontiguousarray(obj)
-            dtype = a.dtype.descr if a.dtype.fields else a.dtype.str
-            return np.ndarray, (a.shape, dtype, bytearray(a.tobytes()))
+            dtype = obj.dtype.descr if obj.dtype.fields else obj.dtype.str
+            # tobytes(order="C") copies any layout (strided, Fortran, 0-d) into the C order ndarray() reads
+            return np.ndarray, (obj.shape, dtype, bytearray(obj.tobytes(order="C")))
         if isinstance(obj, np.generic):
             name = _scalar_name(obj)
             if name is None:
