@@ -296,7 +296,8 @@ def humanml3d_identity(root: PathLike, split: str = "train", *, motion: str = "a
     built from it changes when any of them does, and is the same on every machine. Files that are
     absent are hashed as absent (a loader with ``on_missing="skip"`` leaves them out). Hashing the
     train split reads every motion file once (a few GB for the full dataset); digests are memoised
-    per process.
+    per process. The loader's own arguments (``min_len``, ``max_len``, ``fps``) are not files and
+    are not part of it: a key that depends on them must add them.
     """
     root = Path(root)
     kind, id_list = _check_folder(root, split, ids, motion)

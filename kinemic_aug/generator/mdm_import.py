@@ -327,9 +327,9 @@ def _resolve_args(path: Path, args: Union[None, PathLike, Mapping[str, Any], MDM
 
 # ----------------------------------------------------------------------------- architecture check
 def check_mdm_architecture(sd: Mapping[str, Tensor], run: Optional[MDMRunArgs] = None,
-                           source: str = "MDM checkpoint") -> None:
-    """Refuse a state dict that is not a text-conditioned MDM ``trans_enc`` on 263-d HumanML3D
-    features (or disagrees with its ``args.json``), naming the file and the key or field, before
+                           source: str = "MDM checkpoint", input_dim: Optional[int] = 263) -> None:
+    """Refuse a state dict that is not an MDM ``trans_enc`` (on ``input_dim``-wide frames: HumanML3D's
+    263 unless None) or disagrees with its ``args.json``, naming the file and the key or field, before
     anything is built."""
     keys = list(sd)
     for prefix, arch in (("seqTransDecoder.", "trans_dec"), ("gru.", "gru")):
@@ -343,9 +343,9 @@ def check_mdm_architecture(sd: Mapping[str, Tensor], run: Optional[MDMRunArgs] =
         raise DataError(f"not an MDM trans_enc checkpoint: no {missing[0]!r} (it has e.g. {keys[:3]})",
                         source=source, field=missing[0])
     w_in = sd["input_process.poseEmbedding.weight"]
-    if w_in.dim() != 2 or int(w_in.shape[1]) != 263:
+    if w_in.dim() != 2 or (input_dim is not None and int(w_in.shape[1]) != input_dim):
         what = " (KIT-ML's 251-d features)" if w_in.dim() == 2 and int(w_in.shape[1]) == 251 else ""
-        raise DataError(f"frame features are {tuple(w_in.shape[1:])}-d{what}, expected HumanML3D's 263",
+        raise DataError(f"frame features are {tuple(w_in.shape[1:])}-d{what}, expected HumanML3D's {input_dim}",
                         source=source, field="input_process.poseEmbedding.weight")
     if run is None:
         return
@@ -374,7 +374,7 @@ def load_mdm_checkpoint(path: Union[str, Path], model: Optional[MotionDenoiser] 
     path = Path(path)
     run = _resolve_args(path, args, required=False)
     sd, _ = _read_mdm_weights(path, use_ema, allow_pickle)
-    check_mdm_architecture(sd, run, source=str(path))
+    check_mdm_architecture(sd, run, source=str(path), input_dim=263 if run is not None else None)
     if model is None:
         kw: Dict[str, Any] = {}
         if run is not None:

@@ -25,7 +25,7 @@ Two ways to use the features, because their consumers differ:
   the causal mask). :data:`MDM_TEXT_CONFIG` records that recipe in a generator checkpoint and
   :func:`clip_encoder_from_config` (or :func:`mdm_clip_encoder`) rebuilds it: ``context_length=22,
   normalize=False, expected_dim=512``. MDM ran CLIP with float16 weights; this runs float32, so its
-  features differ from MDM's by float16 rounding only.
+  features differ from MDM's by that rounding (not measured here: no CLIP weights on this machine).
 """
 from __future__ import annotations
 
