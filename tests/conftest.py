@@ -73,7 +73,7 @@ def tiny_wrapper_parts(msr_pkl, tiny_generator, tmp_path):
 
 def fake_kinder_gator(root: Path, *, n: int = 4, t: int = 30, mutate=None) -> Path:
     """Write a small Kinder-Gator-shaped source pickle (the rest pose swaying; labels 'bow' / 'jump';
-    participant 723, a held-out one, first) under ``root`` and return its path."""
+    participant 723, a held-out one, every fourth trial from the first) under ``root`` and return its path."""
     import pickle
 
     import numpy as np
@@ -87,7 +87,7 @@ def fake_kinder_gator(root: Path, *, n: int = 4, t: int = 30, mutate=None) -> Pa
     for i in range(n):
         wave = 0.05 * np.sin(np.linspace(0, 6, t) + i)[:, None, None]
         kp = (rest[None] + wave + np.array([0, 0, 2.5])).astype(np.float16)[None]
-        anns.append({"frame_dir": f"trial{i}", "label": i % 2, "subject": 723 if i == 0 else 100 + i,
+        anns.append({"frame_dir": f"trial{i}", "label": i % 2, "subject": 723 if i % 4 == 0 else 100 + i,
                      "group": "adult", "keypoint": kp, "total_frames": t})
     data = {"split": {"all": [a["frame_dir"] for a in anns]}, "annotations": anns,
             "meta": {"classes": ["bow", "jump"]}}

@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -48,7 +49,7 @@ def test_tool_writes_a_backbone_with_provenance(pretrained_file):
     m = ckpt["meta"]
     assert m["layout"] == "msr_action3d" and m["num_joints"] == 20 and m["steps"] == 4
     assert m["classes"] == ["kinder_gator:bow", "kinder_gator:jump"]
-    assert len(m["sources"][0]["sha256"]) == 64 and m["terms"] and m["heldout_clips"] == 1
+    assert len(m["sources"][0]["sha256"]) == 64 and m["terms"] and m["heldout_clips"] == 2
     assert json.loads(out.with_suffix(".json").read_text())["corpus_identity"] == m["corpus_identity"]
 
 
@@ -115,3 +116,19 @@ def test_the_fine_tuning_config_option_builds_the_pretrained_model(pretrained_fi
                                    "model.backbone.graph_cfg.layout": "nturgb+d"})
     with pytest.raises(DataError, match="meta.layout"):
         MODELS.build(cfg.model)
+
+
+def test_generator_real_quality_runs_on_a_real_judge(tmp_path, tiny_generator):
+    from benchmarks.generator_real_quality import main as quality
+
+    root = tmp_path / "data"
+    fake_kinder_gator(root, n=8, t=40)
+    out = tmp_path / "judge.pth"
+    _tool().main(["--corpus", f"kinder_gator@{root}", "--layout", "smpl22", "--fps", "20", "--out", str(out),
+                  "--steps", "4", "--val-every", "4", "--batch-size", "4", "--work-dir", str(tmp_path / "judge")])
+    res = quality(["--judge", str(tmp_path / "judge"), "--generators", f"tiny={tiny_generator['path']}",
+                   "--per-label", "2", "--steps", "5", "--out-dir", str(tmp_path)])
+    row = res["generators"][0]
+    assert row["n"] == 2 * res["reference"]["labels_judged"] and 0.0 <= row["recognised"] <= 1.0
+    assert np.isfinite(row["fid"]) and row["step"] == 20
+    assert (tmp_path / "generator_real_quality.md").read_text().count("| tiny |") == 1
