@@ -14,6 +14,7 @@ import pytest
 
 from kinemic_aug.adapt import AdaptConfig
 from kinemic_aug.augmenter import KineMICAugmenter
+from kinemic_aug.data.pyskl import field_parity, load_pyskl
 from kinemic_aug.domain import TargetDomain
 from kinemic_aug.generator.checkpoint import load_generator
 from kinemic_aug.synthesis import SynthesisConfig, synthesize_class
@@ -114,8 +115,14 @@ def test_a_redirected_run_prints_one_line_per_class_and_plain_warnings(msr_pkl, 
               "msr_action3d", "--per-class", "2", "--adapt-steps", "2", "--sample-steps", "3", "--generator",
               str(tiny_generator["path"]), "--corpus", tiny_generator["corpus"], "--cache-dir", str(tmp_path / "c"),
               "--preview", "0"]
-    assert tool.main(common + ["--classes", "0,15", "--out", str(tmp_path / "a.pkl")]) == 0
+    assert tool.main(common + ["--classes", "0,15", "--out", str(tmp_path / "a.pkl"), "--drop-fields",
+                               "keypoint_score"]) == 0
     out, err = capfd.readouterr()  # stderr here is not a terminal, as in a job writing its log file
+    data = load_pyskl(tmp_path / "a.pkl")
+    assert not any("keypoint_score" in a for a in data["annotations"])
+    assert field_parity([a for a in data["annotations"] if not a["is_synthetic"]],
+                        [a for a in data["annotations"] if a["is_synthetic"]]) == []
+    assert "Fields left out of every annotation: keypoint_score." in (tmp_path / "a.report.md").read_text()
     lines = [x for x in err.splitlines() if x.startswith("[kinemic] class ")]
     assert [x.split(":")[0] for x in lines] == ["[kinemic] class 0 high arm wave (1/2)", "[kinemic] class 15 jogging (2/2)"]
     assert all("adapter trained in" in x and "sampled" in x and " of 2 (" in x for x in lines)
@@ -133,3 +140,18 @@ def test_a_redirected_run_prints_one_line_per_class_and_plain_warnings(msr_pkl, 
     warned = [x for x in err.splitlines() if "no contrastive negatives" in x]
     assert warned and all(x.startswith("warning: class 0: no contrastive negatives") for x in warned)
     assert "warnings.warn(" not in err and "augmenter.py:" not in err
+
+
+def test_bad_tool_flags_fail_before_any_work(msr_pkl, tiny_generator, tmp_path, capfd):
+    tool = _tool()
+    common = [str(msr_pkl), "--split", "xsub_train", "--shots", "1", "--classes", "0", "--labels", "msr_action3d",
+              "--layout", "msr_action3d", "--generator", str(tiny_generator["path"]), "--corpus",
+              tiny_generator["corpus"], "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "a.pkl")]
+    assert tool.main(common + ["--draw-limit", "1"]) == 2
+    assert "error: draw_limit (1.0) must be >= oversample (1.25)" in capfd.readouterr().err
+    assert tool.main(common + ["--drop-fields", "keypoint_scores"]) == 2
+    err = capfd.readouterr().err
+    assert "field 'keypoint_scores': no annotation has ['keypoint_scores']" in err and "[kinemic] class" not in err
+    assert tool.main(common + ["--drop-fields", "label"]) == 2
+    assert "field 'label': cannot drop ['label']" in capfd.readouterr().err
+    assert not (tmp_path / "a.pkl").exists()

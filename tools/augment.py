@@ -168,9 +168,12 @@ def main(argv=None) -> int:
             corpus=a.corpus or DEFAULT_GENERALIST_CORPUS, encoder=a.encoder, cache_dir=a.cache_dir, device=a.device,
             seed=a.seed, classes=[int(c) for c in a.classes.split(",")] if a.classes else None, progress=True,
             target_norm=a.target_norm, target_stats=a.target_stats)
+        dropped = [f.strip() for f in a.drop_fields.split(",") if f.strip()] if a.drop_fields else []
+        if dropped:  # a typo fails now, not after the adapters are trained
+            drop_fields({"annotations": aug.anns_all}, dropped, source=a.pkl)
         data = aug.to_pyskl()
-        if a.drop_fields:
-            data = drop_fields(data, [f.strip() for f in a.drop_fields.split(",") if f.strip()], source=a.pkl)
+        if dropped:
+            data = drop_fields(data, dropped, source=a.pkl)
         out = save_pyskl(data, a.out)
         if a.save_target_stats:
             aug.save_target_stats(a.save_target_stats)
