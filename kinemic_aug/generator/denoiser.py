@@ -15,13 +15,27 @@ dropped *independently* during training (classifier-free guidance), and a per-sa
 ``force_uncond`` flag drops both, which is how guided sampling batches the unconditional pass.
 
 Tensors are batch-first here (``[B, T, D]``); MDM is sequence-first, which changes no arithmetic.
+
+Packed forward (``model(..., mask=mask, groups=[(0, 5), (5, 12), ...])``): only the valid frames
+(plus one condition token per clip) go through the per-token layers, as one ``[tokens, width]``
+matrix; attention runs per group of consecutive clips, each padded only to its own longest clip.
+A padded batch of crops of 1-10 s is about half padding, so this halves the arithmetic of a
+training step; valid frames get the same outputs as the padded forward (to float rounding).
+
+Fast dropout (:meth:`MotionDenoiser.set_fast_dropout`, off by default): on a CPU, drawing a float
+Bernoulli mask costs more than the matrix products around it (a quarter of a pretraining step), so
+the pretraining loop switches every dropout, attention dropout included, to masks drawn from 16-bit
+random integers (:func:`fast_dropout`): the same keep probability (to 1/65536) and 1/(1-p) scaling,
+about four times cheaper, but a different random stream, which is why it is opt-in. Evaluation
+(and any module with ``p = 0``) is unaffected: the weights, state-dict keys and eval outputs are the same.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -93,12 +107,54 @@ _PRESETS: Dict[str, Dict[str, Any]] = {
 }
 
 
+def _random_int16(shape: Tuple[int, ...], device: torch.device) -> Tensor:
+    """Uniform int16 over all 65536 values. The stream is seeded from the global torch generator of
+    ``device`` (one draw per call), so ``torch.manual_seed`` / ``fork_rng`` make it reproducible. On a
+    CPU the bits come from numpy's SFC64 (four values per 64-bit draw, several times cheaper than
+    torch's Mersenne twister); elsewhere from ``torch.randint`` on the device."""
+    n = math.prod(shape)
+    if device.type != "cpu":
+        return torch.randint(-32768, 32768, shape, dtype=torch.int16, device=device)
+    seed = int(torch.randint(0, 2 ** 62, (1,)))
+    bits = np.random.Generator(np.random.SFC64(seed)).bit_generator.random_raw((n + 3) // 4)
+    return torch.from_numpy(bits.view(np.int16)[:n]).view(shape)
+
+
+def fast_dropout(x: Tensor, p: float) -> Tensor:
+    """Training-mode dropout with a mask from uniform 16-bit integers, scaled by ``1/(1-p)`` like
+    :func:`torch.nn.functional.dropout`.
+
+    Why: on a CPU ``torch.bernoulli_`` on floats costs about 4x more than drawing 16-bit integers
+    (:func:`_random_int16`), and at the denoiser's sizes that difference is a sixth of a training
+    step. The drop probability is ``p`` rounded to a multiple of 2**-16 (0.1 -> 0.100006).
+    """
+    if p <= 0.0:
+        return x
+    if p >= 1.0:
+        return x * 0.0
+    r = _random_int16(tuple(x.shape), x.device)
+    keep = (r >= int(round(p * 65536)) - 32768).to(x.dtype).mul_(1.0 / (1.0 - p))
+    return x * keep
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` that uses :func:`fast_dropout` in training mode when ``fast`` is set (no
+    parameters or buffers, so state dicts are unchanged)."""
+
+    fast: bool = False
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.fast and self.training and self.p > 0:
+            return fast_dropout(x, self.p)
+        return super().forward(x)
+
+
 class PositionalEncoding(nn.Module):
     """Sinusoidal table ``pe[max_len, 1, width]`` (MDM's buffer shape), shared with the timestep MLP."""
 
     def __init__(self, width: int, dropout: float, max_len: int):
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         pos = torch.arange(max_len, dtype=torch.float32)[:, None]
         freq = torch.exp(torch.arange(0, width, 2, dtype=torch.float32) * (-math.log(10000.0) / width))
         pe = torch.zeros(max_len, width)
@@ -145,7 +201,12 @@ class SelfAttention(nn.Module):
     """Multi-head self-attention with separate q/k/v/out Linears and ``F.scaled_dot_product_attention``.
 
     Numerically equal to ``nn.MultiheadAttention`` whose ``in_proj_weight`` is ``cat([q, k, v])``.
+    With ``fast`` set, training-mode attention with dropout runs as explicit products with
+    :func:`fast_dropout` on the attention weights (PyTorch's CPU kernels have no fused path for
+    attention dropout anyway, so this is the same arithmetic with a cheaper mask).
     """
+
+    fast: bool = False
 
     def __init__(self, width: int, heads: int, dropout: float):
         super().__init__()
@@ -156,7 +217,17 @@ class SelfAttention(nn.Module):
         self.v_proj = nn.Linear(width, width)
         self.out_proj = nn.Linear(width, width)
 
-    def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor]) -> Tensor:
+        if self.fast and self.training and self.dropout > 0:
+            return _attention_fast_dropout(q, k, v, attn_mask, self.dropout)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                              dropout_p=self.dropout if self.training else 0.0)
+
+    def forward(self, x: Tensor, attn_mask: Union[Tensor, "PackedBatch", None] = None) -> Tensor:
+        """``x [B, N, W]`` with a bool key mask ``[B, 1, 1, N]``, or packed tokens ``x [M, W]``
+        with their :class:`PackedBatch`."""
+        if isinstance(attn_mask, PackedBatch):
+            return self._forward_packed(x, attn_mask)
         b, n, w = x.shape
         h = self.heads
 
@@ -164,9 +235,98 @@ class SelfAttention(nn.Module):
             return t.view(b, n, h, w // h).transpose(1, 2)
 
         q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
-        o = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        o = self._attend(q, k, v, attn_mask)
         return self.out_proj(o.transpose(1, 2).reshape(b, n, w))
+
+    def _forward_packed(self, x: Tensor, packed: "PackedBatch") -> Tensor:
+        """Attention per group on head-major tensors ``[heads, clips, L, d]`` (the clip axis plays
+        the role of SDPA's head axis, so the gathers need no further copies)."""
+        m, w = x.shape
+        h = self.heads
+
+        def heads_first(t: Tensor) -> Tensor:
+            return t.view(m, h, w // h).transpose(0, 1).contiguous()  # [h, M, d]
+
+        q, k, v = heads_first(self.q_proj(x)), heads_first(self.k_proj(x)), heads_first(self.v_proj(x))
+        outs = []
+        for gather, keep, key_mask in packed.groups:
+            n, length = key_mask.shape[1], key_mask.shape[-1]
+
+            def pad(t: Tensor) -> Tensor:
+                return t.index_select(1, gather).view(h, n, length, w // h)
+
+            o = self._attend(pad(q), pad(k), pad(v), key_mask)  # [h, n, L, d]
+            outs.append(o.reshape(h, n * length, w // h).index_select(1, keep))
+        o = torch.cat(outs, 1) if len(outs) > 1 else outs[0]
+        return self.out_proj(o.transpose(0, 1).reshape(m, w))
+
+
+def _attention_fast_dropout(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor], p: float) -> Tensor:
+    """``softmax(q kᵀ / sqrt(d) + mask) v`` with :func:`fast_dropout` on the weights; ``q, k, v``
+    ``[B, H, N, d]``, ``attn_mask`` bool key mask broadcastable to ``[B, H, 1, N]`` (True = may attend)."""
+    b, h, n, d = q.shape
+    bias = q.new_zeros(b, h, 1, n)
+    if attn_mask is not None:
+        bias = bias.masked_fill(~attn_mask, float("-inf"))
+    scores = torch.baddbmm(bias.view(b * h, 1, n), q.reshape(b * h, n, d), k.reshape(b * h, n, d).transpose(1, 2),
+                           alpha=1.0 / math.sqrt(d))
+    weights = fast_dropout(torch.softmax(scores, dim=-1), p)
+    return torch.bmm(weights, v.reshape(b * h, n, d)).view(b, h, n, d)
+
+
+class PackedBatch:
+    """Index maps between a padded batch ``[B, T]`` and its packed tokens ``[M]`` (``M`` = valid
+    frames + one condition token per clip), and the attention groups.
+
+    Packed order is clip-major: clip ``i``'s condition token, then its valid frames in time order.
+    ``groups`` are consecutive clip ranges ``[(start, end), ...]`` covering ``0..B``; attention for
+    a group runs on its clips padded to the group's longest, through ``(gather [n·L], keep [valid],
+    key_mask)``: ``gather`` picks packed rows into the padded layout (padding points at
+    a valid row and is masked out as a key), ``keep`` picks the valid rows back out, in packed order;
+    ``key_mask`` is ``[1, n, 1, L]`` because attention runs head-major (``[heads, n, L, d]``).
+    """
+
+    def __init__(self, mask: Tensor, groups: Sequence[Tuple[int, int]]):
+        b, t = mask.shape
+        dev = mask.device
+        mask = mask.bool()
+        groups = [(int(lo), int(hi)) for lo, hi in groups]
+        edges = [0] + [hi for _, hi in groups]
+        if not groups or edges[-1] != b or any(lo != e or hi <= lo for (lo, hi), e in zip(groups, edges)):
+            raise DataError(f"groups must be consecutive, non-empty ranges covering 0..{b}, got {groups}",
+                            field="groups")
+        tokens = mask.sum(1) + 1  # [B]
+        start = torch.cumsum(tokens, 0) - tokens
+        self.batch, self.frames = b, t
+        self.num_tokens = int(tokens.sum())
+        self.clip, self.time = mask.nonzero(as_tuple=True)  # valid frames, clip-major
+        rank = (mask.cumsum(1) - 1)[self.clip, self.time]
+        self.cond_rows = start
+        self.frame_rows = start[self.clip] + 1 + rank
+        # source of each packed row in cat([cond tokens, frame tokens])
+        self.source = torch.empty(self.num_tokens, dtype=torch.long, device=dev)
+        self.source[self.cond_rows] = torch.arange(b, device=dev)
+        self.source[self.frame_rows] = b + torch.arange(len(self.clip), device=dev)
+        self.position = torch.zeros(self.num_tokens, dtype=torch.long, device=dev)
+        self.position[self.frame_rows] = self.time + 1
+        self.groups: List[Tuple[Tensor, Tensor, Tensor]] = []
+        tok = tokens.tolist()
+        for lo, hi in groups:
+            length = max(tok[lo:hi])
+            col = torch.arange(length, device=dev)
+            valid = col[None, :] < tokens[lo:hi, None]  # [n, L]
+            gather = torch.where(valid, start[lo:hi, None] + col[None, :], start[lo:hi, None]).reshape(-1)
+            keep = valid.reshape(-1).nonzero().squeeze(1)
+            self.groups.append((gather, keep, valid[None, :, None, :]))
+
+    def pack(self, cond: Tensor, frames: Tensor) -> Tensor:
+        """Packed tokens ``[M, W]`` from condition tokens ``[B, W]`` and valid-frame tokens ``[V, W]``."""
+        return torch.cat([cond, frames]).index_select(0, self.source)
+
+    def unpack_frames(self, rows: Tensor) -> Tensor:
+        """Valid-frame rows ``[V, C]`` back into a zero-padded ``[B, T, C]``."""
+        out = rows.new_zeros(self.batch, self.frames, rows.shape[-1])
+        return out.index_put((self.clip, self.time), rows)
 
 
 class EncoderLayer(nn.Module):
@@ -179,12 +339,14 @@ class EncoderLayer(nn.Module):
         self.linear2 = nn.Linear(ff_dim, width)
         self.norm1 = nn.LayerNorm(width)
         self.norm2 = nn.LayerNorm(width)
-        self.dropout = nn.Dropout(dropout)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
         self.act = nn.GELU() if activation == "gelu" else nn.ReLU()
 
-    def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, attn_mask: Union[Tensor, PackedBatch, None] = None) -> Tensor:
+        """Padded ``[B, N, W]`` with a key mask, or packed ``[M, W]`` with a :class:`PackedBatch`
+        (everything but attention works token by token, so both layouts share this code)."""
         x = self.norm1(x + self.dropout1(self.self_attn(x, attn_mask)))
         return self.norm2(x + self.dropout2(self.linear2(self.dropout(self.act(self.linear1(x))))))
 
@@ -195,7 +357,7 @@ class SeqTransEncoder(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(cfg.width, cfg.heads, cfg.ff_dim, cfg.dropout, cfg.activation)
                                     for _ in range(cfg.layers))
 
-    def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, attn_mask: Union[Tensor, PackedBatch, None] = None) -> Tensor:
         for layer in self.layers:
             x = layer(x, attn_mask)
         return x
@@ -213,7 +375,10 @@ class MotionDenoiser(nn.Module):
     * ``action``: ``[B]`` action ids in ``0..num_actions-1``; ``-1`` or None = no action term;
     * ``mask``: ``[B, T]`` bool, True on valid frames; padding is masked out of attention keys, so
       padding frames cannot change the outputs of valid frames;
-    * ``force_uncond``: ``[B]`` bool, drop text and action for those samples (guidance batching).
+    * ``force_uncond``: ``[B]`` bool, drop text and action for those samples (guidance batching);
+    * ``groups``: with ``mask``, run packed (module docstring): consecutive clip ranges
+      ``[(0, b1), (b1, b2), ..., (bk, B)]`` that attention pads separately (sort the batch by
+      length first so each range holds similar lengths). Outputs at padding frames are then 0.
 
     Returns the x0 prediction ``[B, T, input_dim]``, and with ``return_features=True`` also the
     last encoder layer's per-frame features ``[B, T, width]`` (the MIC encoder's input).
@@ -231,6 +396,15 @@ class MotionDenoiser(nn.Module):
         self.embed_action = nn.Parameter(torch.randn(c.num_actions, c.width)) if c.num_actions > 0 else None
         self.seqTransEncoder = SeqTransEncoder(c)
         self.output_process = OutputProcess(c.width, c.input_dim)
+
+    def set_fast_dropout(self, enabled: bool = True) -> "MotionDenoiser":
+        """Switch training-mode dropout (positions, attention, feed-forward) to :func:`fast_dropout`
+        (see the module docstring). Weights and eval outputs do not change; the training random
+        stream does. Returns ``self``."""
+        for m in self.modules():
+            if isinstance(m, (Dropout, SelfAttention)):
+                m.fast = bool(enabled)
+        return self
 
     # ------------------------------------------------------------------ conditioning
     def condition_dropout(self, batch: int, device: Union[str, torch.device, None] = None,
@@ -279,7 +453,8 @@ class MotionDenoiser(nn.Module):
     # ------------------------------------------------------------------ forward
     def forward(self, x: Tensor, t: Tensor, *, text_emb: Optional[Tensor] = None, action: Optional[Tensor] = None,
                 mask: Optional[Tensor] = None, force_uncond: Optional[Tensor] = None,
-                return_features: bool = False) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+                return_features: bool = False,
+                groups: Optional[Sequence[Tuple[int, int]]] = None) -> Union[Tensor, Tuple[Tensor, Tensor]]:
         if x.dim() != 3 or x.shape[-1] != self.config.input_dim:
             raise DataError(f"expected [B, T, {self.config.input_dim}], got {tuple(x.shape)}", field="x")
         b, n, _ = x.shape
@@ -287,6 +462,16 @@ class MotionDenoiser(nn.Module):
             raise DataError(f"{n} frames exceed max_len-1 = {self.config.max_len - 1}", field="x")
         t = t.to(x.device).long().view(-1).expand(b) if t.numel() == 1 else t.to(x.device).long()
         cond = self.condition(t, text_emb, action, force_uncond)
+        if groups is not None:
+            if mask is None or mask.shape != (b, n):
+                raise DataError(f"packed forward needs a mask [{b}, {n}]", field="mask")
+            packed = PackedBatch(mask.to(x.device), groups)
+            frames = self.input_process(x[packed.clip, packed.time])
+            seq = packed.pack(cond, frames) + self.sequence_pos_encoder.pe[packed.position, 0]
+            seq = self.sequence_pos_encoder.dropout(seq)
+            h_rows = self.seqTransEncoder(seq, packed).index_select(0, packed.frame_rows)
+            out = packed.unpack_frames(self.output_process(h_rows))
+            return (out, packed.unpack_frames(h_rows)) if return_features else out
         seq = torch.cat([cond[:, None, :], self.input_process(x)], dim=1)
         seq = self.sequence_pos_encoder(seq)
         attn_mask = None

@@ -19,9 +19,23 @@ Three parts, each swappable:
 * :class:`GeneratorTrainer`: AdamW + gradient clipping + EMA, periodic atomic checkpoints, tqdm
   progress, a loss-curve PNG and exact resume.
 
+Two step engines (``PretrainConfig.engine``), the same recipe and loss:
+
+* ``"fast"`` (default): the batch is sorted by crop length and run packed (the denoiser's
+  ``groups`` forward): only valid frames go through the per-token layers, and attention runs per
+  group of similar lengths (:mod:`.length_groups`), each padded only to its own longest crop; and
+  dropout uses :func:`~.denoiser.fast_dropout`. About half of a padded batch's frame tokens are
+  padding, and on a CPU a float Bernoulli mask costs more than the matrix products around it; both
+  costs go. Because padding keys are masked, every valid frame gets the same prediction as in one
+  padded batch (to float rounding); what changes is the random stream of dropout (and which clip
+  gets which condition-dropout draw), so a run is reproducible and resumes exactly, but does not
+  repeat a ``"legacy"`` run draw for draw.
+* ``"legacy"``: the original step (one padded batch, ``torch.nn`` dropout), kept so that runs
+  started before the fast engine can be continued draw for draw and for speed comparisons.
+
 Reproducibility: all randomness flows from two generators seeded by ``config.seed``: a numpy
 generator for crops and captions, and a CPU ``torch.Generator`` for timesteps, noise and a per-step
-seed under which dropout and condition dropout run (inside ``torch.random.fork_rng``, so the
+seed under which dropout and condition dropout run (both engines consume the two generators alike) (inside ``torch.random.fork_rng``, so the
 caller's global RNG is untouched). Both generator states go into every checkpoint, so a run resumed
 from step k gives bit-identical weights to one that never stopped (same device, same threads).
 """
@@ -30,6 +44,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -45,6 +60,7 @@ from ..skeleton.resample import resample
 from ..utils.io import atomic_save_figure
 from .checkpoint import load_checkpoint, save_checkpoint
 from .denoiser import DenoiserConfig, MotionDenoiser
+from .length_groups import CPU_COST, GPU_COST, length_groups
 from .representation import MotionRepresentation
 from .schedule import NoiseSchedule
 
@@ -52,6 +68,7 @@ log = logging.getLogger(__name__)
 
 TextEmbedder = Union[Callable[[List[str]], np.ndarray], Mapping[str, np.ndarray], Any]
 CROP_MODES = ("random", "caption")
+ENGINES = ("fast", "legacy")
 # Recipe fields whose change on resume alters what the run trains on: a mismatch is logged.
 _RECIPE_FIELDS = ("fps", "min_seconds", "max_seconds", "crop", "lambda_vel", "batch_size", "lr")
 
@@ -65,6 +82,11 @@ class PretrainConfig:
     caption; see the module docstring). ``lambda_vel``: weight of :func:`masked_velocity_mse`
     added to the x0 loss (0 = off, the original recipe). Both are saved in the checkpoint's
     ``config['train']``, so ``load_generator(...).config`` shows how a model was trained.
+    ``engine``: ``"fast"`` (packed, length-grouped attention, cheap dropout masks) or ``"legacy"`` (the
+    original step); same recipe, different random draws (see the module docstring). A train config
+    saved before the option existed reads as ``"legacy"`` (:meth:`from_dict`), which is how that
+    run was trained; the engine a resumed run uses is the caller's, and :meth:`GeneratorTrainer.resume`
+    says when it differs from the checkpoint's.
     """
 
     steps: int = 1000
@@ -85,8 +107,11 @@ class PretrainConfig:
     plot: bool = True
     crop: str = "random"
     lambda_vel: float = 0.0
+    engine: str = "fast"
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if self.crop not in CROP_MODES:
             raise ValueError(f"crop must be one of {CROP_MODES}, got {self.crop!r}")
         if not (self.lambda_vel >= 0 and math.isfinite(self.lambda_vel)):
@@ -102,7 +127,9 @@ class PretrainConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "PretrainConfig":
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        kw = {k: v for k, v in d.items() if k in names}
+        kw.setdefault("engine", "legacy")  # saved before the fast engine existed
+        return cls(**kw)
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -292,6 +319,16 @@ def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return masked_mse_per_sample(pred, target, mask).mean()
 
 
+def masked_velocity_mse_per_sample(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Per-sample :func:`masked_velocity_mse` ``[B]`` (0 for clips of one frame)."""
+    if pred.shape[1] < 2:
+        return pred.sum(dim=(1, 2)) * 0.0
+    dp = pred[:, 1:] - pred[:, :-1]
+    dt = target[:, 1:] - target[:, :-1]
+    pair = mask[:, 1:] & mask[:, :-1]
+    return masked_mse_per_sample(dp, dt, pair)
+
+
 def masked_velocity_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     """Mean squared error between frame-to-frame differences of ``pred`` and ``target``.
 
@@ -306,10 +343,7 @@ def masked_velocity_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     """
     if pred.shape[1] < 2:
         return pred.sum() * 0.0
-    dp = pred[:, 1:] - pred[:, :-1]
-    dt = target[:, 1:] - target[:, :-1]
-    pair = mask[:, 1:] & mask[:, :-1]
-    return masked_mse_per_sample(dp, dt, pair).mean()
+    return masked_velocity_mse_per_sample(pred, target, mask).mean()
 
 
 def save_loss_plot(losses: Sequence[float], path: Union[str, Path], title: str = "generator pretraining") -> Path:
@@ -341,7 +375,8 @@ class GeneratorTrainer:
 
     ``out``: checkpoint path, rewritten every ``save_every`` steps and at the end (atomic); the loss
     plot goes next to it as ``<out stem>.loss.png``. Call :meth:`resume` before :meth:`train` to
-    continue from a checkpoint.
+    continue from a checkpoint. Set ``timings = {}`` to accumulate wall seconds per stage of
+    :meth:`train_step` (``data``, ``forward``, ``backward``, ``optimizer``, ``ema``), e.g. for profiling.
     """
 
     def __init__(self, model: MotionDenoiser, dataset: MotionTextDataset, config: PretrainConfig,
@@ -360,6 +395,8 @@ class GeneratorTrainer:
         self.optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
         self.ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.step = 0
+        self.timings: Optional[Dict[str, float]] = None
+        self._t_mark = 0.0
         self._saved_step = -1
         self.losses: List[float] = []
         self.np_rng = np.random.default_rng(config.seed)
@@ -374,17 +411,76 @@ class GeneratorTrainer:
                             "'+segments'", len(long), long[0])
 
     # ------------------------------------------------------------------ one step
+    def _mark(self, stage: Optional[str]) -> None:
+        """With :attr:`timings` set, charge the time since the last mark to ``stage`` (None: restart)."""
+        if self.timings is None:
+            return
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        now = time.perf_counter()
+        if stage is not None:
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self._t_mark
+        self._t_mark = now
+
     def _update_ema(self) -> None:
+        """``ema = d·ema + (1-d)·weights`` with a short warm-up of ``d``; one fused call over all
+        floating tensors (the same arithmetic, bit for bit, as a per-tensor ``mul_``/``add_`` loop)."""
         d = min(self.cfg.ema_decay, (1.0 + self.step) / (10.0 + self.step))  # short warm-up
         with torch.no_grad():
+            ema, live = [], []
             for k, v in self.model.state_dict().items():
                 e = self.ema[k]
                 if e.dtype.is_floating_point:
-                    e.mul_(d).add_(v.detach(), alpha=1.0 - d)
+                    ema.append(e)
+                    live.append(v.detach())
                 else:
                     e.copy_(v)
+            if ema:
+                torch._foreach_mul_(ema, d)
+                torch._foreach_add_(ema, live, alpha=1.0 - d)
+
+    def _loss_per_sample(self, pred: Tensor, x0: Tensor, mask: Tensor) -> Tensor:
+        loss = masked_mse_per_sample(pred, x0, mask)
+        if self.cfg.lambda_vel > 0:
+            loss = loss + self.cfg.lambda_vel * masked_velocity_mse_per_sample(pred, x0, mask)
+        return loss
+
+    def _forward_backward_legacy(self, x0: Tensor, mask: Tensor, text: Optional[Tensor], t: Tensor,
+                                 noise: Tensor) -> Tensor:
+        """The original step: one padded batch, one backward."""
+        xt = self.schedule.q_sample(x0, t, noise)
+        pred = self.model(xt, t, text_emb=text, mask=mask)
+        loss = masked_mse(pred, x0, mask)
+        if self.cfg.lambda_vel > 0:
+            loss = loss + self.cfg.lambda_vel * masked_velocity_mse(pred, x0, mask)
+        self._mark("forward")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self._mark("backward")
+        return loss.detach()
+
+    def _forward_backward_packed(self, x0: Tensor, mask: Tensor, text: Optional[Tensor], t: Tensor,
+                                 noise: Tensor) -> Tensor:
+        """The same loss (mean over clips of each clip's loss) with the batch sorted by crop length
+        and run packed: valid frames only through the per-token layers, attention per group of
+        similar lengths (:mod:`.length_groups`)."""
+        lengths = mask.sum(1).cpu()
+        order = torch.argsort(lengths, stable=True)
+        cost = GPU_COST if self.device.type == "cuda" else CPU_COST
+        groups = length_groups(lengths[order].tolist(), cost)
+        idx = order.to(self.device)
+        x0, mask, t = x0[idx], mask[idx], t[idx]
+        xt = self.schedule.q_sample(x0, t, noise[idx])
+        pred = self.model(xt, t, text_emb=text[idx] if text is not None else None, mask=mask, groups=groups)
+        loss = self._loss_per_sample(pred, x0, mask).mean()
+        self._mark("forward")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self._mark("backward")
+        return loss.detach()
 
     def train_step(self) -> float:
+        self._mark(None)
         batch = self.dataset.sample_batch(self.np_rng, self.cfg.batch_size, self.min_frames, self.max_frames,
                                           crop=self.cfg.crop)
         x0 = batch["x"].to(self.device)
@@ -395,24 +491,24 @@ class GeneratorTrainer:
         noise = torch.randn(x0.shape, generator=self.gen).to(self.device)
         step_seed = int(torch.randint(0, 2 ** 62, (1,), generator=self.gen))
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        fast = self.cfg.engine == "fast"
+        self._mark("data")
         self.model.train()
+        self.model.set_fast_dropout(fast)
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(step_seed)
             t = t.to(self.device)
-            xt = self.schedule.q_sample(x0, t, noise)
-            pred = self.model(xt, t, text_emb=text, mask=mask)
-            loss = masked_mse(pred, x0, mask)
-            if self.cfg.lambda_vel > 0:
-                loss = loss + self.cfg.lambda_vel * masked_velocity_mse(pred, x0, mask)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            step = self._forward_backward_packed if fast else self._forward_backward_legacy
+            loss = step(x0, mask, text, t, noise)
             if self.cfg.grad_clip and self.cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad],
                                                self.cfg.grad_clip)
             self.optimizer.step()
+        self._mark("optimizer")
         self.step += 1
         self._update_ema()
-        value = float(loss.detach())
+        value = float(loss)
+        self._mark("ema")
         if not math.isfinite(value):
             raise FloatingPointError(f"loss became {value} at step {self.step}")
         self.losses.append(value)
@@ -486,6 +582,10 @@ class GeneratorTrainer:
         if changed:
             log.warning("%s was trained with a different recipe %s (checkpoint -> now); continuing with the new one",
                         path, changed)
+        if was["engine"] != self.cfg.engine:
+            log.info("%s was trained with engine %r; continuing with %r (same recipe, other random draws than "
+                     "an uninterrupted run; set engine=%r to continue draw for draw)", path, was["engine"],
+                     self.cfg.engine, was["engine"])
         self.model.load_state_dict(ckpt["model"])
         self.ema = {k: v.to(self.device).clone() for k, v in ckpt["ema"].items()}
         self.optimizer.load_state_dict(ckpt["optimizer"])
