@@ -18,6 +18,10 @@ A training step (kinemic-method.md §5, with the reference code's flaws avoided)
 Randomness of step ``k`` comes from generators seeded by ``(seed, k)``, so a run resumed from a
 checkpoint at step ``k`` continues exactly as an uninterrupted run (the memory bank and optimizer
 state are in the checkpoint too).
+
+The random draws of a step (:func:`draw_step`) and the loss terms around the two target-stream forwards
+(:func:`mining_terms`, :func:`window_loss`) are module functions, so :mod:`.batched`, which trains many
+classes' adapters in one forward, runs exactly the code a lone trainer runs for each of them.
 """
 from __future__ import annotations
 
@@ -25,9 +29,9 @@ import copy
 import logging
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -79,6 +83,146 @@ def _resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def needs_prior_stream(cfg: AdaptConfig) -> bool:
+    """Whether training runs the frozen prior stream (mining or the contrastive term)."""
+    return cfg.steps > 0 and (cfg.use_mining or cfg.use_contrastive)
+
+
+def check_inputs(base: MotionDenoiser, shots: TargetShots, pool: Optional[SourcePool], cfg: AdaptConfig) -> None:
+    """The errors a trainer raises before any work: missing pool or positives, feature sizes."""
+    if needs_prior_stream(cfg):
+        if pool is None:
+            raise DataError("mining/contrastive adaptation needs a source pool", field="pool")
+        missing = sorted(set(int(c) for c in np.unique(shots.labels)) - set(pool.positives))
+        if missing:
+            raise DataError(f"no soft positives for local classes {missing}", field="positives")
+        if pool.feats[0].shape[-1] != shots.feats[0].shape[-1]:
+            raise DataError("source and target feature sizes differ", field="feats")
+    if shots.feats[0].shape[-1] != base.config.input_dim:
+        raise DataError(f"shots have {shots.feats[0].shape[-1]} features, the generator {base.config.input_dim}",
+                        field="feats")
+
+
+@dataclass
+class StepDraw:
+    """Everything random about one training step except the torch stream the target forwards draw
+    their dropout from (``forward_seed`` seeds that one). Target fields end in ``_t``, source fields
+    (prior stream; ``None`` when it does not run) in ``_s``; ``y_s`` is -1 on the negatives."""
+
+    y_t: np.ndarray
+    yt: Tensor
+    x0_t: Tensor
+    len_t: Tensor
+    mask_t: Tensor
+    t: Tensor
+    t_model: Tensor
+    xt_t: Tensor
+    text_t: Tensor
+    forward_seed: int
+    y_s: Optional[np.ndarray] = None
+    x0_s: Optional[Tensor] = None
+    len_s: Optional[Tensor] = None
+    mask_s: Optional[Tensor] = None
+    noise_s: Optional[Tensor] = None
+    xt_s: Optional[Tensor] = None
+    t_model_s: Optional[Tensor] = None
+    text_s: Optional[Tensor] = None
+
+
+def draw_step(shots: TargetShots, pool: Optional[SourcePool], cfg: AdaptConfig, schedule: NoiseSchedule, step: int,
+              device: torch.device, needs_prior: bool) -> StepDraw:
+    """The draws of step ``step``: from generators seeded by ``(cfg.seed, step)`` only, so a step's batch
+    does not depend on what ran before it (exact resume) nor on other classes trained beside it."""
+    rng = np.random.default_rng([int(cfg.seed), int(step)])
+    tgen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+    b = cfg.batch_size
+    n_shots = len(shots.feats)
+    idx = rng.choice(n_shots, size=b, replace=b > n_shots)
+    y_t = shots.labels[idx]
+    x0_t, len_t = pad_batch([shots.feats[i] for i in idx], max_len=cfg.max_frames, rng=rng, device=device)
+    te = shots.text_emb
+    pick = rng.integers(0, te.shape[1], size=len(y_t))
+    text_t = torch.from_numpy(te[y_t, pick]).to(device)
+    yt = torch.from_numpy(y_t).to(device)
+    mask_t = torch.arange(x0_t.shape[1], device=device)[None] < len_t[:, None]
+    t = torch.randint(0, schedule.num_steps, (b,), generator=tgen).to(device)
+    noise_t = torch.randn(x0_t.shape, generator=tgen).to(device)
+    d = StepDraw(y_t=y_t, yt=yt, x0_t=x0_t, len_t=len_t, mask_t=mask_t, t=t, t_model=schedule.model_timesteps(t),
+                 xt_t=schedule.q_sample(x0_t, t, noise_t), text_t=text_t, forward_seed=int(rng.integers(0, 2**62)))
+    if not needs_prior:
+        return d
+    src = np.array([pool.draw(int(c), 1, rng)[0] for c in y_t], dtype=np.int64)
+    y_s = y_t.copy()
+    if cfg.mode == "per_class" and cfg.negatives_per_step > 0:
+        neg = np.concatenate([pool.draw_negatives(int(c), 1, rng) for c in
+                              rng.choice(np.unique(y_t), size=cfg.negatives_per_step)]) \
+            if pool.negatives else np.zeros(0, np.int64)
+        src = np.concatenate([src, neg])
+        y_s = np.concatenate([y_s, np.full(len(neg), -1, dtype=np.int64)])
+    x0_s, len_s = pad_batch([pool.feats[i] for i in src], max_len=cfg.max_frames, rng=rng, device=device)
+    t_s = torch.cat([t, torch.randint(0, schedule.num_steps, (len(src) - b,), generator=tgen).to(device)])
+    noise_s = torch.randn(x0_s.shape, generator=tgen).to(device)
+    d.y_s, d.x0_s, d.len_s, d.noise_s = y_s, x0_s, len_s, noise_s
+    d.mask_s = torch.arange(x0_s.shape[1], device=device)[None] < len_s[:, None]
+    d.xt_s, d.t_model_s = schedule.q_sample(x0_s, t_s, noise_s), schedule.model_timesteps(t_s)
+    d.text_s = torch.from_numpy(pool.text_emb[src]).to(device)
+    return d
+
+
+@dataclass
+class Windows:
+    """Mined source windows of one step, cut to the shots' lengths, and their noised input."""
+
+    x: Tensor
+    lengths: Tensor
+    mask: Tensor
+    x_in: Tensor
+
+
+def mining_terms(cfg: AdaptConfig, schedule: NoiseSchedule, mic: MICEncoder, head: ContrastiveHead, d: StepDraw,
+                 h_s: Tensor, h_t: Tensor, logs: Dict[str, float]) -> Tuple[Tensor, Optional[Windows], Optional[Tensor]]:
+    """What comes between the first target forward and the window forward: the MIC embeddings, the
+    contrastive term (pushes this step's sources into ``head``'s bank) and the mined windows.
+    Returns ``(weighted contrastive term, windows or None, z_t or None)``."""
+    device = h_t.device
+    b = len(d.y_t)
+    z_s, a_s = mic(h_s.detach(), d.len_s)
+    extra = torch.zeros((), device=device)
+    z_t = None
+    if cfg.use_contrastive or cfg.window_weighting:
+        z_t, _ = mic(h_t, d.len_t)
+    if cfg.use_contrastive:
+        l_con = head(z_t, d.yt, z_s, torch.from_numpy(d.y_s).to(device))
+        extra = extra + cfg.lambda_con * l_con
+        logs["con"] = l_con.item()
+        logs["logit_scale"] = head.logit_scale.exp().item()
+    win = None
+    if cfg.use_mining and cfg.lambda_wrec > 0:
+        starts = best_window_starts(a_s[:b].detach(), d.len_s[:b], d.len_t)
+        out_len = d.x0_t.shape[1]
+        xw, len_w = extract_windows(d.x0_s[:b], starts, d.len_s[:b], d.len_t, out_len)
+        nw, _ = extract_windows(d.noise_s[:b], starts, d.len_s[:b], d.len_t, out_len)
+        mask_w = torch.arange(out_len, device=device)[None] < len_w[:, None]
+        win = Windows(xw, len_w, mask_w, schedule.q_sample(xw, d.t, nw))
+    return extra, win, z_t
+
+
+def window_loss(cfg: AdaptConfig, mic: MICEncoder, win: Windows, xhat_w: Tensor, h_w: Tensor, z_t: Optional[Tensor],
+                logs: Dict[str, float]) -> Tensor:
+    """``lambda_wrec * L_wrec`` from the window forward's outputs (DWW-weighted when it is on)."""
+    per = masked_mse_per_sample(xhat_w, win.x, win.mask)
+    if cfg.window_weighting:
+        with torch.no_grad():
+            z_w, _ = mic(h_w, win.lengths)
+            w = (F.cosine_similarity(z_t.detach(), z_w, dim=-1) + 1.0) / 2.0
+        logs["dww_mean"] = float(w.mean())
+    else:
+        w = torch.ones_like(per)
+    l_wrec = (w * per).mean()
+    logs["wrec"] = l_wrec.item()
+    return cfg.lambda_wrec * l_wrec
+
+
 class KineMICTrainer:
     """Adapts ``base`` to the classes in ``shots`` using the soft-paired ``pool``.
 
@@ -97,18 +241,8 @@ class KineMICTrainer:
         self.shots = shots
         self.pool = pool
         self.classes = list(classes) if classes is not None else list(range(shots.num_classes))
-        self.needs_prior = cfg.steps > 0 and (cfg.use_mining or cfg.use_contrastive)
-        if self.needs_prior:
-            if pool is None:
-                raise DataError("mining/contrastive adaptation needs a source pool", field="pool")
-            missing = sorted(set(int(c) for c in np.unique(shots.labels)) - set(pool.positives))
-            if missing:
-                raise DataError(f"no soft positives for local classes {missing}", field="positives")
-            if pool.feats[0].shape[-1] != shots.feats[0].shape[-1]:
-                raise DataError("source and target feature sizes differ", field="feats")
-        if shots.feats[0].shape[-1] != base.config.input_dim:
-            raise DataError(f"shots have {shots.feats[0].shape[-1]} features, the generator {base.config.input_dim}",
-                            field="feats")
+        self.needs_prior = needs_prior_stream(cfg)
+        check_inputs(base, shots, pool, cfg)
         self.prior = base.to(self.device).eval()
         for p in self.prior.parameters():
             p.requires_grad_(False)
@@ -127,39 +261,27 @@ class KineMICTrainer:
         self.history: List[Dict[str, float]] = []
 
     # ------------------------------------------------------------------ one step
-    def _text(self, labels: np.ndarray, rng: np.random.Generator) -> Tensor:
-        te = self.shots.text_emb
-        pick = rng.integers(0, te.shape[1], size=len(labels))
-        return torch.from_numpy(te[labels, pick]).to(self.device)
-
     def train_step(self) -> Dict[str, float]:
         cfg = self.cfg
-        rng = np.random.default_rng([int(cfg.seed), self.step])
-        tgen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
-        b = cfg.batch_size
-        n_shots = len(self.shots.feats)
-        idx = rng.choice(n_shots, size=b, replace=b > n_shots)
-        y_t = self.shots.labels[idx]
-        x0_t, len_t = pad_batch([self.shots.feats[i] for i in idx], max_len=cfg.max_frames, rng=rng, device=self.device)
-        text_t = self._text(y_t, rng)
-        yt_torch = torch.from_numpy(y_t).to(self.device)
-        mask_t = torch.arange(x0_t.shape[1], device=self.device)[None] < len_t[:, None]
-        t = torch.randint(0, self.schedule.num_steps, (b,), generator=tgen).to(self.device)
-        noise_t = torch.randn(x0_t.shape, generator=tgen).to(self.device)
-        xt_t = self.schedule.q_sample(x0_t, t, noise_t)
-        t_model = self.schedule.model_timesteps(t)
-
+        d = draw_step(self.shots, self.pool, cfg, self.schedule, self.step, self.device, self.needs_prior)
         logs: Dict[str, float] = {}
         self.target.train()
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(rng.integers(0, 2**62)))
-            xhat_t, h_t = self.target(xt_t, t_model, text_emb=text_t, action=yt_torch, mask=mask_t,
+            torch.manual_seed(d.forward_seed)
+            xhat_t, h_t = self.target(d.xt_t, d.t_model, text_emb=d.text_t, action=d.yt, mask=d.mask_t,
                                       return_features=True)
-            l_rec = masked_mse_per_sample(xhat_t, x0_t, mask_t).mean()
+            l_rec = masked_mse_per_sample(xhat_t, d.x0_t, d.mask_t).mean()
             loss = cfg.lambda_rec * l_rec
             logs["rec"] = l_rec.item()
             if self.needs_prior:
-                loss = loss + self._prior_terms(rng, tgen, y_t, yt_torch, x0_t, len_t, t, text_t, h_t, logs)
+                with torch.no_grad():
+                    _, h_s = self.prior(d.xt_s, d.t_model_s, text_emb=d.text_s, mask=d.mask_s, return_features=True)
+                extra, win, z_t = mining_terms(cfg, self.schedule, self.mic, self.head, d, h_s, h_t, logs)
+                if win is not None:
+                    xhat_w, h_w = self.target(win.x_in, d.t_model, text_emb=d.text_t, action=d.yt, mask=win.mask,
+                                              return_features=True)
+                    extra = extra + window_loss(cfg, self.mic, win, xhat_w, h_w, z_t, logs)
+                loss = loss + extra
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:
@@ -172,56 +294,6 @@ class KineMICTrainer:
         logs["step"] = self.step
         self.history.append(logs)
         return logs
-
-    def _prior_terms(self, rng, tgen, y_t, yt_torch, x0_t, len_t, t, text_t, h_t, logs) -> Tensor:
-        cfg, pool = self.cfg, self.pool
-        b = len(y_t)
-        src = np.array([pool.draw(int(c), 1, rng)[0] for c in y_t], dtype=np.int64)
-        y_s = y_t.copy()
-        if cfg.mode == "per_class" and cfg.negatives_per_step > 0:
-            neg = np.concatenate([pool.draw_negatives(int(c), 1, rng) for c in
-                                  rng.choice(np.unique(y_t), size=cfg.negatives_per_step)]) \
-                if pool.negatives else np.zeros(0, np.int64)
-            src = np.concatenate([src, neg])
-            y_s = np.concatenate([y_s, np.full(len(neg), -1, dtype=np.int64)])
-        x0_s, len_s = pad_batch([pool.feats[i] for i in src], max_len=cfg.max_frames, rng=rng, device=self.device)
-        mask_s = torch.arange(x0_s.shape[1], device=self.device)[None] < len_s[:, None]
-        t_s = torch.cat([t, torch.randint(0, self.schedule.num_steps, (len(src) - b,), generator=tgen).to(self.device)])
-        noise_s = torch.randn(x0_s.shape, generator=tgen).to(self.device)
-        text_s = torch.from_numpy(pool.text_emb[src]).to(self.device)
-        with torch.no_grad():
-            _, h_s = self.prior(self.schedule.q_sample(x0_s, t_s, noise_s), self.schedule.model_timesteps(t_s),
-                                text_emb=text_s, mask=mask_s, return_features=True)
-        z_s, a_s = self.mic(h_s.detach(), len_s)
-        extra = torch.zeros((), device=self.device)
-        z_t = None
-        if cfg.use_contrastive or cfg.window_weighting:
-            z_t, _ = self.mic(h_t, len_t)
-        if cfg.use_contrastive:
-            l_con = self.head(z_t, yt_torch, z_s, torch.from_numpy(y_s).to(self.device))
-            extra = extra + cfg.lambda_con * l_con
-            logs["con"] = l_con.item()
-            logs["logit_scale"] = self.head.logit_scale.exp().item()
-        if cfg.use_mining and cfg.lambda_wrec > 0:
-            starts = best_window_starts(a_s[:b].detach(), len_s[:b], len_t)
-            out_len = x0_t.shape[1]
-            xw, len_w = extract_windows(x0_s[:b], starts, len_s[:b], len_t, out_len)
-            nw, _ = extract_windows(noise_s[:b], starts, len_s[:b], len_t, out_len)
-            mask_w = torch.arange(out_len, device=self.device)[None] < len_w[:, None]
-            xhat_w, h_w = self.target(self.schedule.q_sample(xw, t, nw), self.schedule.model_timesteps(t),
-                                      text_emb=text_t, action=yt_torch, mask=mask_w, return_features=True)
-            per = masked_mse_per_sample(xhat_w, xw, mask_w)
-            if cfg.window_weighting:
-                with torch.no_grad():
-                    z_w, _ = self.mic(h_w, len_w)
-                    w = (F.cosine_similarity(z_t.detach(), z_w, dim=-1) + 1.0) / 2.0
-                logs["dww_mean"] = float(w.mean())
-            else:
-                w = torch.ones_like(per)
-            l_wrec = (w * per).mean()
-            extra = extra + cfg.lambda_wrec * l_wrec
-            logs["wrec"] = l_wrec.item()
-        return extra
 
     # ------------------------------------------------------------------ loop
     def train(self, checkpoint: Optional[Union[str, Path]] = None,
