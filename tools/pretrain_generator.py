@@ -43,6 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--representation", default="xyz", choices=["xyz", "hml263"])
     ap.add_argument("--layout", default="smpl22")
     ap.add_argument("--text-encoder", default="minilm", help="minilm | clip | hashing (tests only) | none")
+    ap.add_argument("--text-cache", default=None,
+                    help="folder for a persistent caption-embedding cache (restarts and resumes skip re-encoding)")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-4)
@@ -60,6 +62,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "with their own captions")
     ap.add_argument("--lambda-vel", type=float, default=0.0,
                     help="weight of the velocity loss (MSE of frame differences, MDM); 0 = off")
+    ap.add_argument("--balance", default="none", choices=["none", "source_label"],
+                    help="how clips are drawn: uniformly, or sources by sqrt(duration) and labels equally")
+    ap.add_argument("--val-corpus", default=None,
+                    help="held-out corpus spec for the validation curve, e.g. mocap:heldout ('auto': the held-out "
+                         "part of every real source in --corpus)")
+    ap.add_argument("--val-every", type=int, default=0, help="validation interval in steps (0: every save)")
+    ap.add_argument("--engine", default="fast", choices=["fast", "legacy"],
+                    help="fast: packed valid frames + cheap dropout masks; legacy: the original step (continues a "
+                         "run started before the fast engine draw for draw)")
     ap.add_argument("--diffusion-steps", type=int, default=100)
     ap.add_argument("--schedule", default="cosine", choices=["cosine", "linear"])
     ap.add_argument("--save-every", type=int, default=500)
@@ -95,7 +106,7 @@ def main(argv=None) -> int:
     embedder, text_info = None, {"encoder": "none", "dim": 0}
     if a.text_encoder != "none":
         from kinemic_aug.text import get_text_encoder
-        embedder = get_text_encoder(a.text_encoder)
+        embedder = get_text_encoder(a.text_encoder, cache_dir=a.text_cache)
         text_info = {"encoder": a.text_encoder, "dim": int(embedder.dim),
                      "identifier": str(getattr(embedder, "identifier", a.text_encoder))}
         if a.text_encoder == "hashing":
@@ -106,12 +117,26 @@ def main(argv=None) -> int:
                          grad_clip=a.grad_clip, ema_decay=a.ema_decay, fps=a.fps, min_seconds=a.min_seconds,
                          max_seconds=a.max_seconds, diffusion_steps=a.diffusion_steps, schedule=a.schedule,
                          save_every=a.save_every, seed=a.seed, device=a.device, progress=not a.no_progress,
-                         crop=a.crop, lambda_vel=a.lambda_vel)
+                         crop=a.crop, lambda_vel=a.lambda_vel, balance=a.balance, val_every=a.val_every,
+                         engine=a.engine)
+    val_corpus = None
+    if a.val_corpus:
+        val_spec = a.val_corpus
+        if val_spec == "auto":
+            from kinemic_aug.data.sources import heldout_spec
+            val_spec = heldout_spec(spec)
+        val_corpus = load_corpus(val_spec)
+        log.info("validation corpus %s", val_corpus)
     log.info("denoiser %s", dcfg)
     log.info("train %s", cfg)
     t0 = time.time()
     tr = pretrain(corpus, out, representation=rep, text_embedder=embedder, denoiser=dcfg, config=cfg,
-                  resume=not a.no_resume, text_info=text_info)
+                  resume=not a.no_resume, text_info=text_info, val_corpus=val_corpus)
+    if tr.val_history:
+        from kinemic_aug.utils.io import atomic_write_json
+        atomic_write_json(out.with_name(out.stem + ".val.json"),
+                          {"val_corpus": val_corpus.name if val_corpus is not None else None,
+                           "history": [[s_, v] for s_, v in tr.val_history]}, indent=1)
     n = tr.model.num_parameters()
     log.info("done: step %d, %d parameters, last loss %.4f, %.1f s on %s; checkpoint %s",
              tr.step, n, tr.losses[-1] if tr.losses else float("nan"), time.time() - t0, tr.device, out)

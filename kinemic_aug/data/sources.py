@@ -204,3 +204,19 @@ def describe_corpus(spec: str) -> Dict[str, Any]:
                                    "sha256": _hash_file_cached(path), "heldout": info.heldout,
                                    "licence": info.licence})
     return out
+
+
+def heldout_spec(spec: str) -> str:
+    """The held-out counterpart of a spec: every real item's ``:heldout`` part (other items dropped),
+    e.g. ``mocap+seed`` -> ``mocap:heldout``. Raises :class:`DataError` when the spec has no real item."""
+    out = []
+    for item in [s.strip() for s in str(spec).split("+") if s.strip()]:
+        real = _real_item(item) if item != SEGMENTS else None
+        if real is None:
+            continue
+        body, _, root = item.partition("@")
+        name = body.partition(":")[0]
+        out.append(f"{name}:heldout" + (f"@{root}" if root else ""))
+    if not out:
+        raise DataError(f"spec {spec!r} has no real source with a held-out part", field="corpus")
+    return "+".join(out)

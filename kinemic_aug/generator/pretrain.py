@@ -69,6 +69,9 @@ log = logging.getLogger(__name__)
 TextEmbedder = Union[Callable[[List[str]], np.ndarray], Mapping[str, np.ndarray], Any]
 CROP_MODES = ("random", "caption")
 ENGINES = ("fast", "legacy")
+#: ``"none"``: clips drawn uniformly (the original recipe); ``"source_label"``: sources by the square
+#: root of their duration, labels equally within a source (:mod:`kinemic_aug.data.corpora.balance`).
+BALANCE_MODES = ("none", "source_label")
 # Recipe fields whose change on resume alters what the run trains on: a mismatch is logged.
 _RECIPE_FIELDS = ("fps", "min_seconds", "max_seconds", "crop", "lambda_vel", "batch_size", "lr")
 
@@ -82,6 +85,9 @@ class PretrainConfig:
     caption; see the module docstring). ``lambda_vel``: weight of :func:`masked_velocity_mse`
     added to the x0 loss (0 = off, the original recipe). Both are saved in the checkpoint's
     ``config['train']``, so ``load_generator(...).config`` shows how a model was trained.
+    ``balance``: how clips are drawn (``BALANCE_MODES``). ``val_every``: with a validation corpus
+    (``pretrain(val_corpus=...)``), the EMA model's x0 loss on fixed held-out batches is measured
+    every ``val_every`` steps (0: at every save) and kept in the checkpoint (``val_history``).
     ``engine``: ``"fast"`` (packed, length-grouped attention, cheap dropout masks) or ``"legacy"`` (the
     original step); same recipe, different random draws (see the module docstring). A train config
     saved before the option existed reads as ``"legacy"`` (:meth:`from_dict`), which is how that
@@ -108,8 +114,12 @@ class PretrainConfig:
     crop: str = "random"
     lambda_vel: float = 0.0
     engine: str = "fast"
+    balance: str = "none"
+    val_every: int = 0
 
     def __post_init__(self) -> None:
+        if self.balance not in BALANCE_MODES:
+            raise ValueError(f"balance must be one of {BALANCE_MODES}, got {self.balance!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if self.crop not in CROP_MODES:
@@ -245,6 +255,8 @@ class MotionTextDataset:
             representation.fit(self.joints, names=self.names)
         self.corpus_name = corpus.name
         self.corpus_fingerprint = corpus.fingerprint()
+        #: per-clip draw probabilities (``None``: uniform); see ``PretrainConfig.balance``
+        self.weights: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.joints)
@@ -283,7 +295,10 @@ class MotionTextDataset:
             raise ValueError(f"crop must be one of {CROP_MODES}, got {crop!r}")
         feats, caps = [], []
         for _ in range(batch_size):
-            i = int(rng.integers(len(self.joints)))
+            if self.weights is not None:
+                i = int(rng.choice(len(self.joints), p=self.weights))
+            else:
+                i = int(rng.integers(len(self.joints)))
             if crop == "random":
                 start, length, ids = self._random_crop(rng, i, min_frames, max_frames)
             else:
@@ -399,6 +414,9 @@ class GeneratorTrainer:
         self._t_mark = 0.0
         self._saved_step = -1
         self.losses: List[float] = []
+        self.val_history: List[Tuple[int, float]] = []
+        self.val_batches: List[Dict[str, Tensor]] = []
+        self._val_model: Optional[MotionDenoiser] = None
         self.np_rng = np.random.default_rng(config.seed)
         self.gen = torch.Generator().manual_seed(config.seed)
         self.min_frames = max(1, int(round(config.min_seconds * dataset.fps)))
@@ -527,6 +545,9 @@ class GeneratorTrainer:
                 loss = self.train_step()
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.4f}")
+                every = self.cfg.val_every or self.cfg.save_every
+                if self.val_batches and every > 0 and self.step % every == 0:
+                    self.validate()
                 if self.out is not None and self.cfg.save_every > 0 and self.step % self.cfg.save_every == 0:
                     self.save()
         finally:
@@ -534,6 +555,43 @@ class GeneratorTrainer:
         if self.out is not None and self._saved_step != self.step:
             self.save()
         return self.losses
+
+    # ------------------------------------------------------------------ validation
+    def set_validation(self, dataset: "MotionTextDataset", batches: int = 4, seed: int = 12345) -> None:
+        """Fixed held-out batches (crops, captions, timesteps and noise drawn once from ``seed``), so
+        every validation measures the same thing; ``dataset`` must share the training statistics."""
+        rng = np.random.default_rng(seed)
+        g = torch.Generator().manual_seed(seed)
+        self.val_batches = []
+        for _ in range(batches):
+            b = dataset.sample_batch(rng, self.cfg.batch_size, self.min_frames, self.max_frames, crop=self.cfg.crop)
+            b["t"] = torch.randint(0, self.schedule.num_steps, (b["x"].shape[0],), generator=g)
+            b["noise"] = torch.randn(b["x"].shape, generator=g)
+            self.val_batches.append(b)
+
+    def validate(self) -> float:
+        """The EMA model's masked x0 MSE on the validation batches (eval mode), appended to
+        :attr:`val_history`."""
+        import copy
+
+        if self._val_model is None:
+            self._val_model = copy.deepcopy(self.model)
+        m = self._val_model
+        m.load_state_dict(self.ema)
+        m.eval()
+        total, n = 0.0, 0
+        with torch.no_grad():
+            for b in self.val_batches:
+                x0, mask = b["x"].to(self.device), b["mask"].to(self.device)
+                text = b["text_emb"].to(self.device) if b["text_emb"] is not None else None
+                xt = self.schedule.q_sample(x0, b["t"].to(self.device), b["noise"].to(self.device))
+                pred = m(xt, b["t"].to(self.device), text_emb=text, mask=mask)
+                total += float(masked_mse(pred, x0, mask)) * x0.shape[0]
+                n += x0.shape[0]
+        value = total / max(n, 1)
+        self.val_history.append((int(self.step), value))
+        log.info("step %d: validation x0 loss %.5f", self.step, value)
+        return value
 
     # ------------------------------------------------------------------ state
     def config_dict(self) -> Dict[str, Any]:
@@ -550,6 +608,7 @@ class GeneratorTrainer:
             "config": self.config_dict(),
             "representation": self.dataset.rep.state_dict(),
             "losses": torch.tensor(self.losses, dtype=torch.float64),
+            "val_history": torch.tensor(self.val_history, dtype=torch.float64).reshape(-1, 2),
             "corpus": {"name": self.dataset.corpus_name, "fingerprint": self.dataset.corpus_fingerprint},
         }
 
@@ -592,6 +651,8 @@ class GeneratorTrainer:
         self.step = int(ckpt["step"])
         self._saved_step = self.step
         self.losses = [float(x) for x in ckpt["losses"].tolist()]
+        vh = ckpt.get("val_history")
+        self.val_history = [(int(a), float(b)) for a, b in vh.tolist()] if vh is not None else []
         self.np_rng.bit_generator.state = json.loads(ckpt["rng"]["numpy"])
         self.gen.set_state(ckpt["rng"]["torch"])
         self.dataset.rep.load_state_dict(ckpt["representation"])
@@ -601,11 +662,14 @@ class GeneratorTrainer:
 def pretrain(corpus: MotionCorpus, out: Union[str, Path], *, representation: MotionRepresentation,
              text_embedder: Optional[TextEmbedder] = None, denoiser: Union[str, DenoiserConfig] = "small",
              config: Optional[PretrainConfig] = None, resume: bool = True,
-             text_info: Optional[Dict[str, Any]] = None) -> GeneratorTrainer:
+             text_info: Optional[Dict[str, Any]] = None,
+             val_corpus: Optional[MotionCorpus] = None) -> GeneratorTrainer:
     """Build dataset, denoiser and trainer, resume from ``out`` if it exists, and train.
 
     ``denoiser``: a preset name (``"small"``, ``"mdm"``, ...) or a config; its ``input_dim`` is set
     from the representation, and ``text_dim`` from the embedder's output (0 without one).
+    ``val_corpus``: held-out clips (never trained on) for the validation curve; normalised with the
+    training corpus's statistics.
     """
     config = config or PretrainConfig()
     probe = embed_texts(text_embedder, ["a person walks forward."]) if text_embedder is not None and \
@@ -622,7 +686,14 @@ def pretrain(corpus: MotionCorpus, out: Union[str, Path], *, representation: Mot
         torch.manual_seed(config.seed)
         model = MotionDenoiser(dcfg)
     dataset = MotionTextDataset(corpus, representation, text_embedder, text_dim=dcfg.text_dim, fps=config.fps)
+    if config.balance == "source_label":
+        from ..data.corpora.balance import balanced_weights
+        dataset.weights = balanced_weights(corpus)
     trainer = GeneratorTrainer(model, dataset, config, out=out, extra_config={"text": dict(text_info or {})})
+    if val_corpus is not None and len(val_corpus):
+        val = MotionTextDataset(val_corpus, representation, text_embedder, text_dim=dcfg.text_dim, fps=config.fps,
+                                fit_stats=False)
+        trainer.set_validation(val)
     if resume and Path(out).exists():
         trainer.resume(out)
         log.info("resumed from %s at step %d", out, trainer.step)
