@@ -12,6 +12,8 @@ the MSR Action3D joint list, the DeepMimic humanoid and the CMU BVH skeleton).
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -243,18 +245,58 @@ def register_layout(layout: SkeletonLayout, aliases: Iterable[str] = (), overwri
     return layout
 
 
-def get_layout(name: Union[str, SkeletonLayout, dict]) -> SkeletonLayout:
-    """Look a layout up by name or alias; accepts a layout or a layout dict as well."""
+def get_layout(name: Union[str, "os.PathLike[str]", SkeletonLayout, dict]) -> SkeletonLayout:
+    """Look a layout up by name or alias; accepts a layout, a layout dict or the path of a layout JSON
+    file (:meth:`SkeletonLayout.to_dict` output or PYSKL's ``num_node``/``inward``/``center``) as well.
+
+    A dict or file is registered under its name on first use, so the name it hands on (a dataset's
+    ``layout``, a sample's ``results['layout']``) resolves later in the same process; a second, different
+    layout under a taken name is refused rather than silently replacing or shadowing the first.
+    """
     if isinstance(name, SkeletonLayout):
         return name
     if isinstance(name, dict):
-        return SkeletonLayout.from_dict(name)
+        return _adopt(SkeletonLayout.from_dict(name), "layout dict")
+    if isinstance(name, os.PathLike) or (isinstance(name, str) and _is_layout_file(name)):
+        return _adopt(load_layout_file(name), str(name))
     key = _ALIASES.get(name, name)
     if key not in _LAYOUTS:
         known = sorted(set(_LAYOUTS) | set(_ALIASES))
         raise LayoutError(f"unknown skeleton layout {name!r}; known layouts: {known}. "
                           "Register your own with kinemic_aug.skeleton.register_layout().")
     return _LAYOUTS[key]
+
+
+def _is_layout_file(name: str) -> bool:
+    return name.lower().endswith(".json") or (os.sep in name and os.path.isfile(name))
+
+
+def load_layout_file(path: Union[str, "os.PathLike[str]"]) -> SkeletonLayout:
+    """A layout from a JSON file; :class:`LayoutError` naming the file when it is missing or malformed."""
+    p = os.fspath(path)
+    try:
+        with open(p, encoding="utf-8") as f:
+            d = json.load(f)
+    except FileNotFoundError:
+        raise LayoutError("layout file not found", source=p, field="layout") from None
+    except (OSError, ValueError) as e:
+        raise LayoutError(f"not a readable JSON layout ({type(e).__name__}: {e})", source=p, field="layout") from None
+    try:
+        return SkeletonLayout.from_dict(d)
+    except LayoutError as e:
+        raise LayoutError(str(e), source=p, field="layout") from None
+
+
+def _adopt(layout: SkeletonLayout, origin: str) -> SkeletonLayout:
+    """The registered layout of that name if it is the same one, else ``layout`` newly registered."""
+    key = _ALIASES.get(layout.name, layout.name)
+    have = _LAYOUTS.get(key)
+    if have is None:
+        return register_layout(layout)
+    if have != layout:
+        raise LayoutError(f"{origin} defines layout {layout.name!r}, which differs from the registered layout of "
+                          "that name; give it a name of its own", field="layout")
+    return have
 
 
 def list_layouts() -> List[str]:

@@ -7,7 +7,8 @@ closer to other noun phrases than to such sentences. The shipped sets (``assets/
 * ``ntu120`` - NTU RGB+D 120, A001-A120, ids 0-based (id = action number - 1, as PYSKL labels), with the
   two-person classes A050-A060 and A106-A120 flagged ``two_person`` (KineMIC excludes them);
 * ``ntu60`` - its first 60 classes;
-* ``msr_action3d`` - MSR Action3D's 20 classes, in the class order of the provided pickle.
+* ``msr_action3d`` - MSR Action3D's 20 classes, in the class order of the provided pickle;
+* ``utd_mhad`` - UTD-MHAD's 27 classes (id = action number - 1).
 
 The captions are authored for this package (not from a dataset). Users pass their own file (JSON,
 YAML or CSV with ``id``, ``name``, ``captions``) to :func:`load_label_set`; every validation error names
@@ -27,10 +28,11 @@ from ..utils.io import atomic_write_json
 
 ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "labels"
 LABELSET_FORMAT = "kinemic_aug.LabelSet"
-_BUILTIN = {"ntu120": "ntu120.json", "msr_action3d": "msr_action3d.json"}
+_BUILTIN = {"ntu120": "ntu120.json", "msr_action3d": "msr_action3d.json", "utd_mhad": "utd_mhad.json"}
 _ALIASES = {"ntu": "ntu120", "ntu-120": "ntu120", "nturgb+d120": "ntu120", "ntu_rgbd_120": "ntu120",
             "ntu-60": "ntu60", "nturgb+d": "ntu60", "ntu_rgbd_60": "ntu60",
-            "msr": "msr_action3d", "msr3d": "msr_action3d", "msraction3d": "msr_action3d"}
+            "msr": "msr_action3d", "msr3d": "msr_action3d", "msraction3d": "msr_action3d",
+            "utd": "utd_mhad", "utd-mhad": "utd_mhad"}
 CSV_CAPTION_SEP = "|"
 
 
@@ -228,7 +230,8 @@ def available_label_sets() -> List[str]:
 
 
 def load_label_set(name_or_path: Union[str, Path], default_captions: bool = True) -> LabelSet:
-    """A shipped label set by name (``ntu120``, ``ntu60``, ``msr_action3d`` and aliases) or a user file."""
+    """A shipped label set by name (``ntu120``, ``ntu60``, ``msr_action3d``, ``utd_mhad`` and aliases) or a user
+    file."""
     p = Path(name_or_path)
     if p.suffix.lower() in (".json", ".yaml", ".yml", ".csv") or p.exists():
         if not p.is_file():

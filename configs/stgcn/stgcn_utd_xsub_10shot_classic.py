@@ -1,0 +1,3 @@
+# 10-shot UTD-MHAD with classic augmentation (rotation, scale, shear, jitter, temporal crop).
+_base_ = ['./stgcn_utd_xsub_10shot.py']
+train_dataloader = dict(dataset=dict(pipeline={{_base_.classic_train_pipeline}}))

@@ -1,0 +1,6 @@
+# ST-GCN (small) on UTD-MHAD cross-subject with 5 training sequence(s) per class, drawn from xsub_train only
+# (kinemic_aug.data.fewshot). The draw's seed follows the run seed (tools/train.py --seed), so seeds vary both the
+# shots and the training. Same step budget as full data. The draw checks that no subject is shared with xsub_test.
+# Every class has 15-16 training sequences, so no class gives fewer than 5 (allow_fewer stays off).
+_base_ = ['./stgcn_utd_xsub_full.py']
+train_dataloader = dict(dataset=dict(few_shot=dict(shots=5, seed=0, test_split='xsub_test', subject_key='subject')))
