@@ -25,6 +25,7 @@ so numpy 1.x and 2.x both load them.
 """
 from __future__ import annotations
 
+import copy
 import math
 import os
 import pickle
@@ -384,12 +385,12 @@ class AnnotationTemplate:
                 value = np.ones if any(w in f.key.lower() for w in ONES_WORDS) else np.zeros
                 out[f.key] = value(shape, dtype=f.example.dtype)
             elif f.kind in ("value", "constant"):
-                out[f.key] = _copy(f.fill)
+                out[f.key] = copy.deepcopy(f.fill)
             else:
                 if reference is None or f.key not in reference:
                     raise DataError("needs the real shot it was drawn from to copy this field", sample=sid,
                                     field=f.key)
-                out[f.key] = _copy(reference[f.key])
+                out[f.key] = copy.deepcopy(reference[f.key])
         return out
 
 
@@ -402,14 +403,8 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _copy(v: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(v)
-
-
 def _signature(v: Any) -> Tuple:
-    """What parity compares: the type, and for arrays dtype, ndim and the shape past [M, T]."""
+    """What parity compares of a value: its type, and for arrays dtype and ndim (trailing shapes apart)."""
     if _is_array(v):
         return ("ndarray", str(v.dtype), v.ndim)
     return (type(v).__name__,)
