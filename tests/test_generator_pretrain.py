@@ -26,13 +26,15 @@ def embed(texts):
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def make_trainer(out=None, steps=6, save_every=3, seed=0, plot=False, corpus=None, **recipe):
+def make_trainer(out=None, steps=6, save_every=3, seed=0, plot=False, corpus=None, no_dropout=False, **recipe):
     corpus = corpus if corpus is not None else toy_corpus(5, seconds=(1.0, 2.5))
     rep = XYZRepresentation("smpl22")
     ds = MotionTextDataset(corpus, rep, embed, text_dim=TD, fps=20.0)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = MotionDenoiser(DenoiserConfig.preset("tiny", input_dim=rep.dim, text_dim=TD, width=32, ff_dim=64))
+        extra = dict(dropout=0.0, cond_drop_text=0.0) if no_dropout else {}
+        model = MotionDenoiser(DenoiserConfig.preset("tiny", input_dim=rep.dim, text_dim=TD, width=32, ff_dim=64,
+                                                     **extra))
     cfg = PretrainConfig(steps=steps, batch_size=3, min_seconds=0.5, max_seconds=1.5, diffusion_steps=50,
                          save_every=save_every, seed=seed, device="cpu", progress=False, plot=plot, **recipe)
     return GeneratorTrainer(model, ds, cfg, out=out)
@@ -71,9 +73,10 @@ def test_layout_mismatch_is_a_data_error():
         MotionTextDataset(bad, XYZRepresentation("smpl22"), embed, text_dim=TD)
 
 
-@pytest.mark.parametrize("recipe", [{}, {"crop": "caption", "lambda_vel": 0.5}], ids=["random", "caption+vel"])
+@pytest.mark.parametrize("recipe", [{}, {"crop": "caption", "lambda_vel": 0.5}, {"engine": "legacy"}],
+                         ids=["random", "caption+vel", "legacy-engine"])
 def test_resume_equals_uninterrupted_run(tmp_path, recipe):
-    corpus = segmented_corpus() if recipe else None
+    corpus = segmented_corpus() if "crop" in recipe else None
     full = make_trainer(out=tmp_path / "full.pt", steps=6, save_every=0, corpus=corpus, **recipe)
     full.train()
 
@@ -313,3 +316,87 @@ def test_caption_crop_warns_about_unexpanded_chains_and_resume_warns_on_recipe_c
     with caplog.at_level("WARNING", logger="kinemic_aug.generator.pretrain"):
         make_trainer(crop="caption").resume(tmp_path / "old.pt")
     assert "different recipe" in caplog.text and "'crop': ('random', 'caption')" in caplog.text
+
+
+# ---------------------------------------------------------------- step engines
+def original_step(tr):
+    """The training step as it was before the fast engine existed, written out here (one padded
+    batch, torch.nn dropout, per-tensor EMA loop), to pin the legacy engine to it."""
+    from kinemic_aug.generator.pretrain import masked_velocity_mse
+    batch = tr.dataset.sample_batch(tr.np_rng, tr.cfg.batch_size, tr.min_frames, tr.max_frames, crop=tr.cfg.crop)
+    x0, mask, text = batch["x"], batch["mask"], batch["text_emb"]
+    t = torch.randint(0, tr.schedule.num_steps, (x0.shape[0],), generator=tr.gen)
+    noise = torch.randn(x0.shape, generator=tr.gen)
+    step_seed = int(torch.randint(0, 2 ** 62, (1,), generator=tr.gen))
+    tr.model.train()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(step_seed)
+        pred = tr.model(tr.schedule.q_sample(x0, t, noise), t, text_emb=text, mask=mask)
+        loss = masked_mse(pred, x0, mask)
+        if tr.cfg.lambda_vel > 0:
+            loss = loss + tr.cfg.lambda_vel * masked_velocity_mse(pred, x0, mask)
+        tr.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(tr.model.parameters()), tr.cfg.grad_clip)
+        tr.optimizer.step()
+    tr.step += 1
+    d = min(tr.cfg.ema_decay, (1.0 + tr.step) / (10.0 + tr.step))
+    with torch.no_grad():
+        for k, v in tr.model.state_dict().items():
+            tr.ema[k].mul_(d).add_(v.detach(), alpha=1.0 - d)
+    return float(loss.detach())
+
+
+def test_legacy_engine_is_the_original_step_bit_for_bit():
+    corpus = segmented_corpus()
+    recipe = dict(crop="caption", lambda_vel=0.5, engine="legacy")
+    a, b = make_trainer(corpus=corpus, **recipe), make_trainer(corpus=corpus, **recipe)
+    for _ in range(3):
+        assert a.train_step() == original_step(b)
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k]), k
+    for k, v in a.ema.items():
+        assert torch.equal(v, b.ema[k]), k
+    fast = make_trainer(corpus=corpus, crop="caption", lambda_vel=0.5)
+    fast.train()
+    assert fast.losses != a.losses[:len(fast.losses)]  # the fast engine draws its dropout differently
+
+
+@pytest.mark.parametrize("recipe", [{}, {"crop": "caption", "lambda_vel": 0.5}], ids=["random", "caption+vel"])
+def test_fast_engine_computes_the_legacy_loss_and_gradients(recipe):
+    """Without dropout the two engines are the same function of the batch: same loss, same gradients."""
+    corpus = segmented_corpus()
+    trainers = {}
+    for engine in ("legacy", "fast"):
+        tr = make_trainer(corpus=corpus, engine=engine, no_dropout=True, **recipe)
+        trainers[engine] = tr
+    b = trainers["fast"].dataset.sample_batch(np.random.default_rng(4), 8, 10, 30, crop=recipe.get("crop", "random"))
+    t = torch.randint(0, 50, (8,), generator=torch.Generator().manual_seed(0))
+    noise = torch.randn(b["x"].shape, generator=torch.Generator().manual_seed(1))
+    out = {}
+    for engine, tr in trainers.items():
+        tr.model.train()
+        step = tr._forward_backward_packed if engine == "fast" else tr._forward_backward_legacy
+        loss = step(b["x"], b["mask"], b["text_emb"], t, noise)
+        grads = torch.cat([p.grad.reshape(-1) for p in tr.model.parameters()])
+        out[engine] = (float(loss), grads)
+    assert out["fast"][0] == pytest.approx(out["legacy"][0], rel=1e-5)
+    ref = out["legacy"][1]
+    assert torch.allclose(out["fast"][1], ref, rtol=1e-4, atol=1e-6 * float(ref.abs().max()))
+
+
+def test_engine_option_old_configs_and_timings(tmp_path, caplog):
+    with pytest.raises(ValueError, match="engine"):
+        PretrainConfig(engine="turbo")
+    assert PretrainConfig().engine == "fast"
+    assert PretrainConfig.from_dict({"steps": 3}).engine == "legacy"  # saved before the option existed
+    old = make_trainer(out=tmp_path / "old.pt", steps=1, save_every=0, engine="legacy")
+    old.train()
+    with caplog.at_level("INFO", logger="kinemic_aug.generator.pretrain"):
+        make_trainer().resume(tmp_path / "old.pt")
+    assert "engine 'legacy'; continuing with 'fast'" in caplog.text
+    tr = make_trainer()
+    tr.timings = {}
+    tr.train_step()
+    assert set(tr.timings) == {"data", "forward", "backward", "optimizer", "ema"}
+    assert all(v >= 0 for v in tr.timings.values())

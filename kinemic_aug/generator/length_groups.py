@@ -1,19 +1,20 @@
-"""Split a padded batch into groups of similar clip length, so the denoiser computes little padding.
+"""Split a length-sorted batch into groups of similar clip length for the packed denoiser's attention.
 
-Why: a training batch is padded to its longest crop, and with crops of 1-10 s about half of the
-frame tokens a step computes are padding (measured on the shipped generalist's corpus: 43 % valid
-with random 1-10 s crops, 59 % with caption crops of at most 6 s). Padding keys are masked out of
-attention, so running the batch as a few sub-batches of similar length, each padded only to its
-own longest clip, gives every valid frame the same prediction (to float rounding) at a fraction of
-the cost. More groups mean less padding but more kernel calls; :func:`length_groups` picks the
-split that minimises a simple cost model, exactly (dynamic programming over the sorted lengths).
+Why: in the packed forward (``MotionDenoiser(..., groups=...)``) the per-token layers see only
+valid frames, but attention needs a rectangular ``[clips, L, L]`` layout, so each group of clips is
+padded to its own longest. One group pads every clip to the batch's longest (attention and its
+dropout then cost up to twice what the valid frames need with 1-10 s crops); one group per
+clip pays a fixed cost per group (about a hundred small kernel calls forward and backward).
+:func:`length_groups` picks the split of the sorted lengths that minimises a simple cost model,
+exactly (dynamic programming).
 
 The cost of one group of ``n`` clips padded to ``L`` frames (``L + 1`` tokens with the condition
-token) is ``n·(L+1)·(1 + quad·(L+1)) + overhead``, in units of one token through the per-token
-layers: ``quad`` is the relative per-key cost of attention and ``overhead`` the fixed cost of one
-more forward/backward pass, in tokens. :data:`CPU_COST` was fitted to fwd+bwd timings of the
-``small`` preset on a 2-core CPU (one thread); a GPU, where a pass costs launches rather than
-arithmetic, uses :data:`GPU_COST` (one or two groups).
+token) is ``n·(L+1)·(1 + quad·(L+1)) + overhead`` in relative units: the linear term is the
+per-token gather/scatter work, ``quad`` the per-key work of attention, ``overhead`` the fixed cost
+of a group. :data:`CPU_COST` was chosen by paired timings of the ``small`` preset's packed
+forward+backward on a 2-core CPU (one thread, batch 32): 3-5 groups per batch, 10-20 % faster
+than one group, and flat between ``overhead`` 120 and 500. On a GPU a group costs launches rather
+than arithmetic, so :data:`GPU_COST` all but always gives one group.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import List, Sequence, Tuple
 
 @dataclass(frozen=True)
 class GroupCost:
-    """Cost model of one sub-batch (see the module docstring); units: one token of per-token work."""
+    """Cost model of one attention group (see the module docstring), in relative units."""
 
     overhead: float
     quad: float
