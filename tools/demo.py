@@ -655,12 +655,15 @@ def synthesis_config(args: argparse.Namespace):
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="kinemic-aug demo: few real shots -> KineMIC synthetic samples -> "
                                 "ST-GCN real-only vs augmented (see the module docstring)")
+    p.add_argument("--dataset", default=None, help="a dataset spec (kinemic_aug.data.datasets: msr_action3d, utd_mhad, "
+                   "or a spec .json) whose pickle, splits, layout, labels and config are the defaults below")
     p.add_argument("--ann", "--msr", dest="ann", type=Path, default=None,
                    help="target PYSKL pickle (default: $KINEMIC_MSR_PKL or "
                    "../shared/data/msr_action3d/msr_action3d_skeleton.pkl)")
-    p.add_argument("--split", default="xsub_train", help="split the shots are drawn from (default xsub_train)")
-    p.add_argument("--test-split", default="xsub_test", help="held-out evaluation split (default xsub_test)")
-    p.add_argument("--layout", default=MSR_LAYOUT, help="skeleton layout of the data (default msr_action3d)")
+    p.add_argument("--split", default=None, help="split the shots are drawn from (default xsub_train)")
+    p.add_argument("--test-split", default=None, help="held-out evaluation split (default xsub_test)")
+    p.add_argument("--layout", default=None, help="skeleton layout of the data: a name or a layout .json "
+                   "(default msr_action3d)")
     p.add_argument("--labels", default=None, help="label set name or file (default: msr_action3d for MSR, "
                    "else the pickle's meta classes)")
     p.add_argument("--shots", type=_positive, default=3, help="real shots per class (default 3)")
@@ -677,7 +680,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="override a SynthesisConfig field, e.g. guidance=3.0 or shot_strength=0.6 (repeatable)")
     p.add_argument("--train-steps", type=_positive, default=600,
                    help="classifier SGD steps of batch 16, both arms (default 600, as benchmarks.har_few_shot)")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="classifier config whose model, pipelines "
+    p.add_argument("--config", type=Path, default=None, help="classifier config whose model, pipelines "
                    "and optimizer both arms use (default configs/stgcn/stgcn_msr_xsub_full.py)")
     p.add_argument("--generator", type=Path, default=None, help="generalist checkpoint (default: the shipped one)")
     p.add_argument("--corpus", default=None, help="the generator's corpus spec (default: read from the checkpoint)")
@@ -691,8 +694,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--data-only", action="store_true", help="only the fast data-layer drawings")
     p.add_argument("--verbose", action="store_true", help="MMEngine's INFO log on the console")
     args = p.parse_args(argv)
+    if args.dataset is not None:  # the spec fills what the command line left open
+        from kinemic_aug.data.datasets import get_dataset_spec
+
+        spec = get_dataset_spec(args.dataset)
+        args.ann = args.ann or spec.pickle_path()
+        args.split, args.test_split = args.split or spec.train_split, args.test_split or spec.test_split
+        args.layout, args.labels = args.layout or spec.layout or None, args.labels or spec.labels or None
+        args.config = args.config or REPO / "configs" / "stgcn" / f"{spec.config_stem}_full.py"
     if args.ann is None:
         args.ann = default_msr_path()
+    args.split, args.test_split = args.split or "xsub_train", args.test_split or "xsub_test"
+    args.layout, args.config = args.layout or MSR_LAYOUT, args.config or DEFAULT_CONFIG
     return args
 
 

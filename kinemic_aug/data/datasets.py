@@ -232,15 +232,17 @@ def list_dataset_specs() -> List[str]:
 
 
 # ---------------------------------------------------------------------- layouts
-#: joints that may end the spine (top of the normalisation z-axis), first match wins
-_SPINE_TOPS = ("spine_shoulder", "shoulder_center", "neck", "spine_chest", "spine3", "chest", "thorax")
+#: joints that may end the normalisation z-axis, first match wins: the spine joint above the root, as the built-in
+#: Kinect layouts do (NTU spine_base -> spine_mid, MSR and UTD hip_center -> spine), else higher up the trunk
+_SPINE_TOPS = ("spine_mid", "spine", "spine1", "spine_navel", "spine_chest", "chest", "spine_shoulder",
+               "shoulder_center", "neck", "thorax")
 
 
 def layout_from_meta(meta: Mapping[str, Any], name: str, source: str = "") -> SkeletonLayout:
     """The layout a pickle carries: ``meta['layout']`` (a name or a layout dict), or ``meta['joint_names']``
     with ``meta['parents']``. For the latter, ``center`` / ``zaxis`` / ``xaxis`` come from ``meta`` when given,
-    else the root is the centre, the z-axis runs root → the first spine-top joint found by name
-    (``spine_shoulder``, ``shoulder_center``, ``neck``, ...) and the x-axis right → left shoulder; a joint set
+    else the root is the centre, the z-axis runs root → the first trunk joint found by name
+    (``spine_mid``, ``spine``, ..., ``neck``) and the x-axis right → left shoulder; a joint set
     without those names gets no rotation alignment (both axes collapse onto the centre)."""
     lay = meta.get("layout")
     if isinstance(lay, (str, dict)) and lay:
