@@ -16,6 +16,7 @@ from benchmarks import few_shot as fs
 from benchmarks import generation_metrics as gm
 from benchmarks.common import load_records, merge_records
 from benchmarks.train_runner import format_cfg_options, parse_cfg_options, train_command
+from kinemic_aug.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 AUG = fs.AUG
@@ -421,3 +422,192 @@ def test_difference_section_pairs_by_seed_from_unrounded_values():
     rows.append(dict(base, arm="real+kinemic-noweight", shots=3, seed=1, top1_last=94 / 273))
     md = "\n".join(fs.difference_section(rows, ["real+kinemic-noweight"], base="real+kinemic", title="Ablations minus"))
     assert "## Ablations minus `real+kinemic`" in md and "| real+kinemic-noweight | s1 +1.1 |" in md
+
+
+# ------------------------------------------------------------------------------ datasets and stages
+UTD = "utd_mhad"
+
+
+def _data_or_skip(name):
+    from kinemic_aug.data.datasets import get_dataset_spec
+
+    spec = get_dataset_spec(name)
+    if not spec.pickle_path().is_file():
+        pytest.skip(f"{spec.title} pickle not found at {spec.pickle_path()} (research data, not shipped)")
+    return spec
+
+
+@pytest.mark.parametrize("arm", list(fs.ARMS))
+def test_every_arm_has_its_utd_configs(arm):
+    for k in (1, 3, 5, 10):
+        path = fs.config_for(arm, k, UTD)
+        assert path.exists() and "stgcn_utd_xsub" in path.name
+    if fs.ARMS[arm].full:
+        assert fs.config_for(arm, None, UTD).name.startswith("stgcn_utd_xsub_full")
+
+
+def test_msr_keeps_its_files_and_other_datasets_and_stages_get_their_own():
+    assert fs.variant_for() == fs.FULL and fs.variant_for(small=True) == fs.SMALL
+    utd = fs.variant_for(UTD)
+    assert utd.results.name == "few_shot_utd_mhad.json" and utd.work_root.name == "few_shot_utd_mhad"
+    assert utd.log_dir == fs.RESULTS_DIR / "logs" / UTD and utd.arms == fs.FULL.arms and utd.seeds == fs.FULL.seeds
+    small = fs.variant_for(UTD, small=True)
+    assert small.results.name == "few_shot_utd_mhad_small.json"
+    assert small.kinemic_options[AUG + "cache_dir"] == "work_dirs/few_shot_utd_mhad_small/kinemic_cache"
+    assert fs.variant_for(stage="val").results.name == "few_shot_val.json"
+    assert fs.variant_for(UTD, stage="val").log_dir == fs.RESULTS_DIR / "logs" / UTD / "val"
+    assert (fs.row_split(utd), fs.row_split(fs.variant_for(UTD, stage="val"))) == ("xsub", "xsub_val")
+    rec = fs.build_record("real", 5, 0, _summary(), 1.0, fs.config_for("real", 5, UTD), {}, "full",
+                          dataset=UTD, split="xsub_val", stage="val")
+    assert (rec["dataset"], rec["split"], rec["stage"]) == (UTD, "xsub_val", "val")
+    assert fs.build_record("real", 5, 0, _summary(), 1.0, fs.config_for("real", 5), {}, "full")["stage"] == "test"
+
+
+def test_utd_test_stage_reads_the_test_split_once_and_msr_keeps_its_schedule():
+    from har.training import load_config
+
+    for arm in ("real", "real+classic", "real+kinemic", "real+classic+kinemic-anchored"):
+        cfg = load_config(fs.config_for(arm, 3, UTD), seed=0)
+        assert cfg.train_cfg.val_interval == cfg.train_cfg.max_iters == 600
+        inner = cfg.train_dataloader.dataset.get("dataset", cfg.train_dataloader.dataset)
+        assert inner.few_shot.test_split == "xsub_test" and inner.layout == UTD and inner.num_classes == 27
+    assert load_config(fs.config_for("real", 3), seed=0).train_cfg.val_interval == 200  # comparable with the records
+
+
+@pytest.mark.parametrize("arm", ["real", "real+kinemic", "real+classic+kinemic-anchored"])
+def test_val_stage_options_point_every_loader_at_the_stage_pickle(arm, tmp_path):
+    from har.training import load_config
+
+    stage_pkl = str(tmp_path / "utd_mhad_val_split.pkl")
+    variant = fs.replace(fs.variant_for(UTD, stage="val"), ann_file=stage_pkl)
+    cfg = load_config(fs.config_for(arm, 3, UTD), cfg_options=fs.cell_options(arm, 3, 1, variant), seed=1)
+    train = cfg.train_dataloader.dataset
+    if fs.ARMS[arm].kinemic:
+        assert train.type == "KineMICAugmentedDataset"
+        train = train.dataset
+    assert (train.ann_file, train.split, train.few_shot.test_split) == (stage_pkl, "xsub_train_val_pool",
+                                                                        "xsub_train_val")
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        assert (loader.dataset.ann_file, loader.dataset.split) == (stage_pkl, "xsub_train_val")
+    assert "xsub_test" not in json.dumps(fs.cell_options(arm, 3, 1, variant))
+    full = fs.cell_options("real", None, 1, variant)
+    assert "train_dataloader.dataset.few_shot.test_split" not in full  # a full-data config has no draw
+    assert fs.stage_options(arm, 3, fs.variant_for(UTD)) == {}         # the test stage: the configs' own splits
+    with pytest.raises(RuntimeError, match="not prepared"):
+        fs.stage_options(arm, 3, fs.variant_for(UTD, stage="val"))
+
+
+def test_reports_are_per_dataset_with_paired_tables_vs_real_and_real_classic(tmp_path):
+    results = tmp_path / "mixed.json"
+    rows = []
+    for ds, cfg_ds in ((fs.DATASET, fs.DATASET), (UTD, UTD)):
+        for arm, acc in (("real", 0.40), ("real+classic", 0.50), ("real+kinemic", 0.45)):
+            for seed in (0, 1):
+                cfg = fs.config_for(arm, 5, cfg_ds)
+                summ = {"last": {"acc/top1": acc + seed / 100 + (0.2 if ds == UTD else 0), "acc/mean1": acc,
+                                 "iter": 600}, "best": {"acc/top1": acc + 0.3, "iter": 600 if ds == UTD else 400}}
+                rows.append(fs.build_record(arm, 5, seed, summ, 10.0, cfg, {}, "full", dataset=ds))
+    merge_records(results, rows)
+    fs.write_reports(results, fs.variant_for(UTD))
+    md = results.with_suffix(".md").read_text()
+    assert md.startswith("# Few-shot HAR on UTD-MHAD (cross-subject)") and "27 classes" in md
+    assert "| real | 60.5 ± 0.7 (n=2) |" in md                  # UTD rows only (MSR's are 20 points lower)
+    assert "## Difference from `real` on the same shots" in md and "| real+classic | +10.0 / +10.0 (mean +10.0) |" in md
+    assert "## Difference from `real+classic` on the same shots" in md
+    assert "| real+kinemic | −5.0 / −5.0 (mean −5.0) |" in md
+    assert "validated once, at its last step" in md            # one validation: no best-validation table
+    assert "`configs/kinemic/stgcn_utd_xsub_{shots}_kinemic.py`" in md and "utd_default.py" in md
+    assert "For orientation" not in md and "kinemic_probe" not in md  # MSR-only notes stay on MSR
+    assert results.with_suffix(".png").stat().st_size > 1000
+    fs.write_reports(results, fs.FULL)
+    md = results.with_suffix(".md").read_text()
+    assert md.startswith("# Few-shot HAR on MSR Action3D (cross-subject)") and "| real | 40.5 ± 0.7 (n=2) |" in md
+    assert "## Top-1 at the best validation (optimistic: selected on the test split)" in md
+    val = tmp_path / "val.json"
+    merge_records(val, [dict(r, split="xsub_val", stage="val") for r in rows if r["dataset"] == UTD])
+    fs.write_reports(val, fs.variant_for(UTD, stage="val"))
+    md = val.with_suffix(".md").read_text()
+    assert "validation stage (training subject 7 held out; the test split is not read)" in md
+    assert "scored on" in md and "`xsub_train_val` sequences" in md and "not measured in the val stage" in md
+
+
+def test_the_msr_report_is_rebuilt_unchanged_from_its_json(tmp_path):
+    """``few_shot.md`` is a function of ``few_shot.json`` (and of MSR's split sizes, read from the pickle)."""
+    _data_or_skip(fs.DATASET)
+    src = fs.RESULTS_DIR / "few_shot.json"
+    results = tmp_path / "few_shot.json"
+    results.write_bytes(src.read_bytes())
+    fs.write_reports(results, fs.replace(fs.FULL, results=results))
+    assert results.with_suffix(".md").read_text() == src.with_suffix(".md").read_text()
+
+
+def test_bad_input_stops_the_run_before_any_cell_trains(tmp_path):
+    import pickle
+
+    common = ["--results", str(tmp_path / "r.json"), "--work-root", str(tmp_path / "w"), "--log-dir",
+              str(tmp_path / "logs"), "--arms", "real", "--shots", "1", "--seeds", "0"]
+    with pytest.raises(SystemExit, match="unknown dataset 'msr_typo'.*msr_action3d"):
+        fs.main(["--dataset", "msr_typo", *common])
+    from kinemic_aug.data.datasets import get_dataset_spec
+
+    missing = dict(get_dataset_spec(UTD).to_dict(), name="utd_copy", pickle=str(tmp_path / "absent.pkl"), env=None)
+    spec_file = tmp_path / "utd_copy.json"
+    spec_file.write_text(json.dumps(missing))
+    with pytest.raises(SystemExit, match="absent.pkl.*pickle not found"):
+        fs.main(["--dataset", str(spec_file), *common])
+    # a leaking split (subject 1 in train and test): SYNTHETIC joints
+    anns = [{"frame_dir": f"a{c}_s{s}", "label": c, "subject": s, "total_frames": 8,
+             "keypoint": np.zeros((1, 8, 20, 3), np.float32) + c} for c in range(27) for s in (1, 2)]
+    leak = tmp_path / "leak.pkl"
+    leak.write_bytes(pickle.dumps({"annotations": anns, "split": {"xsub_train": [a["frame_dir"] for a in anns],
+                                                                  "xsub_test": [anns[0]["frame_dir"]]}}))
+    spec_file.write_text(json.dumps(dict(missing, name="utd_leak", pickle=str(leak))))
+    with pytest.raises(SystemExit, match=r"subjects \[1\] appear in both 'xsub_train' and 'xsub_test'"):
+        fs.main(["--dataset", str(spec_file), *common])
+    with pytest.raises(SystemExit, match="positive integers"):
+        fs.main(["--shots", "0", *common[:-4]])
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "r.json").exists()   # nothing ran
+
+
+def test_too_many_shots_and_a_config_on_other_data_are_refused_before_training(tmp_path):
+    _data_or_skip(UTD)
+    from kinemic_aug.data.datasets import get_dataset_spec
+
+    common = ["--results", str(tmp_path / "r.json"), "--work-root", str(tmp_path / "w"), "--log-dir",
+              str(tmp_path / "logs"), "--arms", "real", "--seeds", "0", "--dataset", UTD]
+    with pytest.raises(SystemExit, match="20 shots exceed every class in 'xsub_train'"):
+        fs.main([*common, "--shots", "20"])
+    with pytest.raises(SystemExit, match="has only 15 samples in 'xsub_train', fewer than 16 shots"):
+        fs.main([*common, "--shots", "16"])
+    with pytest.raises(SystemExit, match="has only 11 samples in 'xsub_train_val_pool', fewer than 12"):
+        fs.main([*common, "--shots", "12", "--stage", "val"])
+    with pytest.raises(DataError, match="the config reads .*msr_action3d_skeleton.pkl, but dataset 'utd_mhad'"):
+        fs.check_config_matches(get_dataset_spec(UTD), fs.config_for("real", 5))
+    assert not (tmp_path / "logs").exists()
+
+
+def test_the_val_stage_pickle_holds_only_training_subjects(tmp_path):
+    _data_or_skip(UTD)
+    from kinemic_aug.data.pyskl import load_pyskl
+
+    variant = fs.replace(fs.variant_for(UTD, stage="val"), work_root=tmp_path / "w")
+    ready = fs.prepare(variant, [("real", 1, 0)])
+    data = load_pyskl(ready.ann_file)
+    assert {a["subject"] for a in data["annotations"]} == {1, 3, 5, 7}
+    assert set(data["split"]) == {"xsub_train", "xsub_train_val_pool", "xsub_train_val"}
+
+
+@pytest.mark.slow
+def test_utd_val_stage_end_to_end_with_tiny_budgets(tmp_path):
+    """One real UTD-MHAD cell of the val stage through tools/train.py (10 steps): its row and what it read."""
+    _data_or_skip(UTD)
+    results = tmp_path / "val.json"
+    tiny = ["train_cfg.max_iters=10", "train_cfg.val_interval=10", "param_scheduler.1.T_max=10",
+            "param_scheduler.1.end=10"]
+    fs.main(["--dataset", UTD, "--stage", "val", "--arms", "real", "--shots", "1", "--seeds", "0", "--results",
+             str(results), "--work-root", str(tmp_path / "w"), "--log-dir", str(tmp_path / "logs"),
+             "--cfg-options", *tiny])
+    (row,) = load_records(results)
+    assert (row["dataset"], row["split"], row["stage"], row["last_iter"]) == (UTD, "xsub_val", "val", 10)
+    assert row["cfg_options"]["val_dataloader.dataset.split"] == "xsub_train_val"
+    assert results.with_suffix(".md").exists() and "validation stage" in results.with_suffix(".md").read_text()

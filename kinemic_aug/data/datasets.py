@@ -215,12 +215,13 @@ def register_dataset_spec(spec: DatasetSpec, overwrite: bool = False) -> Dataset
 
 
 def get_dataset_spec(name: Union[str, PathLike, DatasetSpec]) -> DatasetSpec:
-    """A registered spec by name, a spec as given, or a spec JSON file by path (``*.json``)."""
+    """A registered spec by name, a spec as given, or a spec JSON file by path (``*.json``; registered on first
+    use, so its name resolves afterwards in the same process, and a different spec under a taken name is refused)."""
     if isinstance(name, DatasetSpec):
         return name
     text = os.fspath(name)
     if text.lower().endswith(".json") or (os.sep in text and Path(text).is_file()):
-        return DatasetSpec.from_file(text)
+        return register_dataset_spec(DatasetSpec.from_file(text))
     if text not in _SPECS:
         raise DataError(f"unknown dataset {text!r}; registered: {sorted(_SPECS)} (or pass a spec .json file; "
                         "see docs/datasets.md)", field="dataset")
