@@ -46,6 +46,11 @@ class AdaptConfig:
         top_k, pairing_temperature: soft pairing (250 in the paper; uniform draw when temperature is None).
         tau, bank_size, mic_hidden: MIC encoder and contrastive head.
         save_every: resume checkpoint interval (steps).
+        batched: per-class mode: train the classes' adapters together, ``group_size`` at a time, in one
+            batched forward/backward per step (:mod:`kinemic_aug.adapt.batched`), instead of one class after
+            another. Each adapter is the same as when trained alone (same cache keys); what changes is wall
+            time and memory (measured in ``benchmarks/results/adapt_scale.md``).
+        group_size: classes per batched run (an out-of-memory group is split in halves, with a warning).
         action_init: how the learned action table starts. ``"zeros"`` (default): the target stream
             starts as the generalist prompted with the class caption, and training moves it from there
             (as LoRA's zero-initialised B does). ``"normal"``: N(0, 1) rows, as the reference code does;
@@ -84,6 +89,8 @@ class AdaptConfig:
     cond_drop_action: float = 0.1
     action_init: str = "zeros"
     save_every: int = 50
+    batched: bool = False
+    group_size: int = 20
     seed: int = 0
     device: str = "auto"
     progress: bool = True
@@ -95,8 +102,8 @@ class AdaptConfig:
             raise ValueError(f"negatives must be 'other_classes', 'low_similarity' or 'both', got {self.negatives!r}")
         if self.action_init not in ("zeros", "normal"):
             raise ValueError(f"action_init must be 'zeros' or 'normal', got {self.action_init!r}")
-        if self.steps < 0 or self.batch_size < 1 or self.save_every < 1:
-            raise ValueError("steps must be >= 0, batch_size >= 1 and save_every >= 1")
+        if self.steps < 0 or self.batch_size < 1 or self.save_every < 1 or self.group_size < 1:
+            raise ValueError("steps must be >= 0, batch_size >= 1, save_every >= 1 and group_size >= 1")
         if not self.use_mining and self.window_weighting and self.lambda_wrec > 0:
             object.__setattr__(self, "window_weighting", False)
 
@@ -117,9 +124,10 @@ class AdaptConfig:
         return cls(**kw)
 
     def cache_dict(self) -> Dict[str, Any]:
-        """The fields that change the trained adapter (not progress display, device or save cadence)."""
+        """The fields that change the trained adapter (not progress display, device, save cadence, nor
+        whether classes are trained together: a batched adapter equals the lone one)."""
         d = self.to_dict()
-        for k in ("progress", "device", "save_every"):
+        for k in ("progress", "device", "save_every", "batched", "group_size"):
             d.pop(k)
         return d
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Dict, Iterable, List, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -162,3 +162,143 @@ def merge_lora(model: nn.Module) -> List[str]:
         _set_module(model, name, lin)
         merged.append(name)
     return merged
+
+
+# ---------------------------------------------------------------------------------------------- stacked
+class AdapterRoute:
+    """Which rows of a batch go through which adapter of a :class:`StackedLoRALinear`.
+
+    ``segments``: ``(adapter, start, end)`` row ranges, contiguous and in row order, covering the batch.
+    One route object is shared by every stacked layer of a model, so the caller sets it once per forward.
+    """
+
+    def __init__(self) -> None:
+        self.segments: List[Tuple[int, int, int]] = []
+
+    def set_segments(self, segments: Sequence[Tuple[int, int, int]]) -> None:
+        segs = [(int(k), int(s), int(e)) for k, s, e in segments]
+        pos = 0
+        for k, s, e in segs:
+            if s != pos or e <= s:
+                raise ValueError(f"adapter segments must be contiguous, non-empty and in row order: {segs}")
+            pos = e
+        self.segments = segs
+
+    @property
+    def rows(self) -> int:
+        return self.segments[-1][2] if self.segments else 0
+
+    def uniform(self) -> Optional[int]:
+        """Rows per segment when every segment has as many rows (the layout a batched matmul reads
+        directly); ``None`` otherwise."""
+        if not self.segments:
+            return None
+        m = self.segments[0][2] - self.segments[0][1]
+        return m if all(e - s == m for _, s, e in self.segments) else None
+
+    def adapters(self) -> List[int]:
+        return [k for k, _, _ in self.segments]
+
+
+class StackedLoRALinear(nn.Linear):
+    """``nn.Linear`` with ``K`` low-rank updates stacked (``lora_A [K, r, in]``, ``lora_B [K, out, r]``);
+    row ``i`` of a batch goes through the adapter its :class:`AdapterRoute` segment names.
+
+    Why: training (or sampling) many classes' adapters in one forward. Adapter ``k`` computes exactly
+    :class:`LoRALinear`'s ``x Wᵀ + b + (alpha/r) · dropout(x) A_kᵀ B_kᵀ``; the rows of one adapter never
+    mix with another's, so the gradient of ``A_k``, ``B_k`` comes from adapter ``k``'s rows alone.
+    ``lora_dropout`` sees the whole batch; a caller that needs per-adapter random streams replaces it.
+    """
+
+    def __init__(self, in_features: int, out_features: int, num: int, bias: bool = True, *, rank: int = 16,
+                 alpha: float = 32.0, dropout: float = 0.1, route: Optional[AdapterRoute] = None,
+                 device=None, dtype=None):
+        super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
+        if rank < 1 or num < 1:
+            raise ValueError(f"LoRA rank and adapter count must be >= 1, got rank {rank}, {num} adapters")
+        self.rank, self.alpha, self.num = int(rank), float(alpha), int(num)
+        self.scaling = self.alpha / self.rank
+        self.lora_dropout: nn.Module = nn.Dropout(dropout)
+        self.lora_A = nn.Parameter(torch.zeros(num, rank, in_features, device=device, dtype=dtype))
+        self.lora_B = nn.Parameter(torch.zeros(num, out_features, rank, device=device, dtype=dtype))
+        self.route = route if route is not None else AdapterRoute()
+
+    @classmethod
+    def wrap(cls, base: nn.Linear, num: int, rank: int, alpha: float, dropout: float,
+             route: AdapterRoute) -> "StackedLoRALinear":
+        m = cls(base.in_features, base.out_features, num, bias=base.bias is not None, rank=rank, alpha=alpha,
+                dropout=dropout, route=route, device=base.weight.device, dtype=base.weight.dtype)
+        m.weight = base.weight  # shared, as in LoRALinear.wrap
+        m.bias = base.bias
+        return m
+
+    def forward(self, x: Tensor) -> Tensor:
+        segs = self.route.segments
+        if not segs or segs[-1][2] != x.shape[0]:
+            raise ValueError(f"the adapter route covers {self.route.rows} rows, the batch has {x.shape[0]}")
+        base = F.linear(x, self.weight, self.bias)
+        d = self.lora_dropout(x)
+        m = self.route.uniform()
+        if m is not None:
+            ids = self.route.adapters()
+            a, b = self.lora_A, self.lora_B
+            if ids != list(range(self.num)):  # a subset or another order: gather those adapters
+                idx = torch.as_tensor(ids, device=a.device)
+                a, b = a.index_select(0, idx), b.index_select(0, idx)
+            flat = d.reshape(len(ids), -1, self.in_features)
+            low = torch.bmm(torch.bmm(flat, a.transpose(1, 2)), b.transpose(1, 2))
+            lora = low.reshape(*x.shape[:-1], self.out_features)
+        else:
+            lora = torch.cat([F.linear(F.linear(d[s:e], self.lora_A[k]), self.lora_B[k]) for k, s, e in segs], 0)
+        return base + lora * self.scaling
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, adapters={self.num}, rank={self.rank}, alpha={self.alpha}"
+
+
+def stack_lora(model: nn.Module, num: int, targets: Sequence[str] = DEFAULT_TARGETS, rank: int = 16,
+               alpha: float = 32.0, dropout: float = 0.1, route: Optional[AdapterRoute] = None) -> AdapterRoute:
+    """Wrap the targeted Linears of a plain model (as :func:`add_lora` picks them) in
+    :class:`StackedLoRALinear` with ``num`` adapters, all sharing one route (returned). Nothing is frozen here."""
+    pats = _resolve_targets(targets)
+    route = route if route is not None else AdapterRoute()
+    wrapped = 0
+    for name, mod in list(model.named_modules()):
+        if type(mod) is nn.Linear and any(p.match(name) for p in pats):
+            _set_module(model, name, StackedLoRALinear.wrap(mod, num, rank, alpha, dropout, route))
+            wrapped += 1
+    if not wrapped:
+        raise ValueError(f"no Linear module matched LoRA targets {list(targets)}")
+    return route
+
+
+def stacked_modules(model: nn.Module) -> Dict[str, StackedLoRALinear]:
+    return {n: m for n, m in model.named_modules() if isinstance(m, StackedLoRALinear)}
+
+
+def stacked_lora_state(model: nn.Module, k: int) -> Dict[str, Tensor]:
+    """Adapter ``k`` of a stacked model as :func:`lora_state_dict` of a :class:`LoRALinear` model writes it
+    (same keys, ``[r, in]`` / ``[out, r]`` tensors): it loads into one with :func:`load_lora`."""
+    out: Dict[str, Tensor] = {}
+    for n, m in stacked_modules(model).items():
+        out[f"{n}.lora_A"] = m.lora_A[k].detach().clone()
+        out[f"{n}.lora_B"] = m.lora_B[k].detach().clone()
+    return out
+
+
+def load_stacked_lora(model: nn.Module, k: int, sd: Dict[str, Tensor]) -> None:
+    """Load one :func:`lora_state_dict` into adapter ``k`` of a stacked model; mismatches are reported
+    all at once, as :func:`load_lora` does."""
+    mods = stacked_modules(model)
+    own = {f"{n}.lora_{w}": getattr(m, f"lora_{w}")[k] for n, m in mods.items() for w in ("A", "B")}
+    missing = sorted(set(own) - set(sd))
+    unexpected = sorted(set(sd) - set(own))
+    shapes = sorted(f"{key}: file {tuple(sd[key].shape)} vs model {tuple(own[key].shape)}"
+                    for key in set(own) & set(sd) if tuple(sd[key].shape) != tuple(own[key].shape))
+    if missing or unexpected or shapes:
+        raise CacheError("LoRA state dict does not match the stacked model:\n" + "\n".join(
+            [f"  missing: {x}" for x in missing] + [f"  unexpected: {x}" for x in unexpected] +
+            [f"  shape: {x}" for x in shapes]))
+    with torch.no_grad():
+        for key, v in sd.items():
+            own[key].copy_(v)
