@@ -281,3 +281,22 @@ def test_msr_validation_rule_holds_out_subject_9():
     assert {a["subject"] for a in get_split(val, spec.val_split)} == {9}
     assert {a["subject"] for a in get_split(val, spec.val_pool_split)} == {1, 3, 5, 7}
     assert check_shots(spec, data, 10, "xsub_train") == {14: 9}   # "side kick": 9 sequences, taken whole
+
+
+def test_kinect_joints_in_a_new_order_need_only_a_layout_file(tmp_path):
+    """A layout file with UTD-MHAD's joints reversed: the augmenter's retargeting to SMPL-22 takes the mapped
+    layout's name-keyed tables, so both orders give the same SMPL-22 motion."""
+    from kinemic_aug.skeleton.retarget import retarget
+
+    utd = get_layout("utd_mhad")
+    order = list(range(utd.num_joints))[::-1]
+    inv = {o: i for i, o in enumerate(order)}
+    d = dict(utd.to_dict(), name="toy_utd_reversed", joint_names=[utd.joint_names[o] for o in order],
+             parents=[-1 if utd.parents[o] == -1 else inv[utd.parents[o]] for o in order], center=inv[utd.center],
+             zaxis=[inv[j] for j in utd.zaxis], xaxis=[inv[j] for j in utd.xaxis])
+    path = tmp_path / "reversed.json"
+    path.write_text(json.dumps(d))
+    x = np.random.default_rng(0).normal(size=(6, 20, 3))   # SYNTHETIC positions
+    np.testing.assert_allclose(retarget(x[:, order], str(path), "smpl22"), retarget(x, "utd_mhad", "smpl22"))
+    smpl = retarget(x, "utd_mhad", "smpl22")
+    np.testing.assert_allclose(retarget(smpl, "smpl22", "toy_utd_reversed"), retarget(smpl, "smpl22", "utd_mhad")[:, order])

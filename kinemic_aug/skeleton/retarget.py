@@ -157,9 +157,16 @@ def register_retarget_map(layout_name: Union[str, SkeletonLayout], to_smpl: Join
 
 
 def get_retarget_map(layout: Union[str, SkeletonLayout]) -> RetargetMap:
-    """The registered map of a layout; :class:`LayoutError` if the layout has none."""
+    """The registered map of a layout; :class:`LayoutError` if the layout has none.
+
+    A layout without a map of its own whose joint names are those of a mapped layout in another order (a
+    user's Kinect layout file) gets that layout's name-keyed tables, registered for it on first use."""
     lay = get_layout(layout)
     if lay.name not in _MAPS:
+        names = sorted(lay.joint_names)
+        twin = next((m for n, m in _MAPS.items() if sorted(get_layout(n).joint_names) == names), None)
+        if twin is not None:
+            return register_retarget_map(lay, twin.to_smpl, twin.from_smpl)
         raise LayoutError(f"no retarget map for layout {lay.name!r}; layouts with one: {sorted(_MAPS)}. "
                           "Declare one with kinemic_aug.skeleton.register_retarget_map().", field="layout")
     return _MAPS[lay.name]
