@@ -51,7 +51,8 @@ def test_configs_parse_and_build_model_and_pipelines(path):
     model = MODELS.build(cfg.model)
     ds = cfg.train_dataloader.dataset
     if "kinemic" in path.stem:  # the real arm's dataset, wrapped
-        assert ds.type == "KineMICAugmentedDataset" and ds.augmenter.labels == "msr_action3d"
+        assert ds.type == "KineMICAugmentedDataset"
+        assert ds.augmenter.labels == ("utd_mhad" if "utd" in path.stem else "msr_action3d")
         assert "kinemic_aug.integrations.mmengine" in cfg.custom_imports["imports"]
     ds = ds.get("dataset", ds)
     for step in ds.pipeline:
@@ -61,6 +62,10 @@ def test_configs_parse_and_build_model_and_pipelines(path):
         assert model.cls_head.num_classes == 20 and ds.split == "xsub_train"
         assert cfg.val_dataloader.dataset.split == "xsub_test"
         assert "KINEMIC_MSR_PKL" not in ds.ann_file  # substituted (env var or default)
+    if "utd" in path.stem:
+        assert model.cls_head.num_classes == 27 and ds.split == "xsub_train" and ds.layout == "utd_mhad"
+        assert cfg.val_dataloader.dataset.split == "xsub_test" and "KINEMIC_UTD_PKL" not in ds.ann_file
+        assert cfg.train_cfg.val_interval == cfg.train_cfg.max_iters  # the test split is read once
     if "classic" in path.stem:
         assert {"RandomRot", "RandomScale", "RandomShear", "RandomGaussianNoise"} <= {s["type"] for s in ds.pipeline}
     if "shot" in path.stem:
