@@ -3,7 +3,9 @@
 Both engines train the same denoiser (same initial weights, same seed, so the same batches) on the
 same dataset in one process with one torch thread. Steps alternate in blocks (legacy, fast, fast,
 legacy, ...), so load from other processes on a shared machine hits both alike; the speed-up is
-the median over blocks of the paired ratio legacy/fast. Also recorded: startup (corpus, caption
+the median over blocks of the paired ratio legacy/fast, in wall time and in the process's CPU time
+(user + system; both engines run on one thread, and CPU time leaves out the time other jobs take
+the core away, which on a busy shared machine is a large, varying part of the wall time). Also recorded: startup (corpus, caption
 embedding, normalisation fit), how much of a padded batch is padding, wall time per stage of a
 step (:attr:`GeneratorTrainer.timings`), the share of each kind of kernel from ``torch.profiler``,
 and a check that the packed forward equals the padded one on a real batch.
@@ -187,19 +189,24 @@ def measure_recipe(ds: MotionTextDataset, name: str, recipe: Dict[str, Any], pre
             tr.train_step()
         tr.timings = {}
     per_block: Dict[str, List[float]] = {e: [] for e in ENGINES}
+    cpu_block: Dict[str, List[float]] = {e: [] for e in ENGINES}
     for blk in range(blocks):
         for e in (ENGINES if blk % 2 == 0 else ENGINES[::-1]):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(steps_per_block):
                 trainers[e].train_step()
             per_block[e].append((time.perf_counter() - t0) / steps_per_block)
+            cpu_block[e].append((time.process_time() - c0) / steps_per_block)
     n_steps = blocks * steps_per_block
     ratios = [a / b for a, b in zip(per_block["legacy"], per_block["fast"])]
+    cpu_ratios = [a / b for a, b in zip(cpu_block["legacy"], cpu_block["fast"])]
     res: Dict[str, Any] = {"recipe": recipe, "blocks": blocks, "steps_per_block": steps_per_block, "engines": {}}
     for e, tr in trainers.items():
         res["engines"][e] = {
             "s_per_step_median": round(statistics.median(per_block[e]), 4),
             "s_per_step_blocks": [round(v, 4) for v in per_block[e]],
+            "cpu_s_per_step_median": round(statistics.median(cpu_block[e]), 4),
+            "cpu_s_per_step_blocks": [round(v, 4) for v in cpu_block[e]],
             "stage_s_per_step": {k: round(v / n_steps, 4) for k, v in tr.timings.items()},
             "last_losses": [round(v, 5) for v in tr.losses[-3:]],
         }
@@ -208,6 +215,8 @@ def measure_recipe(ds: MotionTextDataset, name: str, recipe: Dict[str, Any], pre
     res["speedup_of_medians"] = round(res["engines"]["legacy"]["s_per_step_median"]
                                       / res["engines"]["fast"]["s_per_step_median"], 3)
     res["speedup_blocks"] = [round(r, 3) for r in ratios]
+    res["speedup_cpu_median_paired"] = round(statistics.median(cpu_ratios), 3)
+    res["speedup_cpu_blocks"] = [round(r, 3) for r in cpu_ratios]
     res["padding"] = padding_stats(ds, trainers["fast"])
     res["packed_vs_padded_forward"] = equivalence_check(ds, trainers["fast"])
     if profile_steps > 0:
@@ -224,13 +233,17 @@ def to_markdown(r: Dict[str, Any]) -> str:
              f"`{r['settings']['text_encoder']}`, seed 0. {r['date']}, torch {m['torch']}, {m['cpu']} "
              f"({m['cpus']} CPUs, shared; load average {m['load_average_start'][0]:.1f} at start, "
              f"{m['load_average_end'][0]:.1f} at end).", "",
-             "| recipe | legacy s/step | fast s/step | speed-up (median of paired blocks) | blocks × steps |",
-             "|---|---|---|---|---|"]
+             "| recipe | legacy s/step (wall / CPU) | fast s/step (wall / CPU) | speed-up, wall (median of paired "
+             "blocks, range) | speed-up, CPU time | blocks × steps |",
+             "|---|---|---|---|---|---|"]
     for name, rec in r["recipes"].items():
         e = rec["engines"]
-        lines.append(f"| {name} | {e['legacy']['s_per_step_median']:.3f} | {e['fast']['s_per_step_median']:.3f} | "
-                     f"**{rec['speedup_median_paired']:.2f}×** (range {min(rec['speedup_blocks']):.2f}–"
-                     f"{max(rec['speedup_blocks']):.2f}) | {rec['blocks']} × {rec['steps_per_block']} |")
+        lines.append(f"| {name} | {e['legacy']['s_per_step_median']:.3f} / {e['legacy']['cpu_s_per_step_median']:.3f} | "
+                     f"{e['fast']['s_per_step_median']:.3f} / {e['fast']['cpu_s_per_step_median']:.3f} | "
+                     f"**{rec['speedup_median_paired']:.2f}×** ({min(rec['speedup_blocks']):.2f}–"
+                     f"{max(rec['speedup_blocks']):.2f}) | **{rec['speedup_cpu_median_paired']:.2f}×** "
+                     f"({min(rec['speedup_cpu_blocks']):.2f}–{max(rec['speedup_cpu_blocks']):.2f}) | "
+                     f"{rec['blocks']} × {rec['steps_per_block']} |")
     lines += ["", "Recipes: " + "; ".join(f"`{n}` = {json.dumps(v['recipe'])}" for n, v in r["recipes"].items()) + ".",
               "", "## Where a step's time goes", ""]
     for name, rec in r["recipes"].items():
@@ -279,7 +292,8 @@ def run(corpus: str, text_encoder: str, preset: str, batch: int, recipes: Sequen
         res = measure_recipe(built["dataset"], name, RECIPES[name], preset, batch, blocks, steps_per_block, warmup,
                              profile_steps)
         log(f"{name}: legacy {res['engines']['legacy']['s_per_step_median']:.3f} s/step, fast "
-            f"{res['engines']['fast']['s_per_step_median']:.3f} s/step, speed-up {res['speedup_median_paired']:.2f}x")
+            f"{res['engines']['fast']['s_per_step_median']:.3f} s/step, speed-up {res['speedup_median_paired']:.2f}x "
+            f"(CPU time {res['speedup_cpu_median_paired']:.2f}x)")
         result["recipes"][name] = res
     machine["load_average_end"] = list(os.getloadavg())
     if out_dir is not None:

@@ -25,6 +25,7 @@ def test_benchmark_interleaves_both_engines_and_writes_results(tmp_path):
         legacy, fast = rec["engines"]["legacy"], rec["engines"]["fast"]
         assert len(legacy["s_per_step_blocks"]) == len(fast["s_per_step_blocks"]) == rec["blocks"] == 2
         assert rec["speedup_median_paired"] > 0 and len(rec["speedup_blocks"]) == 2
+        assert rec["speedup_cpu_median_paired"] > 0 and 0 < fast["cpu_s_per_step_median"]
         assert set(fast["stage_s_per_step"]) == {"data", "forward", "backward", "optimizer", "ema"}
         assert 0 < rec["padding"]["valid_share_of_padded_batch"] <= rec["padding"]["valid_share_in_attention_groups"] <= 1
         assert rec["packed_vs_padded_forward"]["max_abs_diff"] < 1e-4

@@ -23,10 +23,10 @@ A padded batch of crops of 1-10 s is about half padding, so this halves the arit
 training step; valid frames get the same outputs as the padded forward (to float rounding).
 
 Fast dropout (:meth:`MotionDenoiser.set_fast_dropout`, off by default): on a CPU, drawing a float
-Bernoulli mask costs more than the matrix products around it (a quarter of a pretraining step), so
-the pretraining loop switches every dropout, attention dropout included, to masks drawn from 16-bit
+Bernoulli mask is slow (15-20 % of a padded pretraining step with the ``small`` preset), so the
+pretraining loop switches every dropout, attention dropout included, to masks drawn from 16-bit
 random integers (:func:`fast_dropout`): the same keep probability (to 1/65536) and 1/(1-p) scaling,
-about four times cheaper, but a different random stream, which is why it is opt-in. Evaluation
+three to four times cheaper, but a different random stream, which is why it is opt-in. Evaluation
 (and any module with ``p = 0``) is unaffected: the weights, state-dict keys and eval outputs are the same.
 """
 from __future__ import annotations
@@ -112,7 +112,7 @@ def _keep_mask(shape: Tuple[int, ...], p: float, dtype: torch.dtype, device: tor
     ``p`` to 1/65536). The stream is seeded from the global torch generator of ``device`` (one draw
     per call), so ``torch.manual_seed`` / ``fork_rng`` make it reproducible. On a CPU the bits come
     from numpy's SFC64 (four values per 64-bit draw, several times cheaper than torch's Mersenne
-    twister) and the mask is built in one numpy pass; elsewhere from ``torch.randint`` on the device."""
+    twister) and the mask is built in numpy; elsewhere from ``torch.randint`` on the device."""
     threshold = int(round(p * 65536)) - 32768
     scale = 1.0 / (1.0 - p)
     if device.type != "cpu":
@@ -130,8 +130,8 @@ def fast_dropout(x: Tensor, p: float) -> Tensor:
     """Training-mode dropout with a mask from uniform 16-bit integers (:func:`_keep_mask`), scaled
     by ``1/(1-p)`` like :func:`torch.nn.functional.dropout`.
 
-    Why: on a CPU ``torch.bernoulli_`` on floats costs about 4x more than this mask, and at the
-    denoiser's sizes that difference is a sixth of a training step. The drop probability is ``p``
+    Why: on a CPU ``torch.nn.functional.dropout`` (a float ``bernoulli_``) costs three to four times
+    more than this mask, and at the denoiser's sizes that difference is a sixth of a training step. The drop probability is ``p``
     rounded to a multiple of 2**-16 (0.1 -> 0.100006).
     """
     if p <= 0.0:
@@ -206,8 +206,8 @@ class SelfAttention(nn.Module):
 
     Numerically equal to ``nn.MultiheadAttention`` whose ``in_proj_weight`` is ``cat([q, k, v])``.
     With ``fast`` set, training-mode attention with dropout runs as explicit products with
-    :func:`fast_dropout` on the attention weights (PyTorch's CPU kernels have no fused path for
-    attention dropout anyway, so this is the same arithmetic with a cheaper mask).
+    :func:`fast_dropout` on the attention weights (on a CPU, SDPA with dropout runs as the same
+    explicit products, bmm + softmax + Bernoulli mask, so only the mask gets cheaper).
     """
 
     fast: bool = False

@@ -23,21 +23,24 @@ Two step engines (``PretrainConfig.engine``), the same recipe and loss:
 
 * ``"fast"`` (default): the batch is sorted by crop length and run packed (the denoiser's
   ``groups`` forward): only valid frames go through the per-token layers, and attention runs per
-  group of similar lengths (:mod:`.length_groups`), each padded only to its own longest crop; and
-  dropout uses :func:`~.denoiser.fast_dropout`. About half of a padded batch's frame tokens are
-  padding, and on a CPU a float Bernoulli mask costs more than the matrix products around it; both
-  costs go. Because padding keys are masked, every valid frame gets the same prediction as in one
-  padded batch (to float rounding); what changes is the random stream of dropout (and which clip
-  gets which condition-dropout draw), so a run is reproducible and resumes exactly, but does not
-  repeat a ``"legacy"`` run draw for draw.
-* ``"legacy"``: the original step (one padded batch, ``torch.nn`` dropout), kept so that runs
-  started before the fast engine can be continued draw for draw and for speed comparisons.
+  group of similar lengths (:mod:`.length_groups`), each padded only to its own longest crop;
+  dropout uses :func:`~.denoiser.fast_dropout`; AdamW runs as PyTorch's fused kernel. Padding is
+  40-60 % of a padded batch's frame tokens with 1-10 s crops, and on a CPU the float Bernoulli
+  masks of ``torch.nn`` dropout take 15-20 % of a padded step; both costs go
+  (``benchmarks/pretrain_speed.py`` measures the two engines). Because padding keys are masked,
+  every valid frame gets the same prediction as in one padded batch (to float rounding); what
+  changes is the random stream of dropout (and which clip gets which condition-dropout draw), so
+  a run is reproducible and resumes exactly, but does not repeat a ``"legacy"`` run draw for draw.
+* ``"legacy"``: the original step (one padded batch, ``torch.nn`` dropout, default AdamW), kept
+  so that runs started before the fast engine can be continued draw for draw and for speed
+  comparisons.
 
 Reproducibility: all randomness flows from two generators seeded by ``config.seed``: a numpy
 generator for crops and captions, and a CPU ``torch.Generator`` for timesteps, noise and a per-step
-seed under which dropout and condition dropout run (both engines consume the two generators alike) (inside ``torch.random.fork_rng``, so the
-caller's global RNG is untouched). Both generator states go into every checkpoint, so a run resumed
-from step k gives bit-identical weights to one that never stopped (same device, same threads).
+seed under which dropout and condition dropout run (inside ``torch.random.fork_rng``, so the
+caller's global RNG is untouched); both engines consume the two generators alike. Both generator
+states go into every checkpoint, so a run resumed from step k gives bit-identical weights to one
+that never stopped (same device, same threads, same engine).
 """
 from __future__ import annotations
 
@@ -407,7 +410,8 @@ class GeneratorTrainer:
                             field="input_dim")
         self.schedule = NoiseSchedule.make(config.schedule, config.diffusion_steps)
         params = [p for p in model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay,
+                                           fused=self._fused_adamw())
         self.ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.step = 0
         self.timings: Optional[Dict[str, float]] = None
@@ -429,6 +433,12 @@ class GeneratorTrainer:
                             "'+segments'", len(long), long[0])
 
     # ------------------------------------------------------------------ one step
+    def _fused_adamw(self) -> Optional[bool]:
+        """The fast engine uses PyTorch's fused AdamW kernel (one pass over all parameters, a third
+        of the per-tensor loop's time on a CPU; the same update to float rounding); the legacy
+        engine keeps the default implementation, so it stays the original step bit for bit."""
+        return True if self.cfg.engine == "fast" and self.device.type in ("cpu", "cuda") else None
+
     def _mark(self, stage: Optional[str]) -> None:
         """With :attr:`timings` set, charge the time since the last mark to ``stage`` (None: restart)."""
         if self.timings is None:
@@ -648,6 +658,8 @@ class GeneratorTrainer:
         self.model.load_state_dict(ckpt["model"])
         self.ema = {k: v.to(self.device).clone() for k, v in ckpt["ema"].items()}
         self.optimizer.load_state_dict(ckpt["optimizer"])
+        for group in self.optimizer.param_groups:  # the implementation is this run's, not the checkpoint's
+            group["fused"], group["foreach"] = self._fused_adamw(), None
         self.step = int(ckpt["step"])
         self._saved_step = self.step
         self.losses = [float(x) for x in ckpt["losses"].tolist()]
