@@ -11,7 +11,12 @@ Layout: ``<root>/<kind>/<key[:2]>/<key>/`` holding
   an entry without a valid meta is incomplete and is never served),
 * ``progress.pt`` while training runs (the resume point of an interrupted build),
 * ``.lock`` (``fcntl.flock``; two processes building the same entry wait for each other instead of
-  writing over each other).
+  writing over each other). :meth:`ArtifactCache.try_lock` takes the same lock without waiting and
+  writes its holder (host, pid, rank, start and heartbeat times) into the file, so a waiting process
+  can say who it waits for. A lock never goes stale by its holder dying: the kernel releases an
+  ``flock`` when its process ends, however it ends, and the next process takes it over; the file left
+  behind is only a record (:meth:`ArtifactCache.lock_holder` reports a holder as alive only while it
+  holds the lock). A holder that is alive but stuck (stopped, its heartbeat old) is reported, not broken.
 
 A corrupt entry (checksum mismatch, unreadable payload) is reported through ``logging``, moved
 aside as ``*.corrupt`` and rebuilt by the caller; it is never served.
@@ -24,6 +29,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Union
@@ -78,6 +84,53 @@ class ArtifactCache:
                 yield
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def try_lock(self, kind: str, key: str, info: Optional[Dict[str, Any]] = None) -> Optional["HeldLock"]:
+        """The entry's lock if it is free now (``None`` if another process holds it); never waits.
+        ``info`` (e.g. the rank) is recorded in the lock file with host, pid and times."""
+        import fcntl
+
+        d = self.entry_dir(kind, key)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            f = open(d / ".lock", "a+")
+        except OSError as e:
+            raise CacheError(f"cannot create lock file in {d}: {e}") from e
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            return None
+        except OSError as e:
+            f.close()
+            raise CacheError(f"cannot lock {d / '.lock'} ({e}); the cache folder needs a file system with flock") from e
+        held = HeldLock(f, d / ".lock", {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time(),
+                                         **(info or {})})
+        held.heartbeat()
+        return held
+
+    def lock_holder(self, kind: str, key: str) -> Optional[Dict[str, Any]]:
+        """Who holds the entry's lock now (the record its holder wrote; ``{}`` if it wrote none), or
+        ``None`` when nobody does: a record left by a process that died is not a holder."""
+        import fcntl
+
+        p = self.entry_dir(kind, key) / ".lock"
+        if not p.exists():
+            return None
+        try:
+            with open(p, "a+") as f:
+                try:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    f.seek(0)
+                    try:
+                        return json.loads(f.read() or "{}")
+                    except json.JSONDecodeError:
+                        return {}
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+                return None
+        except OSError:
+            return None
 
     def load(self, kind: str, key: str, legacy: Optional[str] = None) -> Optional[Dict[str, Any]]:
         """The payload if a complete, intact entry exists; ``None`` otherwise (a corrupt entry is
@@ -153,3 +206,43 @@ class ArtifactCache:
             for name in ("payload.pt", "meta.json"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(d / name)
+
+
+class HeldLock:
+    """A lock taken by :meth:`ArtifactCache.try_lock`: :meth:`heartbeat` refreshes the holder record
+    (a waiting process reports its age), :meth:`release` lets the next process in."""
+
+    def __init__(self, f: Any, path: Path, info: Dict[str, Any]):
+        self._f, self.path, self.info = f, path, info
+
+    def heartbeat(self, **extra: Any) -> None:
+        if self._f is None:
+            return
+        self.info.update(extra, beat=time.time())
+        try:
+            self._f.seek(0)
+            self._f.truncate()
+            self._f.write(json.dumps(self.info))
+            self._f.flush()
+        except OSError as e:  # the record is informative only; the flock is what excludes
+            log.debug("could not write lock record %s: %s", self.path, e)
+
+    def release(self) -> None:
+        import fcntl
+
+        if self._f is None:
+            return
+        try:
+            self._f.seek(0)
+            self._f.truncate()
+        except OSError:
+            pass
+        fcntl.flock(self._f.fileno(), fcntl.LOCK_UN)
+        self._f.close()
+        self._f = None
+
+    def __enter__(self) -> "HeldLock":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
