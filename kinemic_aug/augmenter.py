@@ -432,11 +432,10 @@ class KineMICAugmenter:
         return self._corp_id
 
     # ------------------------------------------------------------------ adaptation
-    def _adapter_for(self, c: int, shot_joints: List[np.ndarray]):
-        """Train or load the adapter of class ``c``; returns (trainer with loaded state, cache key)."""
-        bundle = self._bundle()
+    def _adapter_job(self, c: int, shot_joints: List[np.ndarray]):
+        """Class ``c``'s adapter job (shots, pool, config), its cache key and key parts."""
+        from .adapt.batched import AdapterJob
         rep = self._target_rep()
-        rpt = self.reports[c]
         feats = [rep.normalize(rep.encode(j)).astype(np.float32) for j in shot_joints]
         key_ids = id_key(self.shot_anns)
         names = [a[key_ids] for a in self.shot_anns if int(a["label"]) == c]
@@ -457,13 +456,43 @@ class KineMICAugmenter:
                            "shots": shots.fingerprint(), "pool": pool_fp, "config": cfg.cache_dict(), "class": int(c),
                            "captions": self.labels.captions(c)})
         self._legacy_keys[key] = legacy
-        trainer = KineMICTrainer(copy.deepcopy(bundle.model), bundle.schedule, shots, pool, cfg, classes=[c])
-        if cfg.steps == 0:
+        return AdapterJob(shots, pool, cfg, [int(c)], f"class {c} ({self.labels[c].name})"), key, parts
+
+    def _adapter_for(self, c: int, shot_joints: List[np.ndarray]):
+        """Train or load the adapter of class ``c``; returns (trainer with loaded state, cache key)."""
+        bundle = self._bundle()
+        rpt = self.reports[c]
+        job, key, parts = self._adapter_job(c, shot_joints)
+        trainer = KineMICTrainer(copy.deepcopy(bundle.model), bundle.schedule, job.shots, job.pool, job.cfg, classes=[c])
+        if job.cfg.steps == 0:
             return trainer, key
         t0 = time.time()
         rpt.adapt_cached = self._load_or_train(trainer, key, parts)
         rpt.adapt_seconds = time.time() - t0
+        if c in getattr(self, "_adapted", {}):  # trained (or found) by adapt_all: report that, not the load
+            rpt.adapt_cached, rpt.adapt_seconds = self._adapted[c]
         return trainer, key
+
+    def adapt_all(self, rank: Optional[int] = None, world_size: Optional[int] = None) -> Dict[int, Any]:
+        """Put every class's adapter in the cache: cached ones skipped, the rest trained ``group_size`` at
+        a time in batched runs (``AdaptConfig.batched``; one at a time otherwise) and, in a distributed run
+        (torchrun, MMEngine launchers), shared out over its processes (:func:`kinemic_aug.adapt.shard.adapt_jobs`).
+        Returns the per-class outcomes; :meth:`synthetic_annotations` then loads the adapters from the cache."""
+        from .adapt.shard import AdapterSpec, adapt_jobs
+        cfg = self.adapt_cfg
+        if cfg.mode != "per_class" or cfg.steps == 0:
+            return {}
+        joints = self._shot_joints()
+        specs = {}
+        for c in self.classes:
+            job, key, parts = self._adapter_job(c, joints[c])
+            specs[c] = AdapterSpec(job, key, {k: v for k, v in parts.items() if k != "config"}, self._legacy_keys.get(key))
+        self._say(f"[kinemic] adapting {len(specs)} classes ({'batched, up to ' + str(cfg.group_size) + ' together' if cfg.batched else 'one at a time'})")
+        bundle = self._bundle()
+        out = adapt_jobs(copy.deepcopy(bundle.model), bundle.schedule, self.cache, list(specs.values()), rank=rank,
+                         world_size=world_size, group_size=cfg.group_size, batched=cfg.batched)
+        self._adapted = {c: (out[s.key].status != "trained", out[s.key].seconds) for c, s in specs.items()}
+        return {c: out[s.key] for c, s in specs.items()}
 
     def _load_or_train(self, trainer: KineMICTrainer, key: str, parts: Dict[str, Any]) -> bool:
         """Load adapter ``key`` into ``trainer`` or train it (resumable) and cache it; True on a cache hit.
@@ -597,6 +626,8 @@ class KineMICAugmenter:
         if self.synth_cfg.compose_with:
             compose = self._encoder().encode(list(self.synth_cfg.compose_with))
         joint = None
+        if self.adapt_cfg.mode == "per_class" and self.adapt_cfg.batched and not hasattr(self, "_adapted"):
+            self.adapt_all()
         if self.adapt_cfg.mode == "joint":
             self._say(f"[kinemic] training one joint adapter for {len(self.classes)} classes")
             joint = self._joint_adapter(joints_by_class)
