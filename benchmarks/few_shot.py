@@ -1020,7 +1020,7 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
            "Adaptation and synthesis times count only classes computed in the run (not served from the cache).", "",
            speed_tables(rows), "",
            "## Recipe", "", recipe_text(spec, "val" if val else "test"),
-           kinemic_recipe(replace(variant, stage="val" if val else "test"), rows), ""]
+           kinemic_recipe(variant, rows), ""]
     if not small and not val and spec.name in ORIENTATION:
         md += [ORIENTATION[spec.name], ""]
     md += [f"Raw rows: `{results.name}` (each with `source`, `config` and `cfg_options`); per-run logs: "
