@@ -215,6 +215,101 @@ def sample_sequences(model: MotionDenoiser, representation: MotionRepresentation
     return out
 
 
+@dataclass
+class _Round:
+    """One round of a class's draws: what to sample, and what each sample was drawn with."""
+
+    lens: np.ndarray
+    text_emb: np.ndarray
+    action: Optional[List[int]]
+    starts: Optional[List[np.ndarray]]
+    seed: int
+    cap: np.ndarray
+    composed: np.ndarray
+    which: np.ndarray
+
+
+class _ClassDraws:
+    """The draw-and-filter loop of one class, one round at a time (:meth:`next_round`, then :meth:`accept`
+    with the round's samples), so several classes' rounds can be sampled in one batched run."""
+
+    def __init__(self, representation: MotionRepresentation, *, n: int, shot_joints: Sequence[np.ndarray],
+                 class_text_emb: np.ndarray, action: Optional[int], cfg: SynthesisConfig, seed: int,
+                 compose_text_emb: Optional[np.ndarray] = None):
+        self.n, self.cfg, self.seed, self.action = int(n), cfg, int(seed), action
+        self.class_text_emb, self.compose_text_emb = class_text_emb, compose_text_emb
+        self.rng = np.random.default_rng([int(seed), 17])
+        self.stats = ShotStats.from_shots(shot_joints)
+        self.shot_lens = np.array([len(s) for s in shot_joints])
+        self.num_shots = len(shot_joints)
+        self.anchored = cfg.shot_strength < 1.0
+        self.parents = get_layout("smpl22").parents
+        self.bones = [bone_lengths(np.asarray(s), self.parents) for s in shot_joints]
+        self.shot_feats = ([representation.normalize(representation.encode(np.asarray(s))).astype(np.float32)
+                            for s in shot_joints] if self.anchored else None)
+        self.turn = 0
+        self.max_draws = int(np.ceil(n * cfg.draw_limit))
+        self.report = FilterReport(requested=int(n), max_draws=self.max_draws)
+        self.kept: List[np.ndarray] = []
+        self.infos: List[dict] = []
+        self.rounds = 0
+        self.passed = 0  # samples the filter let through, surplus included: the pass rate that sizes the next round
+
+    def pending(self) -> bool:
+        return len(self.kept) < self.n and self.report.drawn < self.max_draws
+
+    def next_round(self) -> _Round:
+        cfg, rng, report = self.cfg, self.rng, self.report
+        need = self.n - len(self.kept)
+        if self.rounds == 0:
+            m = int(np.ceil(need * cfg.oversample))
+        else:  # sized by the pass rate so far; with nothing passed yet, the rest of the budget
+            rate = self.passed / max(report.drawn, 1)
+            m = int(np.ceil(need * cfg.oversample / rate)) if rate > 0 else self.max_draws
+        m = max(1, min(m, self.max_draws - report.drawn))
+        report.drawn += m
+        if self.anchored:  # each sample starts from a shot, in turn, and keeps its length
+            which = (self.turn + np.arange(m)) % self.num_shots
+            self.turn += m
+            lens = self.shot_lens[which]
+        else:
+            which = rng.integers(0, self.num_shots, size=m)  # the shot whose body (bone lengths) it gets
+            lens = rng.choice(self.shot_lens, size=m)
+        cap = rng.integers(0, len(self.class_text_emb), size=m)
+        te = self.class_text_emb[cap]
+        composed = np.zeros(m, dtype=bool)
+        comp = self.compose_text_emb
+        if comp is not None and len(comp) and cfg.compose_fraction > 0:
+            composed = rng.random(m) < cfg.compose_fraction
+            ci = rng.integers(0, len(comp), size=m)
+            te = np.where(composed[:, None], comp[ci], te)
+        acts = None if self.action is None else [int(self.action)] * m
+        starts = [self.shot_feats[w] for w in which] if self.anchored else None
+        return _Round(lens, te, acts, starts, self.seed * 31 + self.rounds, cap, composed, which)
+
+    def accept(self, rnd: _Round, seqs: Sequence[np.ndarray]) -> None:
+        cfg, report = self.cfg, self.report
+        for s, c, comp, w in zip(seqs, rnd.cap, rnd.composed, rnd.which):
+            verdict = classify(s, self.stats, cfg)
+            if verdict == "ok" and cfg.rechain_bones:
+                s = rechain(s, self.parents, self.bones[int(w)])
+                verdict = classify(s, self.stats, cfg)
+            self.passed += verdict == "ok"
+            if verdict == "ok" and len(self.kept) < self.n:
+                self.kept.append(s.astype(np.float32))
+                self.infos.append({"caption_index": int(c), "composed": bool(comp), "shot_index": int(w)})
+                report.kept += 1
+            elif verdict == "static":
+                report.static += 1
+            elif verdict == "exploding":
+                report.exploding += 1
+        self.rounds += 1
+
+    def result(self) -> Tuple[List[np.ndarray], FilterReport, List[dict]]:
+        self.report.rounds = self.rounds
+        return self.kept, self.report, self.infos
+
+
 def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation, schedule: NoiseSchedule, *,
                      n: int, shot_joints: Sequence[np.ndarray], class_text_emb: np.ndarray,
                      action: Optional[int], cfg: SynthesisConfig, seed: int,
@@ -226,62 +321,186 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
     Returns (sequences, report, per-sample info dicts with the caption index, whether composed and
     ``shot_index``: the shot it started from (anchored) or whose bone lengths it got).
     """
-    rng = np.random.default_rng([int(seed), 17])
-    stats = ShotStats.from_shots(shot_joints)
-    shot_lens = np.array([len(s) for s in shot_joints])
-    anchored = cfg.shot_strength < 1.0
-    parents = get_layout("smpl22").parents
-    bones = [bone_lengths(np.asarray(s), parents) for s in shot_joints]
-    shot_feats = ([representation.normalize(representation.encode(np.asarray(s))).astype(np.float32)
-                   for s in shot_joints] if anchored else None)
-    turn = 0
-    max_draws = int(np.ceil(n * cfg.draw_limit))
-    report = FilterReport(requested=int(n), max_draws=max_draws)
-    kept: List[np.ndarray] = []
-    infos: List[dict] = []
-    rounds = 0
-    passed = 0  # samples the filter let through, surplus included: the pass rate that sizes the next round
-    while len(kept) < n and report.drawn < max_draws:
-        need = n - len(kept)
-        if rounds == 0:
-            m = int(np.ceil(need * cfg.oversample))
-        else:  # sized by the pass rate so far; with nothing passed yet, the rest of the budget
-            rate = passed / max(report.drawn, 1)
-            m = int(np.ceil(need * cfg.oversample / rate)) if rate > 0 else max_draws
-        m = max(1, min(m, max_draws - report.drawn))
-        report.drawn += m
-        if anchored:  # each sample starts from a shot, in turn, and keeps its length
-            which = (turn + np.arange(m)) % len(shot_joints)
-            turn += m
-            lens = shot_lens[which]
-        else:
-            which = rng.integers(0, len(shot_joints), size=m)  # the shot whose body (bone lengths) it gets
-            lens = rng.choice(shot_lens, size=m)
-        cap = rng.integers(0, len(class_text_emb), size=m)
-        te = class_text_emb[cap]
-        composed = np.zeros(m, dtype=bool)
-        if compose_text_emb is not None and len(compose_text_emb) and cfg.compose_fraction > 0:
-            composed = rng.random(m) < cfg.compose_fraction
-            ci = rng.integers(0, len(compose_text_emb), size=m)
-            te = np.where(composed[:, None], compose_text_emb[ci], te)
-        acts = None if action is None else [int(action)] * m
-        starts = [shot_feats[w] for w in which] if anchored else None
-        seqs = sample_sequences(model, representation, schedule, lens, te, acts, cfg, seed=seed * 31 + rounds,
-                                starts=starts)
-        for s, c, comp, w in zip(seqs, cap, composed, which):
-            verdict = classify(s, stats, cfg)
-            if verdict == "ok" and cfg.rechain_bones:
-                s = rechain(s, parents, bones[int(w)])
-                verdict = classify(s, stats, cfg)
-            passed += verdict == "ok"
-            if verdict == "ok" and len(kept) < n:
-                kept.append(s.astype(np.float32))
-                infos.append({"caption_index": int(c), "composed": bool(comp), "shot_index": int(w)})
-                report.kept += 1
-            elif verdict == "static":
-                report.static += 1
-            elif verdict == "exploding":
-                report.exploding += 1
-        rounds += 1
-    report.rounds = rounds
-    return kept, report, infos
+    st = _ClassDraws(representation, n=n, shot_joints=shot_joints, class_text_emb=class_text_emb, action=action,
+                     cfg=cfg, seed=seed, compose_text_emb=compose_text_emb)
+    while st.pending():
+        rnd = st.next_round()
+        st.accept(rnd, sample_sequences(model, representation, schedule, rnd.lens, rnd.text_emb, rnd.action, cfg,
+                                        seed=rnd.seed, starts=rnd.starts))
+    return st.result()
+
+
+# ---------------------------------------------------------------------------------------------- many classes
+@dataclass
+class ClassRequest:
+    """One class's synthesis in :func:`synthesize_classes`: the arguments :func:`synthesize_class` takes,
+    plus ``adapter``, the class's index in a stacked model (:func:`kinemic_aug.adapt.batched.stacked_target`),
+    and ``action`` already as its row of the stacked action table (``None`` for no action term)."""
+
+    n: int
+    shot_joints: Sequence[np.ndarray]
+    class_text_emb: np.ndarray
+    action: Optional[int]
+    seed: int
+    adapter: int = 0
+    compose_text_emb: Optional[np.ndarray] = None
+
+
+@dataclass
+class _Chunk:
+    owner: int
+    adapter: int
+    lengths: List[int]
+    text_emb: np.ndarray
+    action: Optional[List[int]]
+    gen: torch.Generator
+    noise: torch.Tensor
+    x_start: Optional[torch.Tensor]
+
+
+def _chunks(model: MotionDenoiser, owner: int, adapter: int, lengths: Sequence[int], text_emb: np.ndarray,
+            action: Optional[Sequence[int]], cfg: SynthesisConfig, seed: int,
+            starts: Optional[Sequence[np.ndarray]]) -> List[_Chunk]:
+    """The forward batches :func:`sample_sequences` would run for these samples, each with its generator
+    seeded as there and its initial noise drawn from it (as the sampler draws it: on the CPU, first)."""
+    out = []
+    lengths = [int(n) for n in lengths]
+    d = model.config.input_dim
+    for start in range(0, len(lengths), cfg.batch_size):
+        lb = lengths[start:start + cfg.batch_size]
+        b, t = len(lb), max(lb)
+        gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + start)
+        noise = torch.randn((b, t, d), generator=gen, dtype=torch.float32)
+        x_start = None
+        if starts is not None and cfg.shot_strength < 1.0:
+            x_start = torch.zeros(b, t, d)
+            for i, st in enumerate(starts[start:start + b]):
+                st = torch.as_tensor(st[:lb[i]], dtype=torch.float32)
+                x_start[i, :len(st)] = st
+                x_start[i, len(st):lb[i]] = st[-1]
+        out.append(_Chunk(owner, adapter, lb, np.asarray(text_emb[start:start + b]),
+                          None if action is None else list(action[start:start + b]), gen, noise, x_start))
+    return out
+
+
+def _pad_t(x: torch.Tensor, t: int) -> torch.Tensor:
+    return x if x.shape[1] == t else torch.cat([x, x.new_zeros((x.shape[0], t - x.shape[1]) + tuple(x.shape[2:]))], 1)
+
+
+@torch.no_grad()
+def _sample_group(model: MotionDenoiser, representation: MotionRepresentation, schedule: NoiseSchedule,
+                  chunks: List[_Chunk], cfg: SynthesisConfig) -> List[List[np.ndarray]]:
+    """Sample several forward batches (of one class or many) as ONE batch: padded to the longest, each
+    batch's rows through its own adapter (the model's route), classifier-free guidance per batch as
+    :func:`~.generator.sampler.classifier_free_guidance` computes it. Deterministic DDIM only (initial
+    noise from each batch's own generator; nothing drawn later), or a single batch."""
+    dev = next(model.parameters()).device
+    model.eval()
+    smp = make_sampler(cfg.sampler, schedule, steps=min(cfg.steps, schedule.num_steps), eta=cfg.eta)
+    route = getattr(model, "_class_batch", None)
+    t = max(max(c.lengths) for c in chunks)
+    sizes = [len(c.lengths) for c in chunks]
+    x0 = torch.cat([_pad_t(c.noise, t) for c in chunks]).to(dev)
+    xs = None
+    if any(c.x_start is not None for c in chunks):
+        xs = torch.cat([_pad_t(c.x_start, t) for c in chunks]).to(dev)
+    mask = torch.cat([torch.arange(t)[None] < torch.as_tensor(c.lengths)[:, None] for c in chunks]).to(dev)
+    te = torch.as_tensor(np.concatenate([c.text_emb for c in chunks]), dtype=torch.float32, device=dev)
+    acts = None
+    if chunks[0].action is not None:
+        acts = torch.as_tensor([a for c in chunks for a in c.action], dtype=torch.long, device=dev)
+    scale = float(cfg.guidance)
+    reps = 1 if scale == 1.0 else 2
+
+    def dup(v: Optional[torch.Tensor]) -> Optional[torch.Tensor]:  # each batch's rows, then (guided) again
+        if v is None or reps == 1:
+            return v
+        parts = v.split(sizes, 0)
+        return torch.cat([q for p in parts for q in (p, p)], 0)
+
+    fu = None
+    segs, pos = [], 0
+    for c, b in zip(chunks, sizes):
+        segs.append((c.adapter, pos, pos + reps * b))
+        pos += reps * b
+    if reps == 2:
+        fu = torch.cat([torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)])
+                        for b in sizes]).to(dev)
+    te2, acts2, mask2 = dup(te), dup(acts), dup(mask)
+
+    def fn(x: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
+        if route is not None:  # a stacked model: which rows go through which adapter (nothing random here)
+            route.configure(segs) if hasattr(route, "configure") else route.set_segments(segs)
+        out = model(dup(x), dup(tt), text_emb=te2, action=acts2, mask=mask2, force_uncond=fu)
+        if reps == 1:
+            return out
+        res = []
+        for o in out.split([2 * b for b in sizes], 0):
+            cond, uncond = o.chunk(2, 0)
+            res.append(uncond + scale * (cond - uncond))
+        return torch.cat(res, 0)
+
+    deterministic = cfg.sampler == "ddim" and cfg.eta == 0.0
+    if deterministic:
+        x = smp.sample(fn, tuple(x0.shape), noise=x0, device=dev, x_start=xs, strength=cfg.shot_strength)
+    else:
+        if len(chunks) != 1:
+            raise ValueError("a stochastic sampler draws noise every step: sample one batch at a time")
+        # the same generator, advanced past the initial noise exactly as the sampler would have
+        x = smp.sample(fn, tuple(x0.shape), noise=x0, generator=chunks[0].gen, device=dev, x_start=xs,
+                       strength=cfg.shot_strength)
+    feats = representation.denormalize(x.float().cpu()).numpy()
+    out, row = [], 0
+    for c in chunks:
+        out.append([representation.decode(feats[row + i, :n]) for i, n in enumerate(c.lengths)])
+        row += len(c.lengths)
+    return out
+
+
+def synthesize_classes(model: MotionDenoiser, representation: MotionRepresentation, schedule: NoiseSchedule,
+                       requests: Sequence[ClassRequest], cfg: SynthesisConfig, max_rows: Optional[int] = None
+                       ) -> List[Tuple[List[np.ndarray], FilterReport, List[dict]]]:
+    """:func:`synthesize_class` for many classes at once: every round, the forward batches of all classes
+    still drawing are sampled together, ``max_rows`` sequences per run (default ``8 x batch_size``,
+    sorted by length so little is padded). ``model`` is a stacked model whose route sends each request's
+    rows through its ``adapter`` (or a plain model shared by all, e.g. the zero-shot generalist).
+
+    Each class's result equals its :func:`synthesize_class` with a lone model to float tolerance (the
+    padded batch rounds differently in the last bits; over the DDIM chain that stays far below the filter's
+    margins, though a sample on a filter threshold could in principle land on the other side). With a
+    stochastic sampler (DDPM, or DDIM with ``eta > 0``) each batch is sampled on its own, exactly as there."""
+    states = [_ClassDraws(representation, n=r.n, shot_joints=r.shot_joints, class_text_emb=r.class_text_emb,
+                          action=r.action, cfg=cfg, seed=r.seed, compose_text_emb=r.compose_text_emb)
+              for r in requests]
+    max_rows = int(max_rows or 8 * cfg.batch_size)
+    deterministic = cfg.sampler == "ddim" and cfg.eta == 0.0
+    while True:
+        live = [i for i, st in enumerate(states) if st.pending()]
+        if not live:
+            break
+        rounds = {i: states[i].next_round() for i in live}
+        chunks: List[_Chunk] = []
+        for i in live:
+            r = rounds[i]
+            chunks += _chunks(model, i, requests[i].adapter, r.lens, r.text_emb, r.action, cfg, r.seed, r.starts)
+        order = sorted(range(len(chunks)), key=lambda j: max(chunks[j].lengths))
+        groups: List[List[int]] = []
+        rows = 0
+        for j in order:
+            b = len(chunks[j].lengths)
+            if groups and deterministic and rows + b <= max_rows:
+                groups[-1].append(j)
+                rows += b
+            else:
+                groups.append([j])
+                rows = b
+        sampled: Dict[int, List[np.ndarray]] = {}
+        for g in groups:
+            for j, seqs in zip(g, _sample_group(model, representation, schedule, [chunks[j] for j in g], cfg)):
+                sampled[j] = seqs
+        per_class: Dict[int, List[np.ndarray]] = {i: [] for i in live}
+        for j, c in enumerate(chunks):  # chunks were made in each class's order
+            per_class[c.owner].extend(sampled[j])
+        for i in live:
+            states[i].accept(rounds[i], per_class[i])
+    return [st.result() for st in states]

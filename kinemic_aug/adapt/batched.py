@@ -253,6 +253,25 @@ def build_class_target(prior: MotionDenoiser, cfg: AdaptConfig, actions: Sequenc
     return model, batch
 
 
+def stacked_target(prior: MotionDenoiser, cfg: AdaptConfig, states: Sequence[Dict[str, Any]]) -> ClassDenoiser:
+    """One model holding the adapters of ``states`` (lone-format adapter states, e.g. cache entries), for
+    sampling many classes in one batch: adapter ``k``'s action rows start at row ``sum of the earlier
+    states' table sizes`` (``k`` for per-class adapters). Eval mode; ``prior`` is not modified."""
+    actions = [int(sd["embed_action"].shape[0]) for sd in states]
+    model, _ = build_class_target(prior, cfg, actions)
+    dev = next(prior.parameters()).device
+    off = 0
+    with torch.no_grad():
+        for k, sd in enumerate(states):
+            if cfg.lora_targets:
+                load_stacked_lora(model, k, {n: v.to(dev) for n, v in sd["lora"].items()})
+            model.embed_action[off:off + actions[k]].copy_(sd["embed_action"].to(dev))
+            off += actions[k]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
+
+
 def _pad_time(x: Tensor, total: int) -> Tensor:
     """Pad dim 1 to ``total`` with zeros (False for masks)."""
     if x.shape[1] == total:
