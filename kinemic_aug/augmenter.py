@@ -220,6 +220,7 @@ class KineMICAugmenter:
                             sample=first, field="label")
         self._synthetic: Optional[List[Dict[str, Any]]] = None
         self._legacy_keys: Dict[str, str] = {}  # new cache key -> the key earlier versions gave the entry
+        self._sampled: Dict[int, float] = {}  # class -> seconds, for sets sampled by synthesize_all
 
     # ------------------------------------------------------------------ inputs
     def _label_set(self, labels: Any):
@@ -576,6 +577,9 @@ class KineMICAugmenter:
             model, self._target_rep(), bundle.schedule, n=n, shot_joints=shots_c,
             class_text_emb=self._class_text(c), action=action, cfg=self.synth_cfg,
             seed=self.seed * 1000 + c, compose_text_emb=compose)
+        return seqs, infos, self._save_synthetic(skey, seqs, infos, frep)
+
+    def _save_synthetic(self, skey: str, seqs: List[np.ndarray], infos: List[dict], frep: FilterReport) -> Dict:
         rep_d = frep.to_dict()
         spans, off = [], 0
         for s in seqs:
@@ -584,7 +588,65 @@ class KineMICAugmenter:
         frames = torch.from_numpy(np.concatenate(seqs, 0)) if seqs else torch.zeros(0, 22, 3)
         self.cache.save("synthetic", skey, {"frames": frames, "spans": torch.tensor(spans, dtype=torch.long).view(-1, 2),
                                             "infos": infos, "report": rep_d})
-        return seqs, infos, rep_d
+        return rep_d
+
+    def _synthetic_key(self, c: int, akey: str) -> Tuple[str, int]:
+        """Class ``c``'s synthetic-set cache key (from its adapter's key) and sample count."""
+        n = self._count(c)
+        skey_parts = {"kind": "synthetic", "adapter": akey, "synthesis": self.synth_cfg.to_dict(), "n": n,
+                      "class": int(c), "seed": self.seed, "domain": [self.domain.layout, self.domain.fps]}
+        skey = make_key(skey_parts)
+        if akey in self._legacy_keys:
+            self._legacy_keys[skey] = make_key({**skey_parts, "adapter": self._legacy_keys[akey]})
+        return skey, n
+
+    def synthesize_all(self, classes: Optional[Sequence[int]] = None) -> Dict[int, float]:
+        """Sample the synthetic sets of ``classes`` (default: all) not cached yet, all classes in one
+        class-batched run (:func:`~kinemic_aug.synthesis.synthesize_classes`, adapters stacked from the cache)
+        and cache them; a class whose set another process is sampling (its lock is held) or whose adapter is
+        not cached yet is left to :meth:`synthetic_annotations`. Per-class mode; returns seconds per class."""
+        from .adapt.batched import stacked_target
+        from .synthesis import ClassRequest, synthesize_classes
+        cfg = self.adapt_cfg
+        if cfg.mode != "per_class":
+            return {}
+        bundle, joints = self._bundle(), self._shot_joints()
+        compose = self._encoder().encode(list(self.synth_cfg.compose_with)) if self.synth_cfg.compose_with else None
+        todo = []
+        for c in (self.classes if classes is None else classes):
+            _, akey, _ = self._adapter_job(c, joints[c])
+            skey, n = self._synthetic_key(c, akey)
+            if self.cache.meta("synthetic", skey) is not None:
+                continue
+            state = None
+            if cfg.steps > 0:
+                state = self.cache.load("adapter", akey, legacy=self._legacy_keys.get(akey))
+                if state is None:
+                    continue
+            lk = self.cache.try_lock("synthetic", skey)
+            if lk is not None and self.cache.meta("synthetic", skey) is not None:  # written meanwhile
+                lk.release()
+            elif lk is not None:
+                todo.append((c, skey, n, state, lk))
+        if not todo:
+            return {}
+        try:
+            model = stacked_target(bundle.model, cfg, [t[3] for t in todo]) if cfg.steps > 0 else bundle.model
+            reqs = [ClassRequest(n=n, shot_joints=joints[c], class_text_emb=self._class_text(c),
+                                 action=k if cfg.steps > 0 else None, seed=self.seed * 1000 + c, adapter=k,
+                                 compose_text_emb=compose) for k, (c, _, n, _, _) in enumerate(todo)]
+            self._say(f"[kinemic] sampling {len(reqs)} classes together")
+            t0 = time.time()
+            results = synthesize_classes(model, self._target_rep(), bundle.schedule, reqs, self.synth_cfg)
+            secs = (time.time() - t0) / len(todo)
+            for (c, skey, _, _, lk), (seqs, frep, infos) in zip(todo, results):
+                self._save_synthetic(skey, seqs, infos, frep)
+                lk.release()
+                self._sampled[c] = secs
+        finally:
+            for t in todo:
+                t[4].release()
+        return {t[0]: self._sampled[t[0]] for t in todo}
 
     def _say(self, line: str, bar: Any = None) -> None:
         """A progress line on stderr (``progress=True``): beside the bar on a terminal, plain in a log file."""
@@ -626,8 +688,10 @@ class KineMICAugmenter:
         if self.synth_cfg.compose_with:
             compose = self._encoder().encode(list(self.synth_cfg.compose_with))
         joint = None
-        if self.adapt_cfg.mode == "per_class" and self.adapt_cfg.batched and not hasattr(self, "_adapted"):
-            self.adapt_all()
+        if self.adapt_cfg.mode == "per_class" and self.adapt_cfg.batched:
+            if not hasattr(self, "_adapted"):
+                self.adapt_all()
+            self.synthesize_all()
         if self.adapt_cfg.mode == "joint":
             self._say(f"[kinemic] training one joint adapter for {len(self.classes)} classes")
             joint = self._joint_adapter(joints_by_class)
@@ -651,16 +715,13 @@ class KineMICAugmenter:
                 trainer, akey = joint[0], joint[1]
                 action = self.classes.index(c)
                 rpt.adapt_seconds, rpt.adapt_cached = joint[2] / len(self.classes), joint[3]
-            n = self._count(c)
-            skey_parts = {"kind": "synthetic", "adapter": akey, "synthesis": self.synth_cfg.to_dict(), "n": n,
-                          "class": int(c), "seed": self.seed, "domain": [self.domain.layout, self.domain.fps]}
-            skey = make_key(skey_parts)
-            if akey in self._legacy_keys:
-                self._legacy_keys[skey] = make_key({**skey_parts, "adapter": self._legacy_keys[akey]})
+            skey, n = self._synthetic_key(c, akey)
             t0 = time.time()
             with self.cache.lock("synthetic", skey):  # a second process waits, then reads this one's entry
                 seqs, infos, rep_d = self._synthetic_for(c, trainer, akey, skey, n, shots_c, compose, rpt, action)
             rpt.synth_seconds = time.time() - t0
+            if c in self._sampled:  # sampled by synthesize_all: report that, not the load
+                rpt.synth_cached, rpt.synth_seconds = False, self._sampled[c]
             frep = FilterReport.from_dict(rep_d)
             rpt.generated, rpt.requested, rpt.drawn, rpt.max_draws = frep.kept, n, frep.drawn, frep.max_draws
             rpt.dropped_static, rpt.dropped_exploding = frep.static, frep.exploding
