@@ -200,3 +200,47 @@ def test_an_out_of_memory_group_falls_back_to_smaller_groups_with_a_warning(tmp_
     assert oom and "retrying in groups of 2" in oom[0]
     assert all(o["status"] == "trained" and o["group"] < 4 for o in rec["outcomes"].values())
     _assert_cache_matches(ArtifactCache(tmp_path / "cache"), specs, _lone_states(specs))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun not installed beside this python")
+def test_adapt_classes_tool_under_torchrun_matches_one_process_and_reruns_from_the_cache(msr_pkl, tiny_generator,
+                                                                                     tmp_path):
+    common = [str(msr_pkl), "--split", "xsub_train", "--shots", "2", "--labels", "msr_action3d", "--layout",
+              "msr_action3d", "--classes", "0,4,14,19", "--adapt-steps", "2", "--generator",
+              str(tiny_generator["path"]), "--corpus", tiny_generator["corpus"], "--per-class", "2",
+              "--sample-steps", "3", "--group-size", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    tool = str(REPO / "tools" / "adapt_classes.py")
+
+    def run(cache, *extra, nproc=2):
+        cmd = ([str(TORCHRUN), "--standalone", "--nproc_per_node", str(nproc), tool] if nproc > 1
+               else [sys.executable, tool]) + common + ["--cache-dir", str(cache), *extra]
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr[-3000:]
+        return p
+
+    run(tmp_path / "c2", "--synthesize", "shard", "--out", str(tmp_path / "aug.pkl"), "--summary",
+        str(tmp_path / "s.json"))
+    summ = [json.loads((tmp_path / f"s.rank{r}.json").read_text()) for r in (0, 1)]
+    trained = [c for s in summ for c, o in s["outcomes"].items() if o["status"] == "trained"]
+    assert sorted(trained) == ["0", "14", "19", "4"]  # every class once, over the two ranks
+    assert all(any(o["status"] == "trained" for o in s["outcomes"].values()) for s in summ)
+    import pickle
+    with open(tmp_path / "aug.pkl", "rb") as f:
+        data = pickle.load(f)
+    syn = [a for a in data["annotations"] if a.get("is_synthetic")]
+    assert sorted({a["label"] for a in syn}) == [0, 4, 14, 19] and len(syn) == 8
+    # one process, one class at a time: the same keys, the same adapters
+    run(tmp_path / "c1", "--sequential", nproc=1)
+    c1, c2 = ArtifactCache(tmp_path / "c1"), ArtifactCache(tmp_path / "c2")
+    keys = sorted(p.name for p in (tmp_path / "c1" / "adapter").glob("*/*"))
+    assert keys == sorted(p.name for p in (tmp_path / "c2" / "adapter").glob("*/*")) and len(keys) == 4
+    for k in keys:
+        x, y = c1.load("adapter", k), c2.load("adapter", k)
+        for n in x["lora"]:
+            assert torch.allclose(x["lora"][n], y["lora"][n], atol=TOL, rtol=1e-4), n
+    # a rerun trains nothing
+    run(tmp_path / "c2", "--summary", str(tmp_path / "again.json"))
+    again = [json.loads((tmp_path / f"again.rank{r}.json").read_text()) for r in (0, 1)]
+    assert all(o["status"] == "cached" for s in again for o in s["outcomes"].values())
