@@ -6,7 +6,8 @@ Builds the same tiny jobs as :func:`jobs` (deterministic), joins a gloo process 
 torchrun, runs :func:`kinemic_aug.adapt.shard.adapt_jobs` and writes ``OUT_DIR/rank<r>.json`` (the
 outcomes). ``--kill-rank R --kill-after N`` makes rank R kill itself (SIGKILL, no clean-up) after N
 training steps, to test what a dead rank leaves behind. ``--mem-limit-mb M`` caps this process's
-address space M MB above what it uses after set-up (a real allocation failure, to test the OOM fallback).
+address space M MB above what it uses after set-up (a real allocation failure, to test the OOM fallback);
+``--micro N``: classes per forward/backward pass (the group's memory grows with it).
 """
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ def main(argv=None) -> int:
     ap.add_argument("--kill-after", type=int, default=0)
     ap.add_argument("--long", action="store_true")
     ap.add_argument("--mem-limit-mb", type=float, default=0)
+    ap.add_argument("--micro", type=int, default=None, help="classes per forward/backward (default: the device's)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     import torch.distributed as dist
@@ -93,7 +95,7 @@ def main(argv=None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = adapt_jobs(base_model(), _schedule(), ArtifactCache(a.cache), specs, group_size=a.group_size,
-                         batched=not a.sequential, poll=0.2, callback=callback)
+                         batched=not a.sequential, poll=0.2, micro_classes=a.micro, callback=callback)
     Path(a.out).mkdir(parents=True, exist_ok=True)
     rec = {"rank": rank, "outcomes": {o.name: vars(o) for o in out.values()},
            "warnings": [str(w.message) for w in caught]}

@@ -79,17 +79,20 @@ def test_each_batched_adapter_equals_the_one_trained_alone(variant, extra):
         assert not torch.allclose(s0["embed_action"], s1["embed_action"])
 
 
-def test_one_forward_for_all_classes_gives_the_same_adapters_as_length_buckets():
+def test_one_forward_for_all_classes_gives_the_same_adapters_as_length_buckets_and_one_backward_per_class():
     base, sch = _base(), NoiseSchedule.make("cosine", 50)
     jobs = [_job(c) for c in range(3)]
-    one = BatchedKineMICTrainer(copy.deepcopy(base), sch, jobs, bucket_slack=float("inf"))
+    one = BatchedKineMICTrainer(copy.deepcopy(base), sch, jobs, bucket_slack=float("inf"), micro_classes=100)
     assert len(one.length_buckets([10, 20, 30])) == 1
     many = BatchedKineMICTrainer(copy.deepcopy(base), sch, jobs, bucket_slack=0.0)
     assert len(many.length_buckets([10, 20, 30])) == 3
-    one.train()
-    many.train()
+    singles = BatchedKineMICTrainer(copy.deepcopy(base), sch, jobs, bucket_slack=float("inf"), micro_classes=1)
+    assert singles.length_buckets([30, 10, 20]) == [[1], [2], [0]]  # a backward per class, shortest first
+    for tr in (one, many, singles):
+        tr.train()
     for k in range(3):
         _assert_same_state(one.state_dict(k), many.state_dict(k))
+        _assert_same_state(one.state_dict(k), singles.state_dict(k))
 
 
 def test_batched_checkpoints_resume_in_a_lone_trainer_and_lone_ones_in_a_batched_run(tmp_path):

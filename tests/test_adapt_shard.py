@@ -188,12 +188,13 @@ def test_rank_resolution_and_oom_detection(monkeypatch):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
 def test_an_out_of_memory_group_falls_back_to_smaller_groups_with_a_warning(tmp_path):
     """A real allocation failure: the child caps its address space 260 MB above its set-up (one of these
-    classes needs about 190 MB at its peak, two about 300, measured), so the group of 4 and then of 2 fail."""
+    classes needs about 190 MB at its peak, two about 300, measured), and runs each group's classes in one
+    forward/backward pass, so the group of 4 and then of 2 fail."""
     specs = child.jobs(4, steps=2, batch_size=16, max_frames=120, long=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": "65536"}  # freed blocks go back
     p = subprocess.run([sys.executable, str(REPO / "tests" / "adapt_shard_child.py"), str(tmp_path / "cache"),
                         str(tmp_path / "out"), "--long", "--classes", "4", "--group-size", "4", "--steps", "2",
-                        "--mem-limit-mb", "260"], env=env, capture_output=True, text=True, timeout=300)
+                        "--mem-limit-mb", "260", "--micro", "4"], env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     rec = json.loads((tmp_path / "out" / "rank0.json").read_text())
     oom = [w for w in rec["warnings"] if w.startswith("out of memory adapting 4 classes together")]

@@ -61,6 +61,13 @@ from .trainer import (STATE_FORMAT, KineMICTrainer, _resolve_device, build_targe
 
 log = logging.getLogger(__name__)
 
+#: classes per forward/backward pass by device type when not given. CPU: 1, measured
+#: (``benchmarks/results/adapt_scale.md``): on one CPU thread a larger pass is not cheaper per class (the
+#: work is matrix products that a single thread runs at the same rate whatever their size) and all 20 MSR
+#: classes in one pass held 7 GB and took about 1.7x the CPU time of one class after another. Other
+#: devices: the whole group (a GPU is what a batch of 16 leaves idle; not measured here).
+DEFAULT_MICRO_CLASSES = {"cpu": 1}
+
 #: config fields that may differ between the jobs of one batched run (they do not change the arithmetic)
 FREE_FIELDS = ("seed", "progress", "device", "save_every", "batched", "group_size")
 
@@ -290,12 +297,14 @@ class BatchedKineMICTrainer:
 
     All jobs share ``base`` and ``schedule``, and their configs may differ only in :data:`FREE_FIELDS`
     (the seed, mostly). ``base`` becomes the frozen prior stream in place, as with the lone trainer.
-    ``bucket_slack``: the target forwards run per length bucket (:meth:`length_buckets`); a larger slack
-    means fewer, more padded forwards (``inf``: one forward for all classes).
+    ``bucket_slack``, ``micro_classes``: a step runs its forwards and backward per bucket of classes of
+    similar length (:meth:`length_buckets`), at most ``micro_classes`` classes each; a larger slack means
+    fewer, more padded forwards (``inf`` with a large ``micro_classes``: one forward for all classes).
+    ``micro_classes`` defaults to :data:`DEFAULT_MICRO_CLASSES` of the device.
     """
 
     def __init__(self, base: MotionDenoiser, schedule: NoiseSchedule, jobs: Sequence[AdapterJob],
-                 bucket_slack: float = 0.1):
+                 bucket_slack: float = 0.1, micro_classes: Optional[int] = None):
         if not jobs:
             raise ValueError("no adapter jobs")
         self.jobs = list(jobs)
@@ -309,6 +318,11 @@ class BatchedKineMICTrainer:
         self.device = _resolve_device(cfg.device)
         self.schedule = schedule
         self.bucket_slack = float(bucket_slack)
+        if micro_classes is None:
+            micro_classes = DEFAULT_MICRO_CLASSES[self.device.type] if self.device.type in DEFAULT_MICRO_CLASSES else 10**9
+        if int(micro_classes) < 1:
+            raise ValueError(f"micro_classes must be >= 1, got {micro_classes}")
+        self.micro_classes = int(micro_classes)
         self.needs_prior = needs_prior_stream(cfg)
         for j in self.jobs:
             check_inputs(base, j.shots, j.pool, j.cfg)
@@ -356,57 +370,63 @@ class BatchedKineMICTrainer:
 
     # ------------------------------------------------------------------ one step
     def length_buckets(self, frames: Sequence[int]) -> List[List[int]]:
-        """Classes grouped by padded length for the forwards: a bucket's longest is at most
-        ``1 + bucket_slack`` times its shortest, so padding wastes little (each class's length is
-        that of its longest drawn shot, nearly the same every step)."""
+        """Classes grouped for the forward/backward passes of a step: sorted by padded length, a bucket's
+        longest at most ``1 + bucket_slack`` times its shortest (little padding; a class's length is that of
+        its longest drawn shot, nearly the same every step) and at most ``micro_classes`` classes."""
         order = sorted(range(len(frames)), key=lambda k: (frames[k], k))
         buckets: List[List[int]] = []
         for k in order:
-            if buckets and frames[k] <= (1.0 + self.bucket_slack) * frames[buckets[-1][0]]:
+            if (buckets and frames[k] <= (1.0 + self.bucket_slack) * frames[buckets[-1][0]]
+                    and len(buckets[-1]) < self.micro_classes):
                 buckets[-1].append(k)
             else:
                 buckets.append([k])
         return buckets
 
-    def _target_forward(self, buckets: List[List[int]], inputs: List[Tuple[Tensor, Tensor]], draws, frames,
-                        streams: ClassStreams) -> List[Tuple[Tensor, Tensor]]:
-        """The target stream on each class's ``(x, mask)``, one forward per length bucket; returns each
-        class's ``(x0 prediction, features)`` cut to its own length."""
+    def _target_forward(self, bucket: List[int], inputs: Dict[int, Tuple[Tensor, Tensor]], draws, frames,
+                        streams: ClassStreams) -> Dict[int, Tuple[Tensor, Tensor]]:
+        """The target stream on the bucket's classes' ``(x, mask)`` in one forward; returns each class's
+        ``(x0 prediction, features)`` cut to its own length."""
         b = self.cfg.batch_size
-        out: List[Any] = [None] * len(inputs)
-        for bucket in buckets:
-            total = max(frames[k] for k in bucket)
-            self.batch.configure([(k, i * b, (i + 1) * b) for i, k in enumerate(bucket)], [frames[k] for k in bucket],
-                                 total, streams)
-            xhat, h = self.target(torch.cat([_pad_time(inputs[k][0], total) for k in bucket]),
-                                  torch.cat([draws[k].t_model for k in bucket]),
-                                  text_emb=torch.cat([draws[k].text_t for k in bucket]),
-                                  action=torch.cat([draws[k].yt + int(self.offsets[k]) for k in bucket]),
-                                  mask=torch.cat([_pad_time(inputs[k][1], total) for k in bucket]),
-                                  return_features=True)
-            for k, xc, hc in zip(bucket, self.batch.split(xhat), self.batch.split(h)):
-                out[k] = (xc[:, :frames[k]], hc[:, :frames[k]])
-        return out
+        total = max(frames[k] for k in bucket)
+        self.batch.configure([(k, i * b, (i + 1) * b) for i, k in enumerate(bucket)], [frames[k] for k in bucket],
+                             total, streams)
+        xhat, h = self.target(torch.cat([_pad_time(inputs[k][0], total) for k in bucket]),
+                              torch.cat([draws[k].t_model for k in bucket]),
+                              text_emb=torch.cat([draws[k].text_t for k in bucket]),
+                              action=torch.cat([draws[k].yt + int(self.offsets[k]) for k in bucket]),
+                              mask=torch.cat([_pad_time(inputs[k][1], total) for k in bucket]),
+                              return_features=True)
+        return {k: (xc[:, :frames[k]], hc[:, :frames[k]])
+                for k, xc, hc in zip(bucket, self.batch.split(xhat), self.batch.split(h))}
 
     def train_step(self) -> List[Dict[str, float]]:
+        """One step of every class: per bucket (:meth:`length_buckets`) the two target forwards and the
+        backward of that bucket's loss, the gradients accumulating (each class's slices get its own only);
+        then per-class clipping and one optimiser step. Backward per bucket bounds the memory a step holds."""
         cfg, dev = self.cfg, self.device
         draws = [draw_step(j.shots, j.pool, j.cfg, self.schedule, self.step, dev, self.needs_prior) for j in self.jobs]
         frames = [d.x0_t.shape[1] for d in draws]
-        buckets = self.length_buckets(frames)
         streams = ClassStreams([d.forward_seed for d in draws], dev)
         logs: List[Dict[str, float]] = [{} for _ in draws]
-        losses: List[Tensor] = []
+        losses: List[float] = [0.0] * len(draws)
         self.target.train()
-        with torch.random.fork_rng(devices=[] if dev.type == "cpu" else [dev]):
-            first = self._target_forward(buckets, [(d.xt_t, d.mask_t) for d in draws], draws, frames, streams)
-            for k, d in enumerate(draws):
-                l_rec = masked_mse_per_sample(first[k][0], d.x0_t, d.mask_t).mean()
-                losses.append(cfg.lambda_rec * l_rec)
-                logs[k]["rec"] = l_rec.item()
-            if self.needs_prior:
-                self._prior_terms(draws, frames, buckets, streams, [h for _, h in first], losses, logs)
         self.optimizer.zero_grad(set_to_none=True)
-        sum(losses).backward()
+        with torch.random.fork_rng(devices=[] if dev.type == "cpu" else [dev]):
+            for bucket in self.length_buckets(frames):
+                first = self._target_forward(bucket, {k: (draws[k].xt_t, draws[k].mask_t) for k in bucket}, draws,
+                                             frames, streams)
+                part: Dict[int, Tensor] = {}
+                for k in bucket:
+                    d = draws[k]
+                    l_rec = masked_mse_per_sample(first[k][0], d.x0_t, d.mask_t).mean()
+                    part[k] = cfg.lambda_rec * l_rec
+                    logs[k]["rec"] = l_rec.item()
+                if self.needs_prior:
+                    self._prior_terms(bucket, draws, frames, streams, {k: first[k][1] for k in bucket}, part, logs)
+                sum(part.values()).backward()
+                for k in bucket:
+                    losses[k] = part[k].item()
         if cfg.grad_clip:
             self._clip_per_class(cfg.grad_clip)
         self.optimizer.step()
@@ -414,37 +434,35 @@ class BatchedKineMICTrainer:
             head.clamp_()
         self.step += 1
         for k, lg in enumerate(logs):
-            lg["loss"] = losses[k].item()
+            lg["loss"] = losses[k]
             lg["step"] = self.step
             self.histories[k].append(lg)
         return logs
 
-    def _prior_terms(self, draws, frames, buckets, streams, h_t: List[Tensor], losses: List[Tensor],
-                     logs: List[Dict[str, float]]) -> None:
-        s_frames = [d.x0_s.shape[1] for d in draws]
-        h_s_k: List[Any] = [None] * len(draws)
+    def _prior_terms(self, bucket: List[int], draws, frames, streams, h_t: Dict[int, Tensor],
+                     part: Dict[int, Tensor], logs: List[Dict[str, float]]) -> None:
+        s_frames = {k: draws[k].x0_s.shape[1] for k in bucket}
+        h_s_k: Dict[int, Tensor] = {}
         with torch.no_grad():  # the prior stream (eval mode: nothing random), one forward per source length
-            for length in sorted(set(s_frames)):  # (padded keys would round differently, see ClassSelfAttention)
-                ks = [k for k in range(len(draws)) if s_frames[k] == length]
+            for length in sorted(set(s_frames.values())):  # (padded keys would round differently, see ClassSelfAttention)
+                ks = [k for k in bucket if s_frames[k] == length]
                 _, h_s = self.prior(torch.cat([draws[k].xt_s for k in ks]), torch.cat([draws[k].t_model_s for k in ks]),
                                     text_emb=torch.cat([draws[k].text_s for k in ks]),
                                     mask=torch.cat([draws[k].mask_s for k in ks]), return_features=True)
                 for k, hk in zip(ks, h_s.split([len(draws[k].y_s) for k in ks], 0)):
                     h_s_k[k] = hk
-        extras, wins, zts = [], [], []
-        for k, d in enumerate(draws):
-            extra, win, z_t = mining_terms(self.jobs[k].cfg, self.schedule, self.mics[k], self.heads[k], d,
-                                           h_s_k[k], h_t[k], logs[k])
-            extras.append(extra)
-            wins.append(win)
-            zts.append(z_t)
-        if wins[0] is not None:
-            second = self._target_forward(buckets, [(w.x_in, w.mask) for w in wins], draws, frames, streams)
-            for k, w in enumerate(wins):
-                extras[k] = extras[k] + window_loss(self.jobs[k].cfg, self.mics[k], w, second[k][0], second[k][1],
+        extras, wins, zts = {}, {}, {}
+        for k in bucket:
+            extras[k], wins[k], zts[k] = mining_terms(self.jobs[k].cfg, self.schedule, self.mics[k], self.heads[k],
+                                                      draws[k], h_s_k[k], h_t[k], logs[k])
+        if wins[bucket[0]] is not None:
+            second = self._target_forward(bucket, {k: (wins[k].x_in, wins[k].mask) for k in bucket}, draws, frames,
+                                          streams)
+            for k in bucket:
+                extras[k] = extras[k] + window_loss(self.jobs[k].cfg, self.mics[k], wins[k], second[k][0], second[k][1],
                                                     zts[k], logs[k])
-        for k in range(len(draws)):
-            losses[k] = losses[k] + extras[k]
+        for k in bucket:
+            part[k] = part[k] + extras[k]
 
     def _clip_per_class(self, max_norm: float) -> None:
         """``clip_grad_norm_`` of each class over its own parameters (its LoRA slices, action rows, MIC;

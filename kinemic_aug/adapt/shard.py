@@ -123,6 +123,7 @@ def _progress_step(path: Path) -> int:
 class _Runner:
     def __init__(self, base, schedule, cache: ArtifactCache, specs: Sequence[AdapterSpec], rank: int, world: int,
                  group_size: int, batched: bool, poll: float, wait_timeout: Optional[float],
+                 micro_classes: Optional[int],
                  callback: Optional[Callable[[List[AdapterSpec], List[Dict[str, float]]], None]]):
         self.base, self.schedule, self.cache = base, schedule, cache
         self.specs = list(specs)
@@ -131,6 +132,7 @@ class _Runner:
         self.batched = batched
         self.poll, self.wait_timeout = poll, wait_timeout
         self.callback = callback
+        self.micro_classes = micro_classes
         self.outcomes: Dict[str, Outcome] = {}
         self.groups = 0
 
@@ -261,7 +263,8 @@ class _Runner:
                 trainer.train(checkpoint=ckpts[0], callback=beat)
                 states = [trainer.state_dict()]
             else:
-                trainer = BatchedKineMICTrainer(self.base, self.schedule, [s.job for s in specs])
+                trainer = BatchedKineMICTrainer(self.base, self.schedule, [s.job for s in specs],
+                                                micro_classes=self.micro_classes)
                 trainer.train(checkpoints=ckpts, callback=beat)
                 states = [trainer.state_dict(k) for k in range(len(specs))]
         except Exception as e:
@@ -291,16 +294,19 @@ class _Runner:
 
 def adapt_jobs(base, schedule, cache: ArtifactCache, specs: Sequence[AdapterSpec], *, rank: Optional[int] = None,
                world_size: Optional[int] = None, group_size: int = 20, batched: bool = True, poll: float = 1.0,
-               wait_timeout: Optional[float] = None,
+               wait_timeout: Optional[float] = None, micro_classes: Optional[int] = None,
                callback: Optional[Callable[[List[AdapterSpec], List[Dict[str, float]]], None]] = None
                ) -> Dict[str, Outcome]:
     """Make sure every spec's adapter is in ``cache`` (see the module docstring); returns one
     :class:`Outcome` per key. ``base`` is used as the frozen prior stream (moved to the device, eval mode,
     gradients off: pass a copy you do not train elsewhere). ``batched=False`` trains one class at a time
     with :class:`~.trainer.KineMICTrainer` (same adapters, same sharding and locks). ``wait_timeout``:
-    seconds to wait for classes another live process holds before raising (default: as long as it lives)."""
+    seconds to wait for classes another live process holds before raising (default: as long as it lives).
+    ``micro_classes``: classes per forward/backward pass of a batched group (default: the device's,
+    :data:`~.batched.DEFAULT_MICRO_CLASSES`)."""
     r, w = resolve_rank(rank, world_size)
     keys = [s.key for s in specs]
     if len(set(keys)) != len(keys):
         raise ValueError("two adapter specs share one cache key")
-    return _Runner(base, schedule, cache, specs, r, w, group_size, batched, poll, wait_timeout, callback).run()
+    return _Runner(base, schedule, cache, specs, r, w, group_size, batched, poll, wait_timeout, micro_classes,
+                   callback).run()

@@ -18,6 +18,11 @@ Target groups (``targets=``), by module name in :class:`~.denoiser.MotionDenoise
 ``output``     ``output_process.poseFinal``
 ``timestep``   ``embed_timestep.time_embed.0`` / ``.2``
 =============  ==========================================================
+
+:class:`StackedLoRALinear` holds ``K`` adapters of one layer as stacked tensors; an :class:`AdapterRoute`
+shared by a model's stacked layers says which rows of a batch go through which adapter, so many classes'
+adapters train or sample in one forward (:mod:`kinemic_aug.adapt.batched`). :func:`stacked_lora_state` /
+:func:`load_stacked_lora` convert one adapter to and from :func:`lora_state_dict`'s format.
 """
 from __future__ import annotations
 
