@@ -48,8 +48,11 @@ class AdaptConfig:
         save_every: resume checkpoint interval (steps).
         batched: per-class mode: train the classes' adapters together, ``group_size`` at a time, in one
             batched forward/backward per step (:mod:`kinemic_aug.adapt.batched`), instead of one class after
-            another. Each adapter is the same as when trained alone (same cache keys); what changes is wall
-            time and memory (measured in ``benchmarks/results/adapt_scale.md``).
+            another; the augmenter then also samples the classes' synthetic sets in class-batched runs. Each
+            adapter is the same as when trained alone (same cache keys); what changes is wall time and memory.
+            Off by default: on a CPU it measured no faster than one class after another and holds more memory
+            (``benchmarks/results/adapt_scale.md``); it is meant for GPUs (not measured). Spreading classes over
+            processes (``tools/adapt_classes.py`` under torchrun) works either way.
         group_size: classes per batched run (an out-of-memory group is split in halves, with a warning).
         action_init: how the learned action table starts. ``"zeros"`` (default): the target stream
             starts as the generalist prompted with the class caption, and training moves it from there
