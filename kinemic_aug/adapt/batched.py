@@ -185,7 +185,8 @@ class ClassSelfAttention(SelfAttention):
 
     def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
         batch = self._class_batch
-        if batch.streams is None:  # sampling: nothing random, one attention call over the whole batch
+        if batch.streams is None or not (attn_mask is None or torch.is_tensor(attn_mask)):
+            # sampling (nothing random: one attention call over the whole batch), or the denoiser's packed path
             return super().forward(x, attn_mask)
         b, n, w = x.shape
         h = self.heads
@@ -208,6 +209,9 @@ class ClassSelfAttention(SelfAttention):
         return self.out_proj(o.transpose(1, 2).reshape(b, n, w))
 
     def _core(self, q: Tensor, k: Tensor, v: Tensor, m: Optional[Tensor]) -> Tensor:
+        attend = getattr(super(), "_attend", None)
+        if attend is not None:  # the module's own attention core, whatever it does
+            return attend(q, k, v, m)
         p = self.dropout if self.training else 0.0
         fast = getattr(_denoiser, "_attention_fast_dropout", None)
         if getattr(self, "fast", False) and fast is not None and p > 0:
