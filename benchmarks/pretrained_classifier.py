@@ -94,7 +94,6 @@ def report(rows: List[Dict[str, Any]]) -> None:
                 acc = [100 * r["top1_last"] for r in sub if r["arm"] == arm and r["shots"] == k]
                 cells.append(format_mean_std(acc) if acc else "")
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-        base = {("real" if "+real" in a else "real+classic") for a in arms if a.startswith("pre")}
         lines += ["", "Paired difference (pretrained arm minus the same arm without pretraining, same shots and seed):",
                   "", "| arm | " + " | ".join(f"{k}-shot" for k in shots) + " |", "|---|" + "---|" * len(shots)]
         for arm in arms:
@@ -112,7 +111,6 @@ def report(rows: List[Dict[str, Any]]) -> None:
                 cells.append(format_mean_std(d) if d else "")
             lines.append(f"| {arm} − {ref} | " + " | ".join(cells) + " |")
         lines.append("")
-        del base
     bb = {r["backbone_name"]: r.get("backbone_meta") for r in rows if r.get("backbone_name")}
     if bb:
         lines += ["## backbones", "", "| name | corpus | train clips | classes | steps | held-out top-1 (corpus subjects never trained on) |",

@@ -178,8 +178,10 @@ def main(argv=None) -> Dict[str, Any]:
     cfg.resume = (work_dir / "last_checkpoint").is_file()
     summary = run_training(cfg)
     last = (work_dir / "last_checkpoint").read_text(encoding="utf-8").strip()
-    ckpt = torch.load(last, map_location="cpu", weights_only=False)  # our own Runner's checkpoint (message hub)
+    import har.registry  # noqa: F401  (allows MMEngine's message hub in weights_only loads)
     from har.registry import MODELS
+
+    ckpt = torch.load(last, map_location="cpu", weights_only=True)
     model = MODELS.build(cfg.model)
     arch = model.backbone.arch
     terms = sorted({s["licence"] for s in provenance["sources"] if s.get("licence")})

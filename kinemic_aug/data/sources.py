@@ -44,8 +44,6 @@ def _parse(spec: str) -> Tuple[List[Tuple[str, Any]], bool]:
                             field="corpus")
         if item == "seed":
             out.append(("seed", None))
-        elif _real_item(item) is not None:
-            out.append(("real", _real_item(item)))
         elif item.startswith("humanml3d:"):
             root = Path(item.split(":", 1)[1])
             if not root.is_dir():
@@ -59,6 +57,8 @@ def _parse(spec: str) -> Tuple[List[Tuple[str, Any]], bool]:
             except ValueError:
                 raise DataError(f"expected 'procedural:N[:SEED]', got {item!r}", field="corpus") from None
             out.append(("procedural", (n, seed)))
+        elif (real := _real_item(item)) is not None:
+            out.append(("real", real))
         else:
             p = Path(item)
             if not p.exists():

@@ -13,7 +13,7 @@ from typing import List, Optional
 import numpy as np
 
 from ..corpus import MotionCorpus
-from .common import PathLike, SourceInfo, caption_table, label_name, make_clip, read_source_pickle
+from .common import PathLike, SourceInfo, caption_table, in_part, label_name, make_clip, read_source_pickle
 from ...errors import DataError
 
 HELDOUT_STYLES = ("youthful",)
@@ -50,7 +50,7 @@ def load_bandai(root: Optional[PathLike] = None, *, part: str = "train", layout:
     for ann in data["annotations"]:
         style = str(ann["style"])
         held = style in HELDOUT_STYLES
-        if (part == "train" and held) or (part == "heldout" and not held):
+        if not in_part(held, part):
             continue
         label = label_name(data, ann, path)
         sid = str(ann["frame_dir"])

@@ -89,6 +89,12 @@ def read_source_pickle(path: Path, *, joints: int, required: Sequence[str]) -> D
     return dict(data)
 
 
+def in_part(heldout: bool, part: str) -> bool:
+    """Whether a recording whose subject is (or is not) held out belongs to ``part``
+    (``train``, ``heldout`` or ``all``)."""
+    return part == "all" or heldout == (part == "heldout")
+
+
 def label_name(data: Mapping[str, Any], ann: Mapping[str, Any], path: Path) -> str:
     classes = (data.get("meta") or {}).get("classes") or []
     lab = ann["label"]
@@ -228,3 +234,19 @@ def make_clip(info: SourceInfo, joints: np.ndarray, *, name: str, label: str, ca
     m.update(meta or {})
     return MotionClip(joints=j, layout=lay, fps=rate, captions=list(captions), name=name,
                       source=info.name, synthetic=False, meta=m)
+
+
+def tracked_clips(info: SourceInfo, ann: Mapping[str, Any], *, label: str, captions: Sequence[str], subject: Any,
+                  heldout: bool, max_gap: int, min_frames: int, meta: Dict[str, Any],
+                  layout: Optional[str] = None, out_fps: Optional[float] = None) -> List[MotionClip]:
+    """One clip per tracked piece of a Kinect recording (:func:`repair_gaps`), named after its
+    ``frame_dir`` (``_part<k>`` when the recording was cut), with ``meta`` plus the piece's first
+    frame and the number of filled frames."""
+    segs, rep = repair_gaps(np.asarray(ann["keypoint"][0], np.float32), max_gap=max_gap, min_frames=min_frames)
+    out = []
+    for k, (off, seg) in enumerate(segs):
+        name = str(ann["frame_dir"]) + (f"_part{k}" if len(segs) > 1 else "")
+        out.append(make_clip(info, seg, layout=layout, out_fps=out_fps, name=name, label=label, captions=captions,
+                             subject=subject, heldout=heldout,
+                             meta=dict(meta, first_frame=int(off), filled_frames=rep.filled_frames)))
+    return out

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
-
 from ..corpus import MotionCorpus
-from .common import PathLike, SourceInfo, authored_captions, label_name, make_clip, read_source_pickle, repair_gaps
+from .common import PathLike, SourceInfo, authored_captions, in_part, label_name, read_source_pickle, tracked_clips
 
 #: One child and one adult of the 20 participants (10 %) form the held-out part.
 HELDOUT_SUBJECTS = (723, 976)
@@ -29,14 +27,10 @@ def load_kinder_gator(root: Optional[PathLike] = None, *, part: str = "train", l
     for ann in data["annotations"]:
         subject = int(ann["subject"])
         held = subject in HELDOUT_SUBJECTS
-        if (part == "train" and held) or (part == "heldout" and not held):
+        if not in_part(held, part):
             continue
         label = label_name(data, ann, path)
-        caps = authored_captions(INFO.name, label)
-        segs, rep = repair_gaps(np.asarray(ann["keypoint"][0], np.float32), max_gap=max_gap, min_frames=min_frames)
-        for k, (off, seg) in enumerate(segs):
-            name = str(ann["frame_dir"]) + (f"_part{k}" if len(segs) > 1 else "")
-            clips.append(make_clip(INFO, seg, layout=layout, out_fps=out_fps, name=name, label=label, captions=caps, subject=subject, heldout=held,
-                                   meta={"group": ann.get("group"), "category": ann.get("category"),
-                                         "first_frame": int(off), "filled_frames": rep.filled_frames}))
+        clips += tracked_clips(INFO, ann, label=label, captions=authored_captions(INFO.name, label), subject=subject,
+                               heldout=held, max_gap=max_gap, min_frames=min_frames, layout=layout, out_fps=out_fps,
+                               meta={"group": ann.get("group"), "category": ann.get("category")})
     return MotionCorpus(clips, name=f"kinder_gator:{part}")

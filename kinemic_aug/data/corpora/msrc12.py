@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from ..corpus import MotionCorpus
-from .common import PathLike, SourceInfo, authored_captions, invalid_frames, label_name, make_clip, \
+from .common import PathLike, SourceInfo, authored_captions, in_part, invalid_frames, label_name, make_clip, \
     read_source_pickle, repair_gaps
 
 #: Three of the 30 subjects (10 %) form the held-out part (the generator's validation set).
@@ -85,7 +85,7 @@ def load_msrc12(root: Optional[PathLike] = None, *, part: str = "train", layout:
     for ann in anns:
         subject = int(ann["subject"])
         held = subject in HELDOUT_SUBJECTS
-        if (part == "train" and held) or (part == "heldout" and not held):
+        if not in_part(held, part):
             continue
         label = label_name(data, ann, path)
         caps = authored_captions(INFO.name, label)

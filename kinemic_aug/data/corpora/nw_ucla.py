@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
-
 from ..corpus import MotionCorpus
-from .common import PathLike, SourceInfo, authored_captions, label_name, make_clip, read_source_pickle, repair_gaps
+from .common import PathLike, SourceInfo, authored_captions, in_part, label_name, read_source_pickle, tracked_clips
 
 #: Estimated from the data (see the module docstring), rounded to whole frames per second.
 NW_UCLA_FPS = 18.0
@@ -31,22 +29,18 @@ INFO = SourceInfo(
 def load_nw_ucla(root: Optional[PathLike] = None, *, part: str = "train", layout: Optional[str] = None,
                  out_fps: Optional[float] = None, max_gap: int = 4, min_frames: int = 9) -> MotionCorpus:
     """One clip per sequence (frames with joints at exactly zero are interpolated when the gap is
-    short, cut otherwise; one-frame sequences are dropped). ``part``: ``train``, ``heldout``, ``all``; ``layout``/``out_fps``: see
-    :func:`~kinemic_aug.data.corpora.common.make_clip` (default: the generator's space)."""
+    short, cut otherwise; one-frame sequences are dropped). ``part``: ``train``, ``heldout``,
+    ``all``; ``layout``/``out_fps``: see :func:`~kinemic_aug.data.corpora.common.make_clip` (default: the generator's space)."""
     path = INFO.path(root)
     data = read_source_pickle(path, joints=20, required=("subject", "frame_dir", "view"))
     clips = []
     for ann in data["annotations"]:
         subject = int(ann["subject"])
         held = subject in HELDOUT_SUBJECTS
-        if (part == "train" and held) or (part == "heldout" and not held):
+        if not in_part(held, part):
             continue
         label = label_name(data, ann, path)
-        caps = authored_captions(INFO.name, label)
-        segs, rep = repair_gaps(np.asarray(ann["keypoint"][0], np.float32), max_gap=max_gap, min_frames=min_frames)
-        for k, (off, seg) in enumerate(segs):
-            name = str(ann["frame_dir"]) + (f"_part{k}" if len(segs) > 1 else "")
-            clips.append(make_clip(INFO, seg, layout=layout, out_fps=out_fps, name=name, label=label, captions=caps, subject=subject, heldout=held,
-                                   meta={"view": int(ann["view"]), "first_frame": int(off),
-                                         "filled_frames": rep.filled_frames, "fps_estimated": True}))
+        clips += tracked_clips(INFO, ann, label=label, captions=authored_captions(INFO.name, label), subject=subject,
+                               heldout=held, max_gap=max_gap, min_frames=min_frames, layout=layout, out_fps=out_fps,
+                               meta={"view": int(ann["view"]), "fps_estimated": True})
     return MotionCorpus(clips, name=f"nw_ucla:{part}")
