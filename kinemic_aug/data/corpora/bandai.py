@@ -13,7 +13,7 @@ from typing import List, Optional
 import numpy as np
 
 from ..corpus import MotionCorpus
-from .common import PathLike, SourceInfo, caption_table, in_part, label_name, make_clip, read_source_pickle
+from .common import PathLike, SourceInfo, annotations_in_part, caption_table, make_clip, read_source_pickle
 from ...errors import DataError
 
 HELDOUT_STYLES = ("youthful",)
@@ -47,12 +47,8 @@ def load_bandai(root: Optional[PathLike] = None, *, part: str = "train", layout:
     data = read_source_pickle(path, joints=22, required=("frame_dir", "content", "style", "skeleton_id"))
     max_frames = int(round(max_seconds * INFO.fps))
     clips = []
-    for ann in data["annotations"]:
+    for ann, label, held in annotations_in_part(data, path, part, lambda a: str(a["style"]) in HELDOUT_STYLES):
         style = str(ann["style"])
-        held = style in HELDOUT_STYLES
-        if not in_part(held, part):
-            continue
-        label = label_name(data, ann, path)
         sid = str(ann["frame_dir"])
         caps = styled_captions(str(ann["content"]), style, sample=sid)
         kp = np.asarray(ann["keypoint"][0], np.float32)

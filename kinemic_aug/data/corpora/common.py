@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -93,6 +93,15 @@ def in_part(heldout: bool, part: str) -> bool:
     """Whether a recording whose subject is (or is not) held out belongs to ``part``
     (``train``, ``heldout`` or ``all``)."""
     return part == "all" or heldout == (part == "heldout")
+
+
+def annotations_in_part(data: Mapping[str, Any], path: Path, part: str,
+                        is_heldout: Callable[[Mapping[str, Any]], bool]) -> Iterator[Tuple[Mapping[str, Any], str, bool]]:
+    """``(annotation, label name, held out)`` for every annotation of ``data`` in ``part``."""
+    for ann in data["annotations"]:
+        held = bool(is_heldout(ann))
+        if in_part(held, part):
+            yield ann, label_name(data, ann, path), held
 
 
 def label_name(data: Mapping[str, Any], ann: Mapping[str, Any], path: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..corpus import MotionCorpus
-from .common import PathLike, SourceInfo, authored_captions, in_part, label_name, read_source_pickle, tracked_clips
+from .common import PathLike, SourceInfo, annotations_in_part, authored_captions, read_source_pickle, tracked_clips
 
 #: One child and one adult of the 20 participants (10 %) form the held-out part.
 HELDOUT_SUBJECTS = (723, 976)
@@ -24,13 +24,9 @@ def load_kinder_gator(root: Optional[PathLike] = None, *, part: str = "train", l
     path = INFO.path(root)
     data = read_source_pickle(path, joints=20, required=("subject", "frame_dir"))
     clips = []
-    for ann in data["annotations"]:
-        subject = int(ann["subject"])
-        held = subject in HELDOUT_SUBJECTS
-        if not in_part(held, part):
-            continue
-        label = label_name(data, ann, path)
-        clips += tracked_clips(INFO, ann, label=label, captions=authored_captions(INFO.name, label), subject=subject,
-                               heldout=held, max_gap=max_gap, min_frames=min_frames, layout=layout, out_fps=out_fps,
+    for ann, label, held in annotations_in_part(data, path, part, lambda a: int(a["subject"]) in HELDOUT_SUBJECTS):
+        clips += tracked_clips(INFO, ann, label=label, captions=authored_captions(INFO.name, label),
+                               subject=int(ann["subject"]), heldout=held, max_gap=max_gap, min_frames=min_frames,
+                               layout=layout, out_fps=out_fps,
                                meta={"group": ann.get("group"), "category": ann.get("category")})
     return MotionCorpus(clips, name=f"kinder_gator:{part}")

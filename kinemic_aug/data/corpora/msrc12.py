@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from ..corpus import MotionCorpus
-from .common import PathLike, SourceInfo, authored_captions, in_part, invalid_frames, label_name, make_clip, \
+from .common import PathLike, SourceInfo, annotations_in_part, authored_captions, invalid_frames, make_clip, \
     read_source_pickle, repair_gaps
 
 #: Three of the 30 subjects (10 %) form the held-out part (the generator's validation set).
@@ -82,12 +82,8 @@ def load_msrc12(root: Optional[PathLike] = None, *, part: str = "train", layout:
     anns = data["annotations"]
     windows = tag_windows(anns)
     clips = []
-    for ann in anns:
+    for ann, label, held in annotations_in_part(data, path, part, lambda a: int(a["subject"]) in HELDOUT_SUBJECTS):
         subject = int(ann["subject"])
-        held = subject in HELDOUT_SUBJECTS
-        if not in_part(held, part):
-            continue
-        label = label_name(data, ann, path)
         caps = authored_captions(INFO.name, label)
         kp = np.asarray(ann["keypoint"][0], np.float32)
         tags = sorted(int(t) for t in ann["tags"])

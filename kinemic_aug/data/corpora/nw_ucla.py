@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..corpus import MotionCorpus
-from .common import PathLike, SourceInfo, authored_captions, in_part, label_name, read_source_pickle, tracked_clips
+from .common import PathLike, SourceInfo, annotations_in_part, authored_captions, read_source_pickle, tracked_clips
 
 #: Estimated from the data (see the module docstring), rounded to whole frames per second.
 NW_UCLA_FPS = 18.0
@@ -34,13 +34,9 @@ def load_nw_ucla(root: Optional[PathLike] = None, *, part: str = "train", layout
     path = INFO.path(root)
     data = read_source_pickle(path, joints=20, required=("subject", "frame_dir", "view"))
     clips = []
-    for ann in data["annotations"]:
-        subject = int(ann["subject"])
-        held = subject in HELDOUT_SUBJECTS
-        if not in_part(held, part):
-            continue
-        label = label_name(data, ann, path)
-        clips += tracked_clips(INFO, ann, label=label, captions=authored_captions(INFO.name, label), subject=subject,
-                               heldout=held, max_gap=max_gap, min_frames=min_frames, layout=layout, out_fps=out_fps,
+    for ann, label, held in annotations_in_part(data, path, part, lambda a: int(a["subject"]) in HELDOUT_SUBJECTS):
+        clips += tracked_clips(INFO, ann, label=label, captions=authored_captions(INFO.name, label),
+                               subject=int(ann["subject"]), heldout=held, max_gap=max_gap, min_frames=min_frames,
+                               layout=layout, out_fps=out_fps,
                                meta={"view": int(ann["view"]), "fps_estimated": True})
     return MotionCorpus(clips, name=f"nw_ucla:{part}")
