@@ -389,8 +389,15 @@ class KineMICAugmenter:
                           "soft positives); the contrastive term is zero and the MIC encoder does not learn")
         weights = {0: pair.probabilities(c, cfg.pairing_temperature)} if cfg.pairing_temperature else {}
         negs = np.array(sorted(local[g] for g in neg), dtype=np.int64)
+        scale, shift = self._window_map()
         return SourcePool(feats, text, {0: np.array([local[g] for g in own])}, weights=weights,
-                          negatives={0: negs} if len(negs) else {})
+                          negatives={0: negs} if len(negs) else {}, window_scale=scale, window_shift=shift)
+
+    def _window_map(self):
+        """Map from the pool's normalisation (the generalist's: the prior stream sees the clips as it was
+        trained) to the shots' (``SourcePool.window_scale``): the mined windows the target stream reconstructs
+        are then in the same units as the shots and as the samples it is decoded with."""
+        return SourcePool.window_map(self._bundle().representation, self._target_rep())
 
     def _class_text(self, c: int) -> np.ndarray:
         return self._encoder().encode(self.labels.captions(c))
@@ -403,6 +410,9 @@ class KineMICAugmenter:
             # generator, domain and code (sorted into the key by make_key, so the order here is free)
             self._kin = {**self._norm_context(), "key_version": KEY_VERSION, "encoder": self._encoder().identifier,
                          "target_norm": self.target_norm,
+                         # mined windows are mapped into the shots' normalisation (adapters trained before
+                         # that reconstructed them in the corpus's and are not served)
+                         **({"window_norm": "shots"} if self.target_norm == "shots" else {}),
                          # with "shots" the normalisation is fitted on every selected shot, of every class,
                          # unless it is pinned (see _norm_key)
                          "norm_shots": self._norm_key()}
@@ -531,7 +541,9 @@ class KineMICAugmenter:
             pf, pt, pos, _ = self._source_pool(rep.dim)
             weights = ({li: self._pairing().probabilities(c, cfg.pairing_temperature) for li, c in enumerate(self.classes)}
                        if cfg.pairing_temperature else {})
-            pool = SourcePool(pf, pt, {li: pos[c] for li, c in enumerate(self.classes)}, weights=weights)
+            scale, shift = self._window_map()
+            pool = SourcePool(pf, pt, {li: pos[c] for li, c in enumerate(self.classes)}, weights=weights,
+                              window_scale=scale, window_shift=shift)
             pool_fp = pool.fingerprint()
             pair = self._pairing()
             ids = {"corpus": self._corpus_identity(),

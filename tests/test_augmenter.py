@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from kinemic_aug.adapt import AdaptConfig
 from kinemic_aug.augmenter import KineMICAugmenter
@@ -347,7 +348,11 @@ def test_unpinned_cache_keys_are_the_ones_earlier_versions_wrote(msr_pkl, tiny_g
                   "target_norm": norm,
                   "norm_shots": shots_digest(aug.shot_anns, id_key(aug.shot_anns)) if norm == "shots" else None,
                   "code": feature_code_sha()}
-        assert make_key(aug._key_inputs()) == make_key(before)
+        if norm == "generalist":
+            assert make_key(aug._key_inputs()) == make_key(before)
+        else:  # mined windows are now mapped into the shots' statistics: those adapters are new ones
+            assert make_key(aug._key_inputs()) != make_key(before)
+            assert make_key(aug._key_inputs()) == make_key({**before, "window_norm": "shots"})
 
 
 def test_bad_target_stats_files_are_refused_naming_the_file_and_field(msr_pkl, tiny_generator, tmp_path):
@@ -470,3 +475,55 @@ def test_progress_bars_stay_out_of_redirected_output(msr_pkl, tiny_generator, tm
     # instead, plain lines: one per class saying how the adapter came, what was sampled and kept
     lines = [x for x in err.splitlines() if x.startswith("[kinemic] class 0 ")]
     assert len(lines) == 1 and "adapter trained" in lines[0] and "kept 3 of 3" in lines[0], err
+
+
+def _mined_windows(aug, c=0, step=0):
+    """One training step's draws and mined windows for class ``c``, as the trainer computes them."""
+    import copy
+
+    from kinemic_aug.adapt.trainer import KineMICTrainer, draw_step, mining_terms
+
+    job, _, _ = aug._adapter_job(c, aug._shot_joints()[c])
+    bundle = aug._bundle()
+    tr = KineMICTrainer(copy.deepcopy(bundle.model), bundle.schedule, job.shots, job.pool, job.cfg, classes=[c])
+    d = draw_step(job.shots, job.pool, job.cfg, tr.schedule, step, tr.device, True)
+    with torch.no_grad():
+        _, h_t = tr.target(d.xt_t, d.t_model, text_emb=d.text_t, action=d.yt, mask=d.mask_t, return_features=True)
+        _, h_s = tr.prior(d.xt_s, d.t_model_s, text_emb=d.text_s, mask=d.mask_s, return_features=True)
+        _, win, _ = mining_terms(job.cfg, tr.schedule, tr.mic, tr.head, d, h_s, h_t, {})
+    return d, win
+
+
+@pytest.mark.parametrize("norm", ["shots", "generalist"])
+def test_mined_windows_reach_the_target_stream_in_the_shots_normalisation(msr_pkl, tiny_generator, tmp_path, norm):
+    """The target stream reconstructs shots and mined windows alike, and its samples are decoded with the shots'
+    statistics: so a window, decoded with them, must be the source clip's own motion (a slice of it), not the
+    clip rescaled by the ratio of the two statistics."""
+    aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", target_norm=norm)
+    gen_rep, trep = aug._bundle().representation, aug._target_rep()
+    d, win = _mined_windows(aug)
+    assert win is not None
+    for k in range(len(win.x)):
+        n = int(win.lengths[k])
+        got = trep.denormalize(win.x[k, :n].numpy())
+        src = gen_rep.denormalize(d.x0_s[k, :int(d.len_s[k])].numpy())
+        err = min(np.abs(src[s:s + n] - got).max() for s in range(len(src) - n + 1))
+        assert err < 1e-3 * max(1.0, np.abs(src).max()), (k, err)
+        if n < win.x.shape[1]:  # padding repeats the window's last frame, in the same units
+            np.testing.assert_allclose(trep.denormalize(win.x[k, -1].numpy()), got[-1], rtol=1e-5, atol=1e-4)
+
+
+def test_source_pool_window_map_is_checked_and_keyed():
+    from kinemic_aug.adapt.data import SourcePool
+
+    feats = [np.zeros((4, 3), np.float32), np.ones((5, 3), np.float32)]
+    text = np.zeros((2, 2), np.float32)
+    plain = SourcePool(feats, text, {0: np.array([0, 1])})
+    mapped = SourcePool(feats, text, {0: np.array([0, 1])}, window_scale=np.full(3, 2.0), window_shift=np.zeros(3))
+    assert plain.fingerprint() != mapped.fingerprint()
+    with pytest.raises(DataError, match="window_scale"):
+        SourcePool(feats, text, {0: np.array([0])}, window_scale=np.ones(3))
+    with pytest.raises(DataError, match="window_shift"):
+        SourcePool(feats, text, {0: np.array([0])}, window_scale=np.ones(3), window_shift=np.ones(2))
+    with pytest.raises(DataError, match="window_scale"):
+        SourcePool(feats, text, {0: np.array([0])}, window_scale=np.array([1.0, np.nan, 1.0]), window_shift=np.ones(3))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -84,6 +84,13 @@ class SourcePool:
         weights: class index -> sampling probabilities over ``positives[c]`` (uniform if absent).
         negatives: class index -> source indices used as contrastive negatives for that class
             (per-class mode; other classes' positives and clips poorly matching the class).
+        window_scale, window_shift: ``[D]`` per-dimension map from the clips' normalisation to the
+            shots' (``window = feats * scale + shift``), applied to every mined window before the target
+            stream reconstructs it. Why: the prior stream must see the clips in the statistics it was
+            trained on, but the target stream learns to produce motion in the shots' normalisation (and
+            its samples are decoded with it); a window left in the corpus statistics would teach it the
+            corpus's scale in those units, off by up to several std in some dimensions. ``None`` (both):
+            the shots use the corpus statistics too, nothing to map.
     """
 
     feats: List[np.ndarray]
@@ -91,6 +98,8 @@ class SourcePool:
     positives: Dict[int, np.ndarray]
     weights: Dict[int, np.ndarray] = field(default_factory=dict)
     negatives: Dict[int, np.ndarray] = field(default_factory=dict)
+    window_scale: Optional[np.ndarray] = None
+    window_shift: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         n = len(self.feats)
@@ -124,6 +133,25 @@ class SourcePool:
             if len(idx) and (idx.min() < 0 or idx.max() >= n):
                 raise DataError(f"source index out of range 0..{n - 1}", sample=f"class {c}", field="negatives")
             self.negatives[c] = idx
+        if (self.window_scale is None) != (self.window_shift is None):
+            raise DataError("give both window_scale and window_shift, or neither", field="window_scale")
+        if self.window_scale is not None:
+            for name in ("window_scale", "window_shift"):
+                v = np.asarray(getattr(self, name), dtype=np.float32)
+                if v.shape != (d,) or not np.all(np.isfinite(v)):
+                    raise DataError(f"expected a finite [{d}] vector, got shape {v.shape}", field=name)
+                setattr(self, name, v)
+
+    @classmethod
+    def window_map(cls, clip_rep: Any, target_rep: Any) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        """``(scale, shift)`` taking features normalised by ``clip_rep`` to features normalised by
+        ``target_rep`` (both ``MotionRepresentation`` with statistics), or ``(None, None)`` when the two
+        statistics are the same."""
+        if np.array_equal(clip_rep.mean, target_rep.mean) and np.array_equal(clip_rep.std, target_rep.std):
+            return None, None
+        scale = (clip_rep.std / target_rep.std).astype(np.float32)
+        shift = ((clip_rep.mean - target_rep.mean) / target_rep.std).astype(np.float32)
+        return scale, shift
 
     def draw(self, cls: int, n: int, rng: np.random.Generator) -> np.ndarray:
         idx = self.positives[cls]
@@ -144,6 +172,10 @@ class SourcePool:
             for c in sorted(store):
                 h.update(np.int64(c).tobytes())
                 h.update(np.ascontiguousarray(store[c]).tobytes())
+        if self.window_scale is not None:  # absent: the same fingerprint as before the map existed
+            h.update(b"window-map")
+            h.update(self.window_scale.tobytes())
+            h.update(self.window_shift.tobytes())
         return h.hexdigest()
 
 

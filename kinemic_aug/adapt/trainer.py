@@ -13,7 +13,9 @@ A training step (kinemic-method.md §5, with the reference code's flaws avoided)
 6. mining: the MIC attention over each source picks the window of the shot's length with the most
    attention mass; the window (and the same slice of the source noise) is re-noised at the same
    timestep and reconstructed by the target stream under the *shot's* conditioning: ``L_wrec``,
-   weighted per sample by ``(cos(z_T, MIC(h_window)) + 1) / 2`` when window weighting is on.
+   weighted per sample by ``(cos(z_T, MIC(h_window)) + 1) / 2`` when window weighting is on. When the
+   shots are normalised with statistics of their own, the window is first mapped into them
+   (``SourcePool.window_scale``), so both reconstruction targets are in the units samples are decoded in.
 
 Randomness of step ``k`` comes from generators seeded by ``(seed, k)``, so a run resumed from a
 checkpoint at step ``k`` continues exactly as an uninterrupted run (the memory bank and optimizer
@@ -127,6 +129,8 @@ class StepDraw:
     xt_s: Optional[Tensor] = None
     t_model_s: Optional[Tensor] = None
     text_s: Optional[Tensor] = None
+    win_scale: Optional[Tensor] = None
+    win_shift: Optional[Tensor] = None
 
 
 def draw_step(shots: TargetShots, pool: Optional[SourcePool], cfg: AdaptConfig, schedule: NoiseSchedule, step: int,
@@ -166,6 +170,9 @@ def draw_step(shots: TargetShots, pool: Optional[SourcePool], cfg: AdaptConfig, 
     d.mask_s = torch.arange(x0_s.shape[1], device=device)[None] < len_s[:, None]
     d.xt_s, d.t_model_s = schedule.q_sample(x0_s, t_s, noise_s), schedule.model_timesteps(t_s)
     d.text_s = torch.from_numpy(pool.text_emb[src]).to(device)
+    if pool.window_scale is not None:
+        d.win_scale = torch.from_numpy(pool.window_scale).to(device)
+        d.win_shift = torch.from_numpy(pool.window_shift).to(device)
     return d
 
 
@@ -203,6 +210,8 @@ def mining_terms(cfg: AdaptConfig, schedule: NoiseSchedule, mic: MICEncoder, hea
         xw, len_w = extract_windows(d.x0_s[:b], starts, d.len_s[:b], d.len_t, out_len)
         nw, _ = extract_windows(d.noise_s[:b], starts, d.len_s[:b], d.len_t, out_len)
         mask_w = torch.arange(out_len, device=device)[None] < len_w[:, None]
+        if d.win_scale is not None:  # into the shots' normalisation (SourcePool.window_scale)
+            xw = xw * d.win_scale + d.win_shift
         win = Windows(xw, len_w, mask_w, schedule.q_sample(xw, d.t, nw))
     return extra, win, z_t
 
