@@ -128,6 +128,25 @@ def _annotations_from_source(source: Any, split: Optional[str]) -> Tuple[List[Di
                     "annotation dicts, or a dataset of (keypoint, label)", field="source")
 
 
+def _check_counts(spc: Any) -> Any:
+    """``synthetic_per_class`` as given, once it is known to be a count, a class -> count mapping or ``"mirror"``."""
+    if spc is None or spc == "mirror":
+        return spc
+    if isinstance(spc, str):
+        raise DataError(f"synthetic_per_class must be a number, a {{class: count}} mapping or 'mirror', got {spc!r}",
+                        field="synthetic_per_class")
+    if isinstance(spc, Mapping):
+        bad = {k: v for k, v in spc.items() if not (str(k).lstrip("-").isdigit() and isinstance(v, (int, np.integer))
+                                                     and not isinstance(v, bool) and v >= 0)}
+        if bad:
+            raise DataError(f"synthetic_per_class maps class ids to non-negative counts; bad entries {bad}",
+                            field="synthetic_per_class")
+        return {int(k): int(v) for k, v in spc.items()}
+    if int(spc) != spc or spc < 0:
+        raise DataError(f"synthetic_per_class must be a non-negative integer, got {spc!r}", field="synthetic_per_class")
+    return int(spc)
+
+
 class KineMICAugmenter:
     """See the module docstring.
 
@@ -138,7 +157,10 @@ class KineMICAugmenter:
         allow_fewer: accept classes with fewer than ``shots`` samples (recorded), instead of refusing.
         labels: label set name (``"msr_action3d"``, ``"ntu120"``) or metadata file, giving class captions.
         layout, fps: the dataset's skeleton layout and frame rate.
-        synthetic_per_class / synthetic_ratio: how many synthetic samples per class (ratio = per real shot).
+        synthetic_per_class / synthetic_ratio: how many synthetic samples per class: a number, a mapping
+            ``{class: count}``, or ``"mirror"`` (one per real sample of the class in the training samples the
+            shots were drawn from, as the reference's synthetic set mirrors the full training pool: that reads
+            the pool's class counts, nothing else of it); or ``synthetic_ratio`` per real shot.
         variant: ``kinemic`` | ``finetune`` | ``nocontrastive`` | ``noweight`` | ``zeroshot``.
         adapt, synthesis: detailed configs (``AdaptConfig``, ``SynthesisConfig``).
         generator: generalist checkpoint path (default: the shipped small one).
@@ -166,7 +188,8 @@ class KineMICAugmenter:
 
     def __init__(self, source: Any, *, split: Optional[str] = None, shots: Optional[int] = None,
                  allow_fewer: bool = False, labels: Any = None, layout: str = "nturgb+d", fps: Optional[float] = None,
-                 synthetic_per_class: Optional[int] = 50, synthetic_ratio: Optional[float] = None,
+                 synthetic_per_class: Union[int, str, Mapping[int, int], None] = 50,
+                 synthetic_ratio: Optional[float] = None,
                  variant: str = "kinemic", adapt: Optional[AdaptConfig] = None,
                  synthesis: Optional[SynthesisConfig] = None, generator: Union[str, Path, None] = None,
                  corpus: str = DEFAULT_GENERALIST_CORPUS, encoder: str = "minilm",
@@ -200,7 +223,7 @@ class KineMICAugmenter:
         base_adapt = adapt or AdaptConfig()
         self.adapt_cfg = replace(base_adapt.variant(variant), seed=self.seed, device=device, progress=progress)
         self.synth_cfg = synthesis or SynthesisConfig()
-        self.synthetic_per_class = synthetic_per_class
+        self.synthetic_per_class = _check_counts(synthetic_per_class)
         self.synthetic_ratio = synthetic_ratio
         self.generator_path = Path(generator) if generator else DEFAULT_GENERATOR
         self.corpus_spec = corpus
@@ -221,6 +244,17 @@ class KineMICAugmenter:
         self._synthetic: Optional[List[Dict[str, Any]]] = None
         self._legacy_keys: Dict[str, str] = {}  # new cache key -> the key earlier versions gave the entry
         self._sampled: Dict[int, float] = {}  # class -> seconds, for sets sampled by synthesize_all
+        self.preset: Optional[str] = None  # set by from_preset
+
+    @classmethod
+    def from_preset(cls, preset: str, source: Any, **kwargs: Any) -> "KineMICAugmenter":
+        """An augmenter with the arguments of a named recipe (``"default"``, ``"paper"``: :mod:`kinemic_aug.presets`),
+        ``kwargs`` merged over them (``adapt=dict(steps=300)`` changes one field of the preset's adaptation)."""
+        from .presets import preset_kwargs
+
+        aug = cls(source, **preset_kwargs(preset, kwargs))
+        aug.preset = preset
+        return aug
 
     # ------------------------------------------------------------------ inputs
     def _label_set(self, labels: Any):
@@ -568,7 +602,22 @@ class KineMICAugmenter:
     def _count(self, c: int) -> int:
         if self.synthetic_ratio is not None:
             return int(round(self.synthetic_ratio * len(self._shots_of(c))))
-        return int(self.synthetic_per_class or 0)
+        spc = self.synthetic_per_class
+        if spc == "mirror":
+            return sum(1 for a in self.anns_all if int(a["label"]) == c)
+        if isinstance(spc, Mapping):
+            return int(spc.get(c, spc.get(str(c), 0)))
+        return int(spc or 0)
+
+    def _asked(self) -> str:
+        if self.synthetic_ratio is not None:
+            return f"{self.synthetic_ratio:g} synthetic per shot"
+        spc = self.synthetic_per_class
+        if spc == "mirror" or isinstance(spc, Mapping):
+            counts = [self._count(c) for c in self.classes]
+            how = "mirroring the training pool's class counts" if spc == "mirror" else "per-class counts"
+            return f"{sum(counts)} synthetic ({how}, {min(counts)}-{max(counts)} per class)"
+        return f"{spc or 0} synthetic per class"
 
     def _shots_of(self, c: int) -> List[Dict[str, Any]]:
         return [a for a in self.shot_anns if int(a["label"]) == c]
@@ -688,8 +737,7 @@ class KineMICAugmenter:
         if self._synthetic is not None:
             return self._synthetic
         template = self.annotation_template()  # before any work: a dataset it cannot describe fails now
-        asked = (f"{self.synthetic_ratio:g} synthetic per shot" if self.synthetic_ratio is not None else
-                 f"{self.synthetic_per_class or 0} synthetic per class")
+        asked = self._asked()
         self._say(f"[kinemic] {len(self.classes)} classes, variant {self.variant}, {asked} asked; loading the generator")
         bundle = self._bundle()
         joints_by_class = self._shot_joints()

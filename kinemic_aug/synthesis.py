@@ -27,7 +27,7 @@ SMPL-22, real subjects differ by about a centimetre per bone, so this mostly rem
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -85,6 +85,19 @@ class SynthesisConfig:
             raise ValueError(f"oversample must be >= 1, got {self.oversample}")
         if not self.draw_limit >= self.oversample:
             raise ValueError(f"draw_limit ({self.draw_limit}) must be >= oversample ({self.oversample})")
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> "SynthesisConfig":
+        """Synthesis as the reference runs it: the full ancestral (DDPM) chain from pure noise, guidance
+        2.5, no degenerate-sample filter, no shot anchoring, no bone re-chaining. ``steps`` is capped at
+        the checkpoint's own number of diffusion steps, so 1000 means "all of them". ``overrides`` replace
+        fields."""
+        base = dict(steps=1000, sampler="ddpm", eta=0.0, guidance=2.5, static_ratio=0.0, explode_ratio=float("inf"),
+                    bone_cv_max=float("inf"), oversample=1.0, draw_limit=1.0, shot_strength=1.0, rechain_bones=False)
+        base.update(overrides)
+        if "compose_with" in base:
+            base["compose_with"] = tuple(base["compose_with"])
+        return cls(**base)
 
     def to_dict(self) -> Dict:
         d = asdict(self)

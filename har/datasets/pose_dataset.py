@@ -133,6 +133,10 @@ class PoseDataset(BaseDataset):
                                 field="split")
             keep = set(splits[self.split])
             anns = [a for a in anns if a.get(key) in keep]
+        split_counts: Dict[int, int] = {}
+        for a in anns:
+            if isinstance(a.get("label"), (int, np.integer)):
+                split_counts[int(a["label"])] = split_counts.get(int(a["label"]), 0) + 1
         if self.few_shot is not None:
             if self.split is None:
                 raise DataError("few_shot needs a split to draw the shots from (e.g. split='xsub_train')",
@@ -170,6 +174,9 @@ class PoseDataset(BaseDataset):
         if meta.get("classes") is not None and "classes" not in self._metainfo:
             self._metainfo["classes"] = tuple(meta["classes"])
         self._metainfo["layout"] = layout
+        # samples per class in the split before any few-shot draw (what a synthetic set mirroring the
+        # training pool needs; the shots alone do not tell it)
+        self._metainfo["split_class_counts"] = dict(sorted(split_counts.items()))
         return out
 
     def get_cat_ids(self, idx: int) -> List[int]:

@@ -95,6 +95,19 @@ class KineMICAugmentedDataset:
 
     def _build_augmenter(self, real: List[dict]) -> KineMICAugmenter:
         kw = dict(self.augmenter_cfg)
+        preset = kw.pop("preset", None)
+        if preset is not None:
+            from ..presets import preset_kwargs
+            kw = preset_kwargs(preset, kw)
+        if kw.get("synthetic_per_class") == "mirror":
+            # the wrapped dataset holds the shots only: the counts come from the split they were drawn from
+            counts = getattr(self.dataset, "metainfo", {}).get("split_class_counts")
+            if not counts:
+                raise DataError("synthetic_per_class='mirror' needs the class counts of the split the shots were "
+                                "drawn from, and the wrapped dataset does not report them (metainfo "
+                                "'split_class_counts'; har's PoseDataset does): pass a {class: count} mapping",
+                                field="synthetic_per_class")
+            kw["synthetic_per_class"] = {int(k): int(v) for k, v in counts.items()}
         if isinstance(kw.get("adapt"), dict):
             kw["adapt"] = AdaptConfig.from_dict(kw["adapt"])
         if isinstance(kw.get("synthesis"), dict):
@@ -110,7 +123,9 @@ class KineMICAugmentedDataset:
         kw.pop("fixed_seed", None)  # read by har.training.apply_seed (keep this seed whatever the run seed)
         if kw.pop("shots", None) is not None:
             raise DataError("select the shots in the wrapped dataset (few_shot=...), not in augmenter", field="shots")
-        return KineMICAugmenter(real, layout=layout, **kw)
+        aug = KineMICAugmenter(real, layout=layout, **kw)
+        aug.preset = preset
+        return aug
 
     def _judge(self, synthetic: List[dict], layout: str) -> List[dict]:
         """Drop the synthetic samples the shots-only classifier does not assign to their own class."""
@@ -167,7 +182,7 @@ class KineMICAugmentedDataset:
             return None if isinstance(v, float) and math.isnan(v) else v
 
         classes = [{k: clean(v) for k, v in asdict(r).items()} for r in aug.reports.values()]
-        return {"variant": aug.variant, "seed": aug.seed, "num_real": self._metainfo.get("num_real"),
+        return {"variant": aug.variant, "preset": aug.preset, "seed": aug.seed, "num_real": self._metainfo.get("num_real"),
                 "real_repeat": self.real_repeat, "num_real_unique": self._metainfo.get("num_real_unique"),
                 "num_synthetic": self._metainfo.get("num_synthetic"), "augment_seconds": self.augment_seconds,
                 "adapt": aug.adapt_cfg.to_dict(), "synthesis": aug.synth_cfg.to_dict(),
