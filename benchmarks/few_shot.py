@@ -143,9 +143,18 @@ ARMS: Dict[str, ArmSpec] = {
                                      description="KineMIC with one joint adapter (600 steps, lr 3e-4), samples "
                                      "started from the shots (shot_strength=0.3), kept only where the real arm's "
                                      "classifier of the same cell assigns them to their own class"),
+    # the reference recipe (kinemic_aug.presets "paper"), its adaptation scaled down to a CPU budget
+    "real+kinemic-paper": ArmSpec(KINEMIC_CONFIG, {AUG + "preset": "paper", AUG + "variant": "kinemic",
+                                                   AUG + "synthetic_per_class": "mirror",
+                                                   AUG + "adapt.steps": 600},
+                                  kinemic=True,
+                                  description="the paper preset (`preset='paper'`: one joint adapter, AdamW 2e-5, "
+                                  "batch 30, LoRA 16/32, full DDPM chain, guidance 2.5, no filter, synthetic set "
+                                  "mirroring the training pool's class counts, corpus statistics) with 600 of its "
+                                  "10,000 adaptation steps (CPU budget)"),
 }
 #: arms outside issue 7's list: run on request (--arms), never counted as missing cells of the full grid
-EXTRA_ARMS = ("real+kinemic-anchored", "real+classic+kinemic-anchored", "real+kinemic-filtered")
+EXTRA_ARMS = ("real+kinemic-anchored", "real+classic+kinemic-anchored", "real+kinemic-filtered", "real+kinemic-paper")
 #: the paper's ablations: the report also pairs them with real+kinemic itself
 ABLATIONS = ("real+kinemic-nocontrastive", "real+kinemic-noweight")
 
@@ -491,7 +500,8 @@ def kinemic_extras(report: Mapping[str, Any]) -> Dict[str, Any]:
                         if report.get("consistency") else None),
         "target_norm": report.get("target_norm", "generalist"),  # reports from before the option: corpus statistics
         "generator_step": report.get("generator_step"), "generator_sha256": report.get("generator_sha256"),
-        "kinemic_options": {"variant": report.get("variant"), "mode": adapt.get("mode"), "adapt_steps": steps,
+        "kinemic_options": {"variant": report.get("variant"), "preset": report.get("preset"),
+                            "mode": adapt.get("mode"), "adapt_steps": steps,
                             "real_repeat": report.get("real_repeat", 1),
                             "synthetic_per_class": report.get("synthetic_per_class"),
                             "synthetic_ratio": report.get("synthetic_ratio"),

@@ -611,3 +611,22 @@ def test_utd_val_stage_end_to_end_with_tiny_budgets(tmp_path):
     assert (row["dataset"], row["split"], row["stage"], row["last_iter"]) == (UTD, "xsub_val", "val", 10)
     assert row["cfg_options"]["val_dataloader.dataset.split"] == "xsub_train_val"
     assert results.with_suffix(".md").exists() and "validation stage" in results.with_suffix(".md").read_text()
+
+
+def test_the_paper_arm_builds_the_paper_preset_with_its_cpu_budget(tmp_path, msr_pkl):
+    """The arm's options, parsed as tools/train.py reads them, reach the wrapper as the paper preset with the
+    budget the arm states, and its augmenter is the preset's (joint adapter, DDPM chain, mirrored counts)."""
+    from har.training import load_config
+    from kinemic_aug.presets import preset_kwargs
+
+    opts = fs.options_for("real+kinemic-paper", fs.FULL)
+    cmd = train_command(fs.config_for("real+kinemic-paper", 1), 0, tmp_path / "w", opts)
+    parsed = _train_parse_args(cmd[2:]).cfg_options
+    cfg = load_config(fs.config_for("real+kinemic-paper", 1), cfg_options=parsed, seed=0)
+    aug = cfg.train_dataloader.dataset.augmenter.to_dict()
+    assert aug["preset"] == "paper" and aug["synthetic_per_class"] == "mirror" and aug["adapt"]["steps"] == 600
+    kw = preset_kwargs(aug.pop("preset"), aug)
+    assert kw["adapt"].mode == "joint" and kw["adapt"].steps == 600 and kw["adapt"].lr == 2e-5
+    assert kw["synthesis"].sampler == "ddpm" and kw["target_norm"] == "generalist"
+    assert "600 of its 10,000" in fs.ARMS["real+kinemic-paper"].description
+    assert "real+kinemic-paper" in fs.EXTRA_ARMS  # on request only
