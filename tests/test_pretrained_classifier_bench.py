@@ -1,0 +1,63 @@
+"""benchmarks/pretrained_classifier on any dataset spec: val-stage splits, options that reach the configs,
+and a backbone of another layout refused before any training."""
+import pickle
+
+import pytest
+
+import benchmarks.pretrained_classifier as pc
+from kinemic_aug.data.datasets import get_dataset_spec
+
+
+@pytest.mark.parametrize("name,held", [("msr_action3d", (9,)), ("utd_mhad", (7,))])
+def test_val_stage_options_use_the_specs_own_splits_and_reach_the_config(name, held, tmp_path):
+    from har.training import load_config
+
+    spec = get_dataset_spec(name)
+    assert tuple(spec.val_holdout) == held
+    ann = tmp_path / "x.pkl"
+    opts = pc.cell_options(spec, "val", ann, "", 600)
+    pool, scored = spec.stage_splits("val")
+    cfg = load_config(pc.REPO / pc.config_path(spec, "classic", 3), cfg_options=opts, seed=1)
+    assert cfg.train_dataloader.dataset.split == pool and cfg.train_dataloader.dataset.ann_file == str(ann)
+    assert cfg.train_dataloader.dataset.few_shot.test_split == scored
+    assert cfg.test_dataloader.dataset.split == scored == cfg.val_dataloader.dataset.split
+    assert cfg.train_cfg.val_interval == 600
+    test = pc.cell_options(spec, "test", ann, "", 600)
+    assert test == {"train_cfg.val_interval": 600}  # the configs' own splits: the test split, read once
+
+
+def test_val_pickle_holds_the_specs_validation_subjects_out(tmp_path):
+    spec = get_dataset_spec("utd_mhad")
+    try:
+        pkl = spec.require_pickle()
+    except Exception:
+        pytest.skip("UTD-MHAD pickle not found (research data, not shipped)")
+    out = pc.val_pickle(spec, pkl, tmp_path)
+    with open(out, "rb") as f:
+        data = pickle.load(f)
+    pool, scored = spec.stage_splits("val")
+    subj = {a["frame_dir"]: a["subject"] for a in data["annotations"]}
+    assert {subj[i] for i in data["split"][scored]} == set(spec.val_holdout)
+    assert not {subj[i] for i in data["split"][pool]} & set(spec.val_holdout)
+    assert set(data["split"][pool]) | set(data["split"][scored]) == set(data["split"][spec.train_split])
+    assert not set(data["split"][scored]) & set(data["split"][spec.test_split])
+
+
+def test_a_backbone_of_another_layout_is_refused_before_training(tmp_path, monkeypatch):
+    import torch
+
+    from har.pretrained import save_backbone
+
+    monkeypatch.setattr(pc, "OUT_JSON", tmp_path / "r.json")
+    monkeypatch.setattr(pc, "OUT_MD", tmp_path / "r.md")
+    bb = tmp_path / "b.pth"
+    save_backbone({"backbone.w": torch.zeros(2)}, bb, {"layout": "msr_action3d", "num_joints": 20, "arch": {}})
+    utd = get_dataset_spec("utd_mhad")
+    try:
+        pkl = utd.require_pickle()
+    except Exception:
+        pytest.skip("UTD-MHAD pickle not found (research data, not shipped)")
+    with pytest.raises(SystemExit, match="layout 'msr_action3d'.*utd_mhad"):
+        pc.main(["--dataset", "utd_mhad", "--ann", str(pkl), "--stage", "test", "--backbones", f"x={bb}",
+                 "--work", str(tmp_path / "w")])
+    assert not (tmp_path / "r.json").exists()
