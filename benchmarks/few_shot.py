@@ -116,6 +116,9 @@ ARMS: Dict[str, ArmSpec] = {
                             description="+ rotation, scale, shear, noise, temporal crop"),
     "real+zeroshot": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "zeroshot"}, kinemic=True,
                              description="+ samples of the generalist prompted with the class captions, no adaptation"),
+    "real+retrieved": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "retrieved"}, kinemic=True,
+                              description="+ the class's soft-paired corpus clips themselves (the pairing KineMIC "
+                              "trains on), in the dataset's layout: what the corpus gives without a generator"),
     "real+finetune": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "finetune"}, kinemic=True,
                              description="+ samples of a LoRA fine-tune on the shots only: no mining, no contrastive term"),
     "real+kinemic": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "kinemic"}, kinemic=True,

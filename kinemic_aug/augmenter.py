@@ -161,7 +161,8 @@ class KineMICAugmenter:
             ``{class: count}``, or ``"mirror"`` (one per real sample of the class in the training samples the
             shots were drawn from, as the reference's synthetic set mirrors the full training pool: that reads
             the pool's class counts, nothing else of it); or ``synthetic_ratio`` per real shot.
-        variant: ``kinemic`` | ``finetune`` | ``nocontrastive`` | ``noweight`` | ``zeroshot``.
+        variant: ``kinemic`` | ``finetune`` | ``nocontrastive`` | ``noweight`` | ``zeroshot`` | ``retrieved`` (the
+            soft-paired corpus clips themselves, no generator: :mod:`kinemic_aug.retrieval`).
         adapt, synthesis: detailed configs (``AdaptConfig``, ``SynthesisConfig``).
         generator: generalist checkpoint path (default: the shipped small one).
         corpus: corpus spec of the generalist's training data (must match the checkpoint's).
@@ -737,6 +738,12 @@ class KineMICAugmenter:
         if self._synthetic is not None:
             return self._synthetic
         template = self.annotation_template()  # before any work: a dataset it cannot describe fails now
+        if self.variant == "retrieved":  # the paired corpus clips themselves, no generator
+            from .retrieval import retrieved_annotations
+            self._say(f"[kinemic] {len(self.classes)} classes, variant retrieved, {self._asked()} asked "
+                      "(soft-paired corpus clips, no generator)")
+            self._synthetic = retrieved_annotations(self)
+            return self._synthetic
         asked = self._asked()
         self._say(f"[kinemic] {len(self.classes)} classes, variant {self.variant}, {asked} asked; loading the generator")
         bundle = self._bundle()
@@ -827,7 +834,8 @@ class KineMICAugmenter:
         from .data.pyskl import field_parity
         anns = self.annotations()
         name = train_split or (f"{self.split}_kinemic" if self.split else "train_kinemic")
-        synthetic = [a for a in anns if a.get("is_synthetic")]
+        # the added samples: synthetic ones, or the corpus clips of the "retrieved" variant
+        synthetic = [a for a in anns if a.get("is_synthetic") or a.get("retrieved")]
         if self.data is not None:
             out = {k: v for k, v in self.data.items() if k not in ("split", "annotations")}
             # a source that is itself augmented keeps its synthetic samples' flag
@@ -837,7 +845,7 @@ class KineMICAugmenter:
             out["annotations"] = every + synthetic
         else:
             out, split = {}, {}
-            base = [a for a in anns if not a.get("is_synthetic")]
+            base = [a for a in anns if not (a.get("is_synthetic") or a.get("retrieved"))]
             out["annotations"] = anns
         problems = field_parity(base, synthetic)
         if problems:  # a template bug, not a user error: never write a file pipelines would trip over

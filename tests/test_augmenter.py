@@ -527,3 +527,25 @@ def test_source_pool_window_map_is_checked_and_keyed():
         SourcePool(feats, text, {0: np.array([0])}, window_scale=np.ones(3), window_shift=np.ones(2))
     with pytest.raises(DataError, match="window_scale"):
         SourcePool(feats, text, {0: np.array([0])}, window_scale=np.array([1.0, np.nan, 1.0]), window_shift=np.ones(3))
+
+
+def test_retrieved_variant_serves_the_paired_corpus_clips_without_a_generator(msr_pkl, tiny_generator, tmp_path):
+    aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", variant="retrieved", synthetic_per_class=3)
+    anns = aug.synthetic_annotations()
+    kinds = {p.name for p in (tmp_path / "cache").iterdir()}
+    assert not kinds & {"adapter", "adapter-joint", "synthetic"}  # nothing adapted, nothing sampled
+    corpus = aug._corpus()
+    by_name = {clip.name: clip for clip in corpus}
+    for c in (0, 14):
+        mine = [a for a in anns if a["label"] == c]
+        assert len(mine) == 3 and aug.reports[c].generated == 3
+        assert [a["retrieved_info"]["corpus_clip"] for a in mine] == aug._pairing().neighbour_names(c)[:3]
+        for a in mine:
+            clip = by_name[a["retrieved_info"]["corpus_clip"]]
+            assert a["retrieved"] is True and a["is_synthetic"] is clip.synthetic  # procedural clips stay flagged
+            assert a["keypoint"].shape[2:] == (20, 3) and np.isfinite(a["keypoint"]).all()
+    assert any(a["is_synthetic"] for a in anns) or any(not a["is_synthetic"] for a in anns)
+    data = aug.to_pyskl()  # field parity holds for the added corpus clips
+    ids = set(data["split"]["xsub_train_kinemic"])
+    assert {a["frame_dir"] for a in anns} <= ids
+    assert {a["frame_dir"] for a in anns} <= {a["frame_dir"] for a in data["annotations"]}

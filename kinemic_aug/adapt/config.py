@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Dict, Mapping, Tuple
 
-VARIANTS = ("kinemic", "finetune", "nocontrastive", "noweight", "zeroshot")
+VARIANTS = ("kinemic", "finetune", "nocontrastive", "noweight", "zeroshot", "retrieved")
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,8 @@ class AdaptConfig:
         ``kinemic``: everything on. ``finetune``: plain fine-tune of the target stream on the shots
         (L_rec only; no mining, no contrastive term). ``nocontrastive``: mining with an untrained
         MIC encoder (λ_con = 0). ``noweight``: no window weighting. ``zeroshot``: no training at all
-        (``steps = 0``: the generalist prompted with the class caption).
+        (``steps = 0``: the generalist prompted with the class caption). ``retrieved``: no generator at all,
+        the class's soft-paired corpus clips themselves (:mod:`kinemic_aug.retrieval`; no adaptation).
         """
         if name == "kinemic":
             return self
@@ -177,6 +178,6 @@ class AdaptConfig:
             return replace(self, use_contrastive=False, lambda_con=0.0)
         if name == "noweight":
             return replace(self, window_weighting=False)
-        if name == "zeroshot":
+        if name in ("zeroshot", "retrieved"):
             return replace(self, steps=0, use_mining=False, use_contrastive=False, window_weighting=False)
         raise ValueError(f"unknown variant {name!r}; choose from {VARIANTS}")

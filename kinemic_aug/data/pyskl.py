@@ -276,7 +276,7 @@ def drop_fields(data: Mapping[str, Any], keys: Sequence[str], source: Optional[s
 #: keys a synthetic annotation sets itself; the template neither fills nor checks their values
 SAMPLE_KEYS = ("frame_dir", "filename", "label", "keypoint", "total_frames", "is_synthetic", "synthetic_info")
 #: keys only synthetic annotations carry (provenance); third-party pipelines ignore unknown keys
-SYNTHETIC_ONLY_KEYS = ("synthetic_info",)
+SYNTHETIC_ONLY_KEYS = ("synthetic_info", "retrieved", "retrieved_info")
 
 
 #: per-frame arrays whose key contains one of these are filled with ones in synthetic samples
@@ -435,7 +435,10 @@ def field_parity(real: Sequence[Mapping[str, Any]], synthetic: Sequence[Mapping[
             problems.append(f"real sample {sample_id(a)!r}: is_synthetic is {flag!r}, not False")
     for a in synthetic:
         sid = sample_id(a) if ("frame_dir" in a or "filename" in a) else "?"
-        if a.get("is_synthetic") is not True:
+        if a.get("retrieved") is True:  # a real corpus clip added by the "retrieved" variant: flag is its own
+            if not isinstance(a.get("is_synthetic"), (bool, np.bool_)):
+                problems.append(f"retrieved sample {sid!r}: is_synthetic is {a.get('is_synthetic', 'missing')!r}")
+        elif a.get("is_synthetic") is not True:
             problems.append(f"synthetic sample {sid!r}: is_synthetic is {a.get('is_synthetic', 'missing')!r}")
         for k in sorted(shared - set(a)):
             problems.append(f"synthetic sample {sid!r}: field {k!r} missing (every real sample has it)")

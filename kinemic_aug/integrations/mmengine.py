@@ -13,7 +13,9 @@ runs once in :meth:`full_init` (adapters and synthetic sets come from the cache 
 the generator is never sampled in ``__getitem__``), and every sample, real or synthetic, goes
 through the wrapped dataset's pipeline, unless ``synthetic_pipeline`` gives the synthetic samples their own
 (e.g. classic augmentation on the real shots only: the synthetic samples are already variations of them).
-Synthetic samples carry ``is_synthetic=True``.
+Synthetic samples carry ``is_synthetic=True``; with ``variant='retrieved'`` the added samples are real corpus
+clips of other datasets instead (``is_synthetic=False``, ``retrieved=True``; :mod:`kinemic_aug.retrieval`), which
+``synthetic_pipeline`` and ``RealShareSampler`` treat as added samples, not as shots.
 
 With ``report_dir`` (``tools/train.py`` sets it to the run's work dir) the wrapper also writes, atomically,
 ``kinemic_report.json`` (per-class adaptation/synthesis seconds, cache hits and filter counts, so a
@@ -223,7 +225,7 @@ class KineMICAugmentedDataset:
 
     def __getitem__(self, idx: int) -> Any:
         info = self.get_data_info(idx)
-        if self.synthetic_pipeline is not None and info.get("is_synthetic"):
+        if self.synthetic_pipeline is not None and (info.get("is_synthetic") or info.get("retrieved")):
             return self.synthetic_pipeline(info)
         return self.dataset.pipeline(info)
 

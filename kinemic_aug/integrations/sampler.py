@@ -49,7 +49,9 @@ def _split_indices(dataset: Sized) -> tuple:
         if flag is None:
             raise DataError("no 'is_synthetic' field; wrap the dataset in KineMICAugmentedDataset",
                             sample=i, field="is_synthetic")
-        (synthetic if flag else real).append(i)
+        # corpus clips served by the "retrieved" variant are real motion, but not the target's own shots
+        added = flag or dataset.get_data_info(i).get("retrieved", False)
+        (synthetic if added else real).append(i)
     return real, synthetic
 
 
