@@ -4,9 +4,12 @@
     python -m benchmarks.pretrained_classifier --stage test --backbones kinect=work_dirs/pretrained/a.pth
     python -m benchmarks.pretrained_classifier --dataset utd_mhad --stage test --backbones kinect=work_dirs/pretrained/u.pth
 
-Arms: ``real`` and ``real+classic`` (the few-shot benchmark's configs unchanged), and for each named
-backbone ``pre[<name>]+real`` / ``pre[<name>]+classic``: the same config with
-``model.backbone.pretrained`` set, so the arms share classifier, steps, data and evaluation.
+Arms: ``real``, ``real+classic``, ``real+kinemic`` and ``real+classic+kinemic`` (the few-shot benchmark's
+configs unchanged; ``--aug-options`` reach the KineMIC arms' augmenter, e.g. the generalist), and for each
+named backbone ``pre[<name>]+real`` / ``+classic`` / ``+kinemic`` / ``+classic+kinemic``: the same config
+with ``model.backbone.pretrained`` set, so the arms share classifier, steps, data and evaluation. A
+pretrained arm is paired with the same arm without pretraining, and a KineMIC arm with the same arm
+without KineMIC (``pre+classic+kinemic`` against ``pre+classic``: the headline against the strongest baseline).
 
 ``--stage val`` is for choosing a recipe: the dataset spec's validation subjects are held out of its
 training split (MSR: subject 9, the shots then come from subjects 1, 3, 5, 7; UTD-MHAD: subject 7) and
@@ -24,7 +27,7 @@ import pickle
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -36,11 +39,33 @@ from benchmarks.train_runner import run_train, train_command  # noqa: E402
 OUT_JSON = RESULTS_DIR / "pretrained_classifier.json"
 OUT_MD = RESULTS_DIR / "pretrained_classifier.md"
 DATASET = "msr_action3d"
-CONFIG = {"real": "configs/stgcn/{stem}_{k}shot.py", "classic": "configs/stgcn/{stem}_{k}shot_classic.py"}
+#: arm -> config template; the kinemic ones wrap the real arm's few-shot dataset in KineMICAugmentedDataset
+CONFIG = {"real": "configs/stgcn/{stem}_{k}shot.py", "classic": "configs/stgcn/{stem}_{k}shot_classic.py",
+          "kinemic": "configs/kinemic/{stem}_{k}shot_kinemic.py",
+          "classic+kinemic": "configs/kinemic/{stem}_{k}shot_classic_kinemic.py"}
+AUG = "train_dataloader.dataset.augmenter."
 
 
 def config_path(spec: Any, arm: str, k: int) -> str:
     return CONFIG[arm].format(stem=spec.config_stem, k=k)
+
+
+def arm_label(arm: str, backbone: str = "") -> str:
+    """``real``, ``real+classic``, ``real+kinemic``, ``real+classic+kinemic``; ``pre[<backbone>]+...`` with one."""
+    return (f"pre[{backbone}]+" if backbone else "real+") + arm if arm != "real" or backbone else "real"
+
+
+def references(arm: str) -> List[str]:
+    """The arms a row of ``arm`` is paired with: the same arm without pretraining, and for a KineMIC arm the
+    same arm without KineMIC (the headline restated against the strongest baseline)."""
+    out = []
+    if arm.startswith("pre["):
+        rest = arm.split("]+", 1)[1]
+        out.append("real" if rest == "real" else "real+" + rest)
+    if arm.endswith("+kinemic"):
+        base = arm[: -len("+kinemic")]
+        out.append(base + "+real" if base.endswith("]") else base)  # pre[n]+kinemic pairs with pre[n]+real
+    return out
 
 
 def val_pickle(spec: Any, pkl: Path, work: Path) -> Path:
@@ -58,14 +83,18 @@ def val_pickle(spec: Any, pkl: Path, work: Path) -> Path:
     return out
 
 
-def cell_options(spec: Any, stage: str, ann: Path, backbone: str = "", iters: int = 600) -> Dict[str, Any]:
+def cell_options(spec: Any, stage: str, ann: Path, backbone: str = "", iters: int = 600, *, kinemic: bool = False,
+                 aug_options: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     opts: Dict[str, Any] = {}
+    if kinemic:
+        opts.update({AUG + k: v for k, v in (aug_options or {}).items()})
     if stage == "val":
         pool, scored = spec.stage_splits("val")
-        opts.update({"train_dataloader.dataset.ann_file": str(ann), "val_dataloader.dataset.ann_file": str(ann),
+        train = "train_dataloader.dataset.dataset." if kinemic else "train_dataloader.dataset."
+        opts.update({train + "ann_file": str(ann), "val_dataloader.dataset.ann_file": str(ann),
                      "test_dataloader.dataset.ann_file": str(ann),
-                     "train_dataloader.dataset.split": pool,
-                     "train_dataloader.dataset.few_shot.test_split": scored,
+                     train + "split": pool,
+                     train + "few_shot.test_split": scored,
                      "val_dataloader.dataset.split": scored, "test_dataloader.dataset.split": scored,
                      "train_cfg.val_interval": iters})
     else:
@@ -94,22 +123,22 @@ def _stage_tables(sub: List[Dict[str, Any]]) -> List[str]:
             acc = [100 * r["top1_last"] for r in sub if r["arm"] == arm and r["shots"] == k]
             cells.append(format_mean_std(acc) if acc else "")
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-    lines += ["", "Paired difference (pretrained arm minus the same arm without pretraining, same shots and seed):",
+    lines += ["", "Paired differences (an arm minus its reference, same shots and seed; only seeds both have):",
               "", "| arm | " + " | ".join(f"{k}-shot" for k in shots) + " |", "|---|" + "---|" * len(shots)]
     for arm in arms:
-        if not arm.startswith("pre"):
-            continue
-        ref = "real" if arm.endswith("+real") else "real+classic"
-        cells = []
-        for k in shots:
-            d = []
-            for r in sub:
-                if r["arm"] == arm and r["shots"] == k:
-                    m = [x for x in sub if x["arm"] == ref and x["shots"] == k and x["seed"] == r["seed"]]
-                    if m:
-                        d.append(100 * (r["top1_last"] - m[0]["top1_last"]))
-            cells.append(format_mean_std(d) if d else "")
-        lines.append(f"| {arm} − {ref} | " + " | ".join(cells) + " |")
+        for ref in references(arm):
+            if ref not in arms:
+                continue
+            cells = []
+            for k in shots:
+                d = []
+                for r in sub:
+                    if r["arm"] == arm and r["shots"] == k:
+                        m = [x for x in sub if x["arm"] == ref and x["shots"] == k and x["seed"] == r["seed"]]
+                        if m:
+                            d.append(100 * (r["top1_last"] - m[0]["top1_last"]))
+                cells.append(format_mean_std(d) if d else "")
+            lines.append(f"| {arm} − {ref} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
@@ -152,7 +181,10 @@ def main(argv=None) -> None:
     ap.add_argument("--backbones", nargs="*", default=[], help="NAME=PATH of pretrained backbone files")
     ap.add_argument("--shots", nargs="+", type=int, default=[1, 3])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
-    ap.add_argument("--arms", nargs="+", default=["real", "classic"], help="real and/or classic")
+    ap.add_argument("--arms", nargs="+", default=["real", "classic"], choices=list(CONFIG),
+                    help="real, classic, kinemic, classic+kinemic (each with and without every backbone)")
+    ap.add_argument("--aug-options", nargs="*", default=[],
+                    help="KEY=VALUE for the KineMIC arms' augmenter (e.g. generator=PATH corpus=mocap+seed)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the arms without a backbone")
     ap.add_argument("--dataset", default=DATASET, help="registered dataset spec (msr_action3d, utd_mhad) or spec .json")
     ap.add_argument("--ann", "--msr", dest="ann", default=None,
@@ -164,7 +196,10 @@ def main(argv=None) -> None:
     from har.pretrained import read_backbone
     from kinemic_aug.data.datasets import get_dataset_spec
 
+    from benchmarks.train_runner import parse_cfg_options
+
     spec = get_dataset_spec(a.dataset)
+    aug_options = parse_cfg_options(a.aug_options)
     pkl = Path(a.ann) if a.ann else spec.require_pickle()
     work = Path(a.work) if spec.name == DATASET else Path(a.work) / spec.name
     work.mkdir(parents=True, exist_ok=True)
@@ -181,14 +216,19 @@ def main(argv=None) -> None:
         for k in a.shots:
             for arm in a.arms:
                 for name, path in backbones:
-                    label = ("real" if arm == "real" else "real+classic") if not name else \
-                        f"pre[{name}]+{'real' if arm == 'real' else 'classic'}"
+                    label = arm_label(arm, name)
                     if any(same_cell(r, spec.name, a.stage, label, k, seed) for r in rows):
                         continue
                     cfg = REPO / config_path(spec, arm, k)
                     iters = int(Config.fromfile(str(cfg)).train_cfg.max_iters)
                     wd = work / a.stage / f"{label.replace('[', '_').replace(']', '').replace('+', '_')}_{k}shot_s{seed}"
-                    cmd = train_command(cfg, seed, wd, cell_options(spec, a.stage, ann, path, iters))
+                    kin = "kinemic" in arm
+                    if kin:
+                        wd.mkdir(parents=True, exist_ok=True)
+                    opts = cell_options(spec, a.stage, ann, path, iters, kinemic=kin, aug_options=aug_options)
+                    if kin:
+                        opts["train_dataloader.dataset.report_dir"] = str(wd)
+                    cmd = train_command(cfg, seed, wd, opts)
                     t0 = time.time()
                     res = run_train(cmd, wd / "train.log")
                     if not res.ok:
@@ -198,6 +238,12 @@ def main(argv=None) -> None:
                     row = {"dataset": spec.name, "stage": a.stage, "arm": label, "shots": k, "seed": seed,
                            "top1_last": last["acc/top1"], "top5_last": last.get("acc/top5"),
                            "seconds": round(time.time() - t0, 1), "config": config_path(spec, arm, k)}
+                    if kin and (wd / "kinemic_report.json").exists():
+                        rep = json.loads((wd / "kinemic_report.json").read_text())
+                        row["kinemic"] = {k: rep.get(k) for k in ("variant", "preset", "generator", "generator_step",
+                                                                   "generator_sha256", "num_synthetic", "target_norm",
+                                                                   "synthetic_per_class")}
+                        row["kinemic"]["adapt_steps"] = (rep.get("adapt") or {}).get("steps")
                     if name:
                         meta = read_backbone(path)["meta"]
                         row.update(backbone_name=name, backbone_file=str(path),

@@ -61,3 +61,22 @@ def test_a_backbone_of_another_layout_is_refused_before_training(tmp_path, monke
         pc.main(["--dataset", "utd_mhad", "--ann", str(pkl), "--stage", "test", "--backbones", f"x={bb}",
                  "--work", str(tmp_path / "w")])
     assert not (tmp_path / "r.json").exists()
+
+
+def test_kinemic_arms_pair_with_both_references_and_their_options_reach_the_wrapped_config(tmp_path):
+    from har.training import load_config
+
+    assert pc.references(pc.arm_label("classic+kinemic", "k")) == ["real+classic+kinemic", "pre[k]+classic"]
+    assert pc.references(pc.arm_label("kinemic")) == ["real"]
+    spec = get_dataset_spec("msr_action3d")
+    bb = tmp_path / "b.pth"
+    opts = pc.cell_options(spec, "val", tmp_path / "x.pkl", str(bb), 600, kinemic=True,
+                           aug_options={"generator": "g.pt", "corpus": "mocap+seed"})
+    cfg = load_config(pc.REPO / pc.config_path(spec, "classic+kinemic", 3), cfg_options=opts, seed=0)
+    ds = cfg.train_dataloader.dataset
+    assert ds.type == "KineMICAugmentedDataset"
+    assert ds.dataset.split == spec.val_pool_split and ds.dataset.few_shot.test_split == spec.val_split
+    assert ds.augmenter.generator == "g.pt" and ds.augmenter.corpus == "mocap+seed"
+    assert cfg.model.backbone.pretrained == str(bb.resolve())
+    plain = pc.cell_options(spec, "val", tmp_path / "x.pkl", "", 600, aug_options={"generator": "g.pt"})
+    assert not any(k.startswith(pc.AUG) for k in plain)  # augmenter options never reach arms without one
