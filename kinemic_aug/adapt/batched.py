@@ -54,6 +54,7 @@ from ..generator.schedule import NoiseSchedule
 from ..mining import ContrastiveHead, MICConfig, MICEncoder
 from ..utils.checksum import with_checksum
 from ..utils.io import atomic_torch_save
+from ..utils.rng import seeded
 from .config import AdaptConfig
 from .data import SourcePool, TargetShots
 from .trainer import (STATE_FORMAT, KineMICTrainer, _resolve_device, build_target_stream, check_inputs,
@@ -342,8 +343,7 @@ class BatchedKineMICTrainer:
         self.heads: List[ContrastiveHead] = []
         width = base.config.width
         for j in self.jobs:
-            with torch.random.fork_rng(devices=[]):  # the lone trainer's seeded MIC init
-                torch.manual_seed(int(j.cfg.seed))
+            with seeded(int(j.cfg.seed)):  # the lone trainer's seeded MIC init
                 mic = MICEncoder(MICConfig(in_dim=width, hidden=cfg.mic_hidden, out_dim=cfg.mic_hidden))
             self.mics.append(mic.to(self.device))
             self.heads.append(ContrastiveHead(tau=cfg.tau, bank_size=cfg.bank_size).to(self.device))

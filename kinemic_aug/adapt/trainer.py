@@ -48,6 +48,7 @@ from ..generator.schedule import NoiseSchedule
 from ..mining import ContrastiveHead, MICConfig, MICEncoder, best_window_starts, extract_windows
 from ..utils.checksum import verify_checksum, with_checksum
 from ..utils.io import atomic_torch_save
+from ..utils.rng import seeded
 from .config import AdaptConfig
 from .data import SourcePool, TargetShots, pad_batch
 
@@ -65,8 +66,7 @@ def build_target_stream(base: MotionDenoiser, num_actions: int, cfg: AdaptConfig
                            cond_drop_action=cfg.cond_drop_action)
     dev = next(base.parameters()).device
     # action table and LoRA A matrices drawn from the config seed, so equal configs start equal
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(cfg.seed) + 7919)
+    with seeded(int(cfg.seed) + 7919):
         init = (torch.randn(num_actions, model.config.width) if cfg.action_init == "normal"
                 else torch.zeros(num_actions, model.config.width))
         model.embed_action = nn.Parameter(init.to(dev))
@@ -257,8 +257,7 @@ class KineMICTrainer:
             p.requires_grad_(False)
         self.target = build_target_stream(self.prior, shots.num_classes, cfg).to(self.device)
         width = base.config.width
-        with torch.random.fork_rng(devices=[]):  # seeded MIC init without touching the caller's RNG
-            torch.manual_seed(int(cfg.seed))
+        with seeded(int(cfg.seed)):  # seeded MIC init without touching the caller's RNG
             self.mic = MICEncoder(MICConfig(in_dim=width, hidden=cfg.mic_hidden, out_dim=cfg.mic_hidden))
         self.mic = self.mic.to(self.device)
         self.head = ContrastiveHead(tau=cfg.tau, bank_size=cfg.bank_size).to(self.device)
@@ -275,8 +274,7 @@ class KineMICTrainer:
         d = draw_step(self.shots, self.pool, cfg, self.schedule, self.step, self.device, self.needs_prior)
         logs: Dict[str, float] = {}
         self.target.train()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(d.forward_seed)
+        with seeded(d.forward_seed):
             xhat_t, h_t = self.target(d.xt_t, d.t_model, text_emb=d.text_t, action=d.yt, mask=d.mask_t,
                                       return_features=True)
             l_rec = masked_mse_per_sample(xhat_t, d.x0_t, d.mask_t).mean()

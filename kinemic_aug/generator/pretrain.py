@@ -61,6 +61,7 @@ from ..errors import CacheError, DataError
 from ..skeleton.layout import get_layout
 from ..skeleton.resample import resample
 from ..utils.io import atomic_save_figure
+from ..utils.rng import seeded
 from .checkpoint import load_checkpoint, save_checkpoint
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .length_groups import CPU_COST, GPU_COST, length_groups
@@ -518,13 +519,11 @@ class GeneratorTrainer:
         t = torch.randint(0, self.schedule.num_steps, (b,), generator=self.gen)
         noise = torch.randn(x0.shape, generator=self.gen).to(self.device)
         step_seed = int(torch.randint(0, 2 ** 62, (1,), generator=self.gen))
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
         fast = self.cfg.engine == "fast"
         self._mark("data")
         self.model.train()
         self.model.set_fast_dropout(fast)
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(step_seed)
+        with seeded(step_seed):
             t = t.to(self.device)
             step = self._forward_backward_packed if fast else self._forward_backward_legacy
             loss = step(x0, mask, text, t, noise)
@@ -694,8 +693,7 @@ def pretrain(corpus: MotionCorpus, out: Union[str, Path], *, representation: Mot
         dcfg = DenoiserConfig.preset(denoiser, input_dim=representation.dim, text_dim=text_dim)
     else:
         dcfg = denoiser
-    with torch.random.fork_rng(devices=[]):  # seeded weight init, caller's RNG untouched
-        torch.manual_seed(config.seed)
+    with seeded(config.seed):  # seeded weight init, caller's RNG untouched (CPU and CUDA)
         model = MotionDenoiser(dcfg)
     dataset = MotionTextDataset(corpus, representation, text_embedder, text_dim=dcfg.text_dim, fps=config.fps)
     if config.balance == "source_label":
