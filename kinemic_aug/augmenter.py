@@ -294,6 +294,21 @@ class KineMICAugmenter:
             self._enc = CachedTextEncoder(get_text_encoder(self.encoder_name), self.cache.root / "text")
         return self._enc
 
+    def _condition_encoder(self):
+        """The text features the generator's denoiser was trained on: its checkpoint's ``config["text"]`` when that
+        records a CLIP recipe (a converted MDM: raw ViT-B/32 features of at most 20 tokens, from the local CLIP
+        weights), else the pairing encoder. Pairing always compares unit vectors of the named ``encoder``; the
+        denoiser (shots, source clips, sampling) gets what it was trained on."""
+        if not hasattr(self, "_cenc"):
+            text_cfg = (self._bundle().config or {}).get("text") or {}
+            if str(text_cfg.get("encoder", "")).lower() == "clip":
+                from .text import CachedTextEncoder
+                from .text.clip import clip_encoder_from_config
+                self._cenc = CachedTextEncoder(clip_encoder_from_config(text_cfg), self.cache.root / "text")
+            else:
+                self._cenc = self._encoder()
+        return self._cenc
+
     def _bundle(self):
         if not hasattr(self, "_gen"):
             if not self.generator_path.exists():
@@ -384,7 +399,7 @@ class KineMICAugmenter:
                 clip = corpus[g]
                 j = clip.joints if abs(clip.fps - fps) < 1e-6 else resample(clip.joints, clip.fps, fps)
                 self._clip_cache[g] = rep.normalize(rep.encode(j, sample=clip.name)).astype(np.float32)
-        text = self._encoder().encode([corpus[g].captions[0] for g in global_ids])
+        text = self._condition_encoder().encode([corpus[g].captions[0] for g in global_ids])
         return [self._clip_cache[g] for g in global_ids], text
 
     def _low_similarity(self, c: int) -> np.ndarray:
@@ -435,7 +450,7 @@ class KineMICAugmenter:
         return SourcePool.window_map(self._bundle().representation, self._target_rep())
 
     def _class_text(self, c: int) -> np.ndarray:
-        return self._encoder().encode(self.labels.captions(c))
+        return self._condition_encoder().encode(self.labels.captions(c))
 
     # ------------------------------------------------------------------ cache keys
     def _key_inputs(self) -> Dict[str, Any]:
@@ -443,7 +458,10 @@ class KineMICAugmenter:
         computed floats (``adapt/keys.py`` says why)."""
         if not hasattr(self, "_kin"):
             # generator, domain and code (sorted into the key by make_key, so the order here is free)
+            cond = self._condition_encoder()
             self._kin = {**self._norm_context(), "key_version": KEY_VERSION, "encoder": self._encoder().identifier,
+                         # the denoiser's own text features, where they differ from the pairing encoder's
+                         **({"condition_encoder": cond.identifier} if cond is not self._encoder() else {}),
                          "target_norm": self.target_norm,
                          # mined windows are mapped into the shots' normalisation (adapters trained before
                          # that reconstructed them in the corpus's and are not served)
@@ -673,7 +691,7 @@ class KineMICAugmenter:
         if cfg.mode != "per_class":
             return {}
         bundle, joints = self._bundle(), self._shot_joints()
-        compose = self._encoder().encode(list(self.synth_cfg.compose_with)) if self.synth_cfg.compose_with else None
+        compose = self._condition_encoder().encode(list(self.synth_cfg.compose_with)) if self.synth_cfg.compose_with else None
         todo = []
         for c in (self.classes if classes is None else classes):
             _, akey, _ = self._adapter_job(c, joints[c])
@@ -753,7 +771,7 @@ class KineMICAugmenter:
         out: List[Dict[str, Any]] = []
         compose = None
         if self.synth_cfg.compose_with:
-            compose = self._encoder().encode(list(self.synth_cfg.compose_with))
+            compose = self._condition_encoder().encode(list(self.synth_cfg.compose_with))
         joint = None
         if self.adapt_cfg.mode == "per_class" and self.adapt_cfg.batched:
             if not hasattr(self, "_adapted"):

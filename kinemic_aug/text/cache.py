@@ -175,7 +175,8 @@ class CachedTextEncoder(TextEncoder):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, k in enumerate(keys):
             out[i] = store.vectors[k]
-        return l2_normalize(out)
+        # an encoder of raw features (CLIP for MDM's denoiser, normalize=False) is served exactly as it encodes
+        return out if getattr(self.encoder, "normalize", True) is False else l2_normalize(out)
 
     def __repr__(self) -> str:
         return f"CachedTextEncoder({self.encoder!r}, cache_dir={str(self.cache_dir)!r})"
