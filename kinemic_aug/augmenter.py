@@ -314,9 +314,8 @@ class KineMICAugmenter:
             if not self.generator_path.exists():
                 raise DataError(f"generator checkpoint not found: {self.generator_path} (build it with "
                                 "tools/pretrain_generator.py or pass generator=)", field="generator")
-            dev = "cuda" if (self.device == "auto" and torch.cuda.is_available()) else (
-                "cpu" if self.device == "auto" else self.device)
-            self._gen = load_generator(self.generator_path, use_ema=True, device=dev)
+            from .utils.device import resolve_device
+            self._gen = load_generator(self.generator_path, use_ema=True, device=str(resolve_device(self.device)))
             self._gen_sha = sha256_file(self.generator_path)
         return self._gen
 

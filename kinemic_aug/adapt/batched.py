@@ -53,11 +53,12 @@ from ..generator.pretrain import masked_mse_per_sample
 from ..generator.schedule import NoiseSchedule
 from ..mining import ContrastiveHead, MICConfig, MICEncoder
 from ..utils.checksum import with_checksum
+from ..utils.device import resolve_device
 from ..utils.io import atomic_torch_save
 from ..utils.rng import seeded
 from .config import AdaptConfig
 from .data import SourcePool, TargetShots
-from .trainer import (STATE_FORMAT, KineMICTrainer, _resolve_device, build_target_stream, check_inputs,
+from .trainer import (STATE_FORMAT, KineMICTrainer, build_target_stream, check_inputs,
                       draw_step, mining_terms, needs_prior_stream, window_loss)
 
 log = logging.getLogger(__name__)
@@ -320,7 +321,7 @@ class BatchedKineMICTrainer:
             if diff:
                 raise ValueError(f"{j.name or 'a job'}: config differs from {self.jobs[0].name or 'the first job'} in "
                                  f"{diff}; one batched run trains jobs whose configs differ only in {FREE_FIELDS}")
-        self.device = _resolve_device(cfg.device)
+        self.device = resolve_device(cfg.device)
         self.schedule = schedule
         self.bucket_slack = float(bucket_slack)
         if micro_classes is None:

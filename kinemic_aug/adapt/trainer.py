@@ -47,6 +47,7 @@ from ..generator.pretrain import masked_mse_per_sample
 from ..generator.schedule import NoiseSchedule
 from ..mining import ContrastiveHead, MICConfig, MICEncoder, best_window_starts, extract_windows
 from ..utils.checksum import verify_checksum, with_checksum
+from ..utils.device import resolve_device
 from ..utils.io import atomic_torch_save
 from ..utils.rng import seeded
 from .config import AdaptConfig
@@ -77,12 +78,6 @@ def build_target_stream(base: MotionDenoiser, num_actions: int, cfg: AdaptConfig
             for n, p in model.named_parameters():
                 p.requires_grad_(n == "embed_action")
     return model
-
-
-def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def needs_prior_stream(cfg: AdaptConfig) -> bool:
@@ -245,7 +240,7 @@ class KineMICTrainer:
     def __init__(self, base: MotionDenoiser, schedule: NoiseSchedule, shots: TargetShots, pool: Optional[SourcePool],
                  cfg: AdaptConfig, classes: Optional[List[int]] = None):
         self.cfg = cfg
-        self.device = _resolve_device(cfg.device)
+        self.device = resolve_device(cfg.device)
         self.schedule = schedule
         self.shots = shots
         self.pool = pool

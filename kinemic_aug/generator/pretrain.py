@@ -60,6 +60,7 @@ from ..data.corpus import MotionCorpus
 from ..errors import CacheError, DataError
 from ..skeleton.layout import get_layout
 from ..skeleton.resample import resample
+from ..utils.device import resolve_device
 from ..utils.io import atomic_save_figure
 from ..utils.rng import seeded
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -144,12 +145,6 @@ class PretrainConfig:
         kw = {k: v for k, v in d.items() if k in names}
         kw.setdefault("engine", "legacy")  # saved before the fast engine existed
         return cls(**kw)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def embed_texts(embedder: TextEmbedder, texts: List[str]) -> np.ndarray:

@@ -50,6 +50,7 @@ class ConsistencyFilter:
         layout: the samples' skeleton layout (written into each sample for layout-aware transforms);
             ``None`` keeps a sample's own ``layout`` entry.
         batch_size: samples per forward pass.
+        device: where the classifier runs (``"auto"``: the GPU when there is one).
     """
 
     config: Union[str, os.PathLike]
@@ -57,6 +58,7 @@ class ConsistencyFilter:
     min_prob: float = 0.0
     layout: Optional[str] = None
     batch_size: int = 32
+    device: str = "auto"
     _model: Any = field(default=None, init=False, repr=False)
     _pipeline: Any = field(default=None, init=False, repr=False)
 
@@ -71,7 +73,10 @@ class ConsistencyFilter:
 
         from har.training import load_recognizer
 
+        from ..utils.device import resolve_device
+
         self._model, cfg = load_recognizer(self.config, _resolve_checkpoint(self.checkpoint))
+        self._model = self._model.to(resolve_device(self.device))
         self._pipeline = Compose(list(cfg.val_dataloader.dataset.pipeline))
 
     def probabilities(self, samples: Sequence[Dict[str, Any]]) -> np.ndarray:
@@ -96,7 +101,7 @@ class ConsistencyFilter:
                     items.append(self._pipeline(info))
                 data = self._model.data_preprocessor(pseudo_collate(items), False)
                 logits = self._model(data["inputs"], mode="tensor")          # [N, clips, K]
-                out.append(self._model.average_clips(logits).numpy())
+                out.append(self._model.average_clips(logits).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
     def keep_mask(self, samples: Sequence[Dict[str, Any]]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Seeded blocks restore the caller's random state: the CPU generator here, every CUDA device's on a GPU."""
+"""Seeded blocks restore the caller's random state (CPU here, every CUDA device on a GPU); one device resolver."""
 import pytest
 import torch
 
@@ -27,3 +27,11 @@ def test_a_seeded_block_leaves_every_cuda_generator_alone():
     assert torch.equal(torch.rand(3, device="cuda"), expected)
     assert cuda_devices() == list(range(torch.cuda.device_count()))
 
+
+
+def test_auto_device_is_the_gpu_when_there_is_one_and_names_pass_through():
+    from kinemic_aug.utils.device import resolve_device
+
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == torch.device("cpu") and resolve_device(torch.device("cpu")) == torch.device("cpu")
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)  # a name is taken as given, not checked here
