@@ -121,3 +121,23 @@ def test_partial_diffusion_start_follows_strength_with_few_sampling_steps():
         seen.append(calls[0])  # the training timestep of the first denoising call
     assert seen[0] < seen[1] < seen[2]  # 5 respaced steps still tell 0.3 from 0.5
     assert abs(seen[1] - 50) <= 15 and abs(seen[2] - 90) <= 15
+
+
+def test_schedule_tables_are_made_once_per_device_and_dtype_and_index_exactly():
+    import numpy as np
+    import torch
+
+    from kinemic_aug.generator.schedule import NoiseSchedule
+
+    s = NoiseSchedule.make("cosine", 50)
+    x0, noise = torch.randn(4, 7, 3), torch.randn(4, 7, 3)
+    t = torch.tensor([0, 3, 25, 49])
+    out = s.q_sample(x0, t, noise)
+    first = s._table("sqrt_alphas_cumprod", x0.device, x0.dtype)
+    s.q_sample(x0, t, noise)
+    assert s._table("sqrt_alphas_cumprod", x0.device, x0.dtype) is first  # not rebuilt per call
+    a = torch.as_tensor(np.sqrt(s.alphas_cumprod)[t.numpy()], dtype=torch.float32).view(-1, 1, 1)
+    b = torch.as_tensor(np.sqrt(1 - s.alphas_cumprod)[t.numpy()], dtype=torch.float32).view(-1, 1, 1)
+    assert torch.equal(out, a * x0 + b * noise)
+    r = s.respace(10)
+    assert torch.equal(r.model_timesteps(torch.arange(10)), torch.as_tensor(r.timestep_map))

@@ -111,28 +111,36 @@ class NoiseSchedule:
         return f"NoiseSchedule({self.kind!r}, {self.num_steps} steps of {self.train_steps})"
 
     # ------------------------------------------------------------------ tensors
-    @staticmethod
-    def _at(arr: np.ndarray, t: Tensor, like: Tensor) -> Tensor:
-        """``arr[t]`` as a tensor broadcastable against ``like`` (``[B, 1, ...]``)."""
-        v = torch.as_tensor(arr, dtype=torch.float64)[t.long().cpu()].to(device=like.device, dtype=like.dtype)
+    def _table(self, name: str, device: torch.device, dtype: torch.dtype) -> Tensor:
+        """The array ``name`` as a tensor on ``device`` in ``dtype``, made once per (device, dtype): sampling
+        and training index it every step, and a copy per call would move it to the GPU every time."""
+        tables = self.__dict__.setdefault("_tables", {})
+        key = (name, str(device), dtype)
+        if key not in tables:
+            tables[key] = torch.as_tensor(getattr(self, name), dtype=torch.float64).to(device=device, dtype=dtype)
+        return tables[key]
+
+    def _at(self, name: str, t: Tensor, like: Tensor) -> Tensor:
+        """``<name>[t]`` as a tensor broadcastable against ``like`` (``[B, 1, ...]``)."""
+        v = self._table(name, like.device, like.dtype)[t.long().to(like.device)]
         return v.view(-1, *([1] * (like.dim() - 1)))
 
     def model_timesteps(self, t: Tensor) -> Tensor:
         """Map indices of this (possibly respaced) schedule to the training timesteps the model knows."""
-        return torch.as_tensor(self.timestep_map, device=t.device)[t.long()]
+        return self._table("timestep_map", t.device, torch.int64)[t.long()]
 
     def q_sample(self, x0: Tensor, t: Tensor, noise: Tensor) -> Tensor:
         """Sample ``x_t ~ q(x_t | x0) = N(sqrt(abar_t) x0, (1 - abar_t) I)`` with the given noise."""
-        return self._at(self.sqrt_alphas_cumprod, t, x0) * x0 + self._at(self.sqrt_one_minus_alphas_cumprod, t, x0) * noise
+        return self._at("sqrt_alphas_cumprod", t, x0) * x0 + self._at("sqrt_one_minus_alphas_cumprod", t, x0) * noise
 
     def posterior(self, x0: Tensor, xt: Tensor, t: Tensor):
         """Mean, variance and clipped log-variance of ``q(x_{t-1} | x_t, x0)``."""
-        mean = self._at(self.posterior_mean_coef1, t, xt) * x0 + self._at(self.posterior_mean_coef2, t, xt) * xt
-        return mean, self._at(self.posterior_variance, t, xt), self._at(self.posterior_log_variance_clipped, t, xt)
+        mean = self._at("posterior_mean_coef1", t, xt) * x0 + self._at("posterior_mean_coef2", t, xt) * xt
+        return mean, self._at("posterior_variance", t, xt), self._at("posterior_log_variance_clipped", t, xt)
 
     def eps_from_x0(self, xt: Tensor, t: Tensor, x0: Tensor) -> Tensor:
         """The noise implied by an x0 prediction: ``(x_t - sqrt(abar) x0) / sqrt(1 - abar)``."""
-        return (xt - self._at(self.sqrt_alphas_cumprod, t, xt) * x0) / self._at(self.sqrt_one_minus_alphas_cumprod, t, xt)
+        return (xt - self._at("sqrt_alphas_cumprod", t, xt) * x0) / self._at("sqrt_one_minus_alphas_cumprod", t, xt)
 
     def to_dict(self) -> Dict:
         return {"kind": self.kind, "num_steps": self.train_steps}
