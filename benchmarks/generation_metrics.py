@@ -136,7 +136,8 @@ def ensure_evaluator(config: Path = EVALUATOR_CONFIG, options: Optional[Mapping[
                                   "cfg_options": options, "seed": seed, "train_seconds": round(res.seconds, 1),
                                   "test_top1_last": (s.get("last") or {}).get("acc/top1"),
                                   "last_iter": (s.get("last") or {}).get("iter"),
-                                  "trained_on": "all real xsub_train sequences (284), beyond the few shots"})
+                                  "trained_on": f"all real training sequences of {Path(config).name} (its full-data "
+                                                "split), beyond the few shots"})
     return directory
 
 
