@@ -132,3 +132,22 @@ def test_generator_real_quality_runs_on_a_real_judge(tmp_path, tiny_generator):
     assert row["n"] == 2 * res["reference"]["labels_judged"] and 0.0 <= row["recognised"] <= 1.0
     assert np.isfinite(row["fid"]) and row["step"] == 20
     assert (tmp_path / "generator_real_quality.md").read_text().count("| tiny |") == 1
+
+
+def test_a_layout_file_is_passed_to_the_runner_by_its_path(tmp_path):
+    """A user's own Kinect layout, given as a JSON file, reaches the Runner's process (which has not loaded it)."""
+    from kinemic_aug.skeleton.layout import get_layout
+
+    root = tmp_path / "data"
+    fake_kinder_gator(root, n=8, t=40)
+    d = get_layout("msr_action3d").to_dict()
+    d["name"] = "my_kinect_v1"
+    d.pop("aliases", None)
+    lay = tmp_path / "my_kinect_v1.json"
+    lay.write_text(json.dumps(d))
+    out = tmp_path / "b.pth"
+    meta = _tool().main(["--corpus", f"kinder_gator@{root}", "--layout", str(lay), "--fps", "15", "--out", str(out),
+                         "--steps", "2", "--val-every", "2", "--batch-size", "4"])
+    assert meta["layout"] == "my_kinect_v1" and read_backbone(out)["meta"]["num_joints"] == 20
+    cfg = (tmp_path / "b_work" / "pretrain_config.py").read_text()
+    assert str(lay.resolve()) in cfg

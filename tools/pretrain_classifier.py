@@ -173,7 +173,9 @@ def main(argv=None) -> Dict[str, Any]:
     classes = data["meta"]["classes"]
     print(f"corpus {a.corpus!r} in {lay.name} at {fps:g} fps: {len(data['split']['train'])} train / "
           f"{len(data['split']['val'])} held-out clips, {len(classes)} classes ({time.time() - t0:.0f} s)", flush=True)
-    cfg_path = write_config(work_dir, ann_file, a, len(classes), lay.name)
+    # a layout given as a file is named by its path in the child config: the Runner's process has not loaded it
+    layout_ref = str(Path(a.layout).resolve()) if Path(a.layout).is_file() else lay.name
+    cfg_path = write_config(work_dir, ann_file, a, len(classes), layout_ref)
     cfg = load_config(cfg_path, work_dir=str(work_dir), seed=a.seed)
     cfg.resume = (work_dir / "last_checkpoint").is_file()
     summary = run_training(cfg)
