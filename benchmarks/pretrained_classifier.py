@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import RESULTS_DIR, format_mean_std  # noqa: E402
+from benchmarks.common import RESULTS_DIR, format_mean_std, plot_arms  # noqa: E402
 from benchmarks.train_runner import run_train, train_command  # noqa: E402
 
 OUT_JSON = RESULTS_DIR / "pretrained_classifier.json"
@@ -161,7 +161,10 @@ def report(rows: List[Dict[str, Any]]) -> None:
             if not sub:
                 continue
             held = f"; validation subjects {', '.join(map(str, spec.val_holdout))}" if stage == "val" else ""
-            lines += [f"## {spec.title}: {stage} (`{spec.config_stem}`{held})", ""] + _stage_tables(sub)
+            png = OUT_MD.with_name(f"{OUT_MD.stem}_{ds}_{stage}.png")
+            plot_arms(sub, png, title=f"{spec.title}, {stage} stage: pretrained backbone vs none")
+            lines += [f"## {spec.title}: {stage} (`{spec.config_stem}`{held})", ""] + _stage_tables(sub) + \
+                [f"![{spec.title} {stage}]({png.name})", ""]
     bb = {(r.get("dataset", DATASET), r["backbone_name"]): r.get("backbone_meta") for r in rows if r.get("backbone_name")}
     if bb:
         lines += ["## backbones", "", "| dataset | name | corpus | layout | train clips | classes | steps | "
