@@ -128,6 +128,26 @@ def _annotations_from_source(source: Any, split: Optional[str]) -> Tuple[List[Di
                     "annotation dicts, or a dataset of (keypoint, label)", field="source")
 
 
+#: a shot whose second person is present in at least this share of the first person's frames is two-person motion
+SECOND_PERSON_SHARE = 0.5
+
+
+def _refuse_second_person(kp: Any, sample: str, label: int) -> None:
+    """The generator synthesises one person: a shot in which a second person acts (present in at least
+    :data:`SECOND_PERSON_SHARE` of person 0's frames; a brief spurious detection is not counted) is refused
+    instead of being silently cut to person 0."""
+    kp = np.asarray(kp)
+    if kp.ndim != 4 or kp.shape[0] < 2:
+        return
+    first = ~np.all(kp[0] == 0, axis=(1, 2))
+    second = ~np.all(kp[1] == 0, axis=(1, 2))
+    if first.any() and (second & first).sum() >= SECOND_PERSON_SHARE * first.sum():
+        raise DataError(f"class {label}: a second person is present in {int((second & first).sum())} of "
+                        f"{int(first.sum())} frames, and the generator synthesises one person; leave two-person "
+                        "classes out (classes=..., or tools/ntu_to_pyskl.py --two-person drop)", sample=sample,
+                        field="keypoint")
+
+
 def _check_counts(spc: Any) -> Any:
     """``synthetic_per_class`` as given, once it is known to be a count, a class -> count mapping or ``"mirror"``."""
     if spc is None or spc == "mirror":
@@ -337,6 +357,7 @@ class KineMICAugmenter:
             key = id_key(self.shot_anns)
             out: Dict[int, List[np.ndarray]] = {c: [] for c in self.classes}
             for a in self.shot_anns:
+                _refuse_second_person(a["keypoint"], a[key], int(a["label"]))
                 out[int(a["label"])].append(self.domain.to_generator(a["keypoint"], sample=a[key]))
             self._shot_gen = out
         return self._shot_gen

@@ -549,3 +549,34 @@ def test_retrieved_variant_serves_the_paired_corpus_clips_without_a_generator(ms
     ids = set(data["split"]["xsub_train_kinemic"])
     assert {a["frame_dir"] for a in anns} <= ids
     assert {a["frame_dir"] for a in anns} <= {a["frame_dir"] for a in data["annotations"]}
+
+
+def test_a_two_person_shot_is_refused_and_a_brief_second_detection_is_not(msr_pkl, tiny_generator, tmp_path):
+    import copy
+
+    with open(msr_pkl, "rb") as f:
+        data = pickle.load(f)
+    data = copy.deepcopy({"split": data["split"], "annotations": data["annotations"], "meta": data.get("meta", {})})
+    train = set(data["split"]["xsub_train"])
+    first = next(a for a in data["annotations"] if a["frame_dir"] in train and a["label"] == 0)
+    kp = first["keypoint"]
+    two = np.concatenate([kp, kp + np.float32(0.5)], axis=0)            # a second person all along
+    blip = np.concatenate([kp, np.zeros_like(kp)], axis=0)
+    blip[1, :3] = kp[0, :3] + 0.5                                       # a 3-frame spurious detection
+    for a in data["annotations"]:
+        if a["frame_dir"] in train and a["label"] == 0:
+            a["keypoint"] = two
+            a["total_frames"] = two.shape[1]
+        elif a["frame_dir"] in train and a["label"] == 14:
+            a["keypoint"] = np.concatenate([a["keypoint"], np.zeros_like(a["keypoint"])], axis=0)
+            a["keypoint"][1, :3] = a["keypoint"][0, :3] + 0.5
+    for a in data["annotations"]:
+        a.pop("keypoint_score", None)  # scores are per person: not needed here
+    pkl = tmp_path / "two.pkl"
+    pkl.write_bytes(pickle.dumps(data, protocol=4))
+    aug = _aug(pkl, tiny_generator, tmp_path / "cache", classes=[0, 14])
+    with pytest.raises(DataError, match="class 0: a second person is present") as e:
+        aug._shot_joints()
+    assert e.value.field == "keypoint"
+    ok = _aug(pkl, tiny_generator, tmp_path / "cache", classes=[14])
+    assert len(ok._shot_joints()[14]) == 2  # the brief detection is not a second actor

@@ -7,6 +7,8 @@ from kinemic_aug.data.ntu import (XSUB_TRAIN_PERFORMERS, NTUName, ntu_splits, nt
 from kinemic_aug.data.pyskl import load_pyskl
 from kinemic_aug.errors import DataError
 
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
 # A standing person, 25 Kinect-v2 joints (x right, y up, z depth): taller than wide.
 _BASE = np.array([
     [0, 0, 3], [0, .3, 3], [0, .6, 3], [0, .75, 3],               # spine base, mid, neck, head
@@ -107,7 +109,7 @@ def test_convert_ntu120(ntu_dir, tmp_path):
     assert [a["frame_dir"] for a in back["annotations"]] == [
         "S001C001P001R001A001", "S001C002P006R001A001", "S002C002P002R001A002", "S004C001P004R001A120"]
     assert back["meta"]["skipped"] == {"missing_list": ["S003C003P003R002A003"], "other_dataset": [],
-                                       "no_body": ["S002C003P007R002A002"]}
+                                       "no_body": ["S002C003P007R002A002"], "two_person": []}
     by = {a["frame_dir"]: a for a in data["annotations"]}
     one = by["S001C001P001R001A001"]
     assert one["label"] == 0 and one["keypoint"].shape == (1, 25, 25, 3) and one["total_frames"] == 25
@@ -173,3 +175,58 @@ def test_malformed_files_name_file_frame_and_field(tmp_path, edit, field, msg):
         read_skeleton(p)
     assert ei.value.field == field and ei.value.source == str(p)
     assert ei.value.sample == "S001C001P001R001A001"
+
+
+def test_two_person_actions_are_kept_dropped_or_refused(ntu_dir, tmp_path):
+    from kinemic_aug.data.ntu import TWO_PERSON_ACTIONS
+
+    assert {50, 60, 106, 120} <= TWO_PERSON_ACTIONS and not {49, 61, 105} & TWO_PERSON_ACTIONS
+    # A120 (a two-person action of NTU-120) is in the folder
+    kept = ntu_to_pyskl(ntu_dir, None, dataset="ntu120")
+    assert "S004C001P004R001A120" in [a["frame_dir"] for a in kept["annotations"]]
+    dropped = ntu_to_pyskl(ntu_dir, None, dataset="ntu120", two_person="drop")
+    assert dropped["meta"]["skipped"]["two_person"] == ["S004C001P004R001A120"]
+    assert "S004C001P004R001A120" not in [a["frame_dir"] for a in dropped["annotations"]]
+    with pytest.raises(DataError, match="A120 is a two-person action") as e:
+        ntu_to_pyskl(ntu_dir, None, dataset="ntu120", two_person="refuse")
+    assert "S004C001P004R001A120" in str(e.value)
+    with pytest.raises(DataError, match="two_person"):
+        ntu_to_pyskl(ntu_dir, None, two_person="maybe")
+
+
+def test_preprocessed_arrays_convert_with_the_same_splits(tmp_path):
+    from kinemic_aug.data.ntu import arrays_to_pyskl
+
+    names = ["S001C001P001R001A001", "S002C002P006R001A002", "S001C003P001R001A055"]
+    x = np.zeros((3, 3, 12, 25, 2), np.float32)
+    x[0, :, :10, :, 0] = np.transpose(_person(10, seed=1), (2, 0, 1))       # one person, 10 of 12 frames
+    x[1, :, :, :, 0] = np.transpose(_person(12, seed=2), (2, 0, 1))
+    x[1, :, :, :, 1] = np.transpose(_person(12, seed=3), (2, 0, 1))         # two persons
+    x[2, :, :, :, 0] = 1.0
+    out = tmp_path / "ntu.pkl"
+    data = arrays_to_pyskl(x, names, out, dataset="ntu60", two_person="drop")
+    by = {a["frame_dir"]: a for a in data["annotations"]}
+    assert set(by) == set(names[:2]) and data["meta"]["skipped"]["two_person"] == [names[2]]
+    assert by[names[0]]["keypoint"].shape == (1, 10, 25, 3) and by[names[0]]["label"] == 0
+    np.testing.assert_allclose(by[names[0]]["keypoint"][0], _person(10, seed=1), atol=1e-6)
+    assert by[names[1]]["keypoint"].shape == (2, 12, 25, 3)
+    assert data["split"]["xsub_train"] == [names[0]] and data["split"]["xsub_val"] == [names[1]]
+    assert data["split"]["xview_train"] == [names[1]] and data["split"]["xview_val"] == [names[0]]
+    assert load_pyskl(out, layout="nturgb+d", num_classes=60)["annotations"][0]["frame_dir"] == names[0]
+    with pytest.raises(DataError, match="2 names for 3 samples"):
+        arrays_to_pyskl(x, names[:2])
+    with pytest.raises(DataError, match="expected"):
+        arrays_to_pyskl(x[:, :2], names)
+
+
+def test_cli_converts_a_folder(ntu_dir, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "cli.pkl"
+    r = subprocess.run([sys.executable, str(REPO / "tools" / "ntu_to_pyskl.py"), str(ntu_dir), "--out", str(out),
+                        "--dataset", "ntu120", "--two-person", "drop", "--missing", str(tmp_path / "missing.txt")],
+                       capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    data = load_pyskl(out, layout="nturgb+d", num_classes=120)
+    assert len(data["annotations"]) == 3 and "two-person: 1" in r.stdout

@@ -50,6 +50,11 @@ XVIEW_TRAIN_CAMERAS = frozenset({2, 3})
 
 _NAME_RE = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 
+#: Two-person actions (hugging, handshakes, fights, ...: A050-A060, A106-A120). The generator synthesises one
+#: person, so the KineMIC reference leaves these classes out; ``two_person=`` chooses what a conversion does.
+TWO_PERSON_ACTIONS = frozenset(list(range(50, 61)) + list(range(106, 121)))
+TWO_PERSON_MODES = ("keep", "drop", "refuse")
+
 DATASETS = {
     # dataset -> (max setup, max action, split families)
     "ntu60": (17, 60, ("xsub", "xview")),
@@ -328,9 +333,64 @@ def skeleton_to_annotation(path: PathLike, config: Optional[NTUConvertConfig] = 
     return {"frame_dir": skel["name"], "label": name.action - 1, "keypoint": kp, "total_frames": int(kp.shape[1])}
 
 
+def _two_person_filter(sid: str, action: int, mode: str, skipped: Dict[str, List[str]]) -> bool:
+    """Whether sample ``sid`` stays, given ``two_person=mode`` (records drops, raises on ``refuse``)."""
+    if action not in TWO_PERSON_ACTIONS or mode == "keep":
+        return True
+    if mode == "refuse":
+        raise DataError(f"A{action:03d} is a two-person action and the generator synthesises one person: convert "
+                        "with two_person='drop' to leave these classes out (as the KineMIC reference does), or "
+                        "'keep' to train a classifier on them without augmentation", sample=sid, field="label")
+    skipped["two_person"].append(sid)
+    return False
+
+
+def arrays_to_pyskl(data: np.ndarray, names: Sequence[str], out_path: Optional[PathLike] = None,
+                    dataset: str = "ntu120", two_person: str = "keep", dtype: str = "float32") -> Dict[str, Any]:
+    """The common preprocessed NTU array ``(N, 3, T, 25, M)`` (C, T, V, M per sample, zero-padded) with its
+    sample ``names`` → a PYSKL dict with the official splits, as :func:`ntu_to_pyskl` writes it. Persons that
+    are all zeros are dropped and trailing all-zero frames cut; labels come from the names."""
+    if dataset not in DATASETS:
+        raise DataError(f"unknown NTU dataset {dataset!r}; expected one of {sorted(DATASETS)}", field="dataset")
+    if two_person not in TWO_PERSON_MODES:
+        raise DataError(f"two_person must be one of {TWO_PERSON_MODES}, got {two_person!r}", field="two_person")
+    a = np.asarray(data)
+    if a.ndim != 5 or a.shape[1] != 3 or a.shape[3] != NUM_JOINTS:
+        raise DataError(f"expected (N, 3, T, {NUM_JOINTS}, M), got {a.shape}", field="keypoint")
+    if len(names) != a.shape[0]:
+        raise DataError(f"{len(names)} names for {a.shape[0]} samples", field="names")
+    max_setup, max_action, _ = DATASETS[dataset]
+    annotations, skipped = [], {"other_dataset": [], "no_body": [], "two_person": []}
+    for i, sid in enumerate(names):
+        n = parse_ntu_name(sid)
+        if n.setup > max_setup or n.action > max_action:
+            skipped["other_dataset"].append(sid)
+            continue
+        if not _two_person_filter(sid, n.action, two_person, skipped):
+            continue
+        kp = np.transpose(a[i], (3, 1, 2, 0)).astype(np.float32)          # M, T, V, C
+        if not np.all(np.isfinite(kp)):
+            raise DataError("NaN or inf", sample=sid, field="keypoint")
+        kp = kp[[m for m in range(kp.shape[0]) if np.abs(kp[m]).sum() > 0]]
+        if kp.shape[0] == 0:
+            skipped["no_body"].append(sid)
+            continue
+        frames = np.nonzero(np.abs(kp).sum(axis=(0, 2, 3)) > 0)[0]
+        kp = kp[:, :frames[-1] + 1].astype(dtype)
+        annotations.append({"frame_dir": sid, "label": n.action - 1, "keypoint": kp, "total_frames": int(kp.shape[1])})
+    split = ntu_splits([x["frame_dir"] for x in annotations], dataset)
+    meta = {"dataset": dataset, "source": "array (N, 3, T, 25, M)", "fps": 30.0, "layout": "nturgb+d",
+            "num_classes": max_action, "skipped": skipped, "two_person": two_person,
+            "subject_field": "performer (P)"}
+    out = {"split": split, "annotations": annotations, "meta": meta}
+    if out_path is not None:
+        save_pyskl(out, out_path, layout="nturgb+d", num_classes=max_action)
+    return out
+
+
 def ntu_to_pyskl(skeleton_dir: PathLike, out_path: Optional[PathLike], dataset: str = "ntu120",
                  missing_list: Union[None, PathLike, Iterable[str]] = None, max_bodies: int = 2, *,
-                 config: Optional[NTUConvertConfig] = None) -> Dict[str, Any]:
+                 config: Optional[NTUConvertConfig] = None, two_person: str = "keep") -> Dict[str, Any]:
     """Convert a folder of NTU ``.skeleton`` files to a PYSKL annotation dict (and pickle).
 
     Files are processed in sorted name order. Files named in ``missing_list`` (pyskl's
@@ -345,6 +405,9 @@ def ntu_to_pyskl(skeleton_dir: PathLike, out_path: Optional[PathLike], dataset: 
         missing_list: ids to skip, as a file or an iterable.
         max_bodies: persons kept per sample.
         config: further body-selection knobs (its ``max_bodies`` is overridden by the argument).
+        two_person: the two-person actions (:data:`TWO_PERSON_ACTIONS`): ``"keep"`` (both persons, for a
+            classifier; the augmenter refuses them as shots), ``"drop"`` (left out, listed in
+            ``meta["skipped"]["two_person"]``) or ``"refuse"`` (an error naming the first one).
 
     Returns:
         ``{"split", "annotations", "meta"}``; ``meta`` holds the dataset, per-reason skip lists
@@ -352,13 +415,15 @@ def ntu_to_pyskl(skeleton_dir: PathLike, out_path: Optional[PathLike], dataset: 
     """
     if dataset not in DATASETS:
         raise DataError(f"unknown NTU dataset {dataset!r}; expected one of {sorted(DATASETS)}", field="dataset")
+    if two_person not in TWO_PERSON_MODES:
+        raise DataError(f"two_person must be one of {TWO_PERSON_MODES}, got {two_person!r}", field="two_person")
     max_setup, max_action, _ = DATASETS[dataset]
     cfg = replace(config or NTUConvertConfig(), max_bodies=int(max_bodies))
     skip = read_missing_list(missing_list)
     files = sorted(Path(skeleton_dir).glob("*.skeleton"))
     if not files:
         raise DataError("no .skeleton files found", source=str(skeleton_dir))
-    annotations, skipped = [], {"missing_list": [], "other_dataset": [], "no_body": []}
+    annotations, skipped = [], {"missing_list": [], "other_dataset": [], "no_body": [], "two_person": []}
     for fp in files:
         sid = fp.name[: -len(".skeleton")]
         n = parse_ntu_name(sid)
@@ -368,6 +433,8 @@ def ntu_to_pyskl(skeleton_dir: PathLike, out_path: Optional[PathLike], dataset: 
         if n.setup > max_setup or n.action > max_action:
             skipped["other_dataset"].append(sid)
             continue
+        if not _two_person_filter(sid, n.action, two_person, skipped):
+            continue
         ann = skeleton_to_annotation(fp, cfg)
         if ann is None:
             skipped["no_body"].append(sid)
@@ -376,7 +443,7 @@ def ntu_to_pyskl(skeleton_dir: PathLike, out_path: Optional[PathLike], dataset: 
     names = [a["frame_dir"] for a in annotations]
     split = ntu_splits(names, dataset)
     meta = {"dataset": dataset, "source": str(skeleton_dir), "fps": 30.0, "layout": "nturgb+d",
-            "num_classes": max_action, "skipped": skipped, "max_bodies": cfg.max_bodies,
+            "num_classes": max_action, "skipped": skipped, "max_bodies": cfg.max_bodies, "two_person": two_person,
             "subject_field": "performer (P)"}
     data = {"split": split, "annotations": annotations, "meta": meta}
     if out_path is not None:
