@@ -189,6 +189,9 @@ def main(argv=None) -> None:
     ap.add_argument("--aug-options", nargs="*", default=[],
                     help="KEY=VALUE for the KineMIC arms' augmenter (e.g. generator=PATH corpus=mocap+seed)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the arms without a backbone")
+    ap.add_argument("--lr-mult", type=float, default=None,
+                    help="learning-rate multiplier of the pretrained backbone while fine-tuning (0 freezes it; "
+                         "default 1, the head's rate); the arm is named pre[<name>,lr×<mult>]")
     ap.add_argument("--dataset", default=DATASET, help="registered dataset spec (msr_action3d, utd_mhad) or spec .json")
     ap.add_argument("--ann", "--msr", dest="ann", default=None,
                     help="the dataset's pickle (default: the spec's location, or its environment variable)")
@@ -219,18 +222,22 @@ def main(argv=None) -> None:
         for k in a.shots:
             for arm in a.arms:
                 for name, path in backbones:
-                    label = arm_label(arm, name)
+                    label = arm_label(arm, f"{name},lr×{a.lr_mult:g}" if name and a.lr_mult is not None else name)
                     if any(same_cell(r, spec.name, a.stage, label, k, seed) for r in rows):
                         continue
                     cfg = REPO / config_path(spec, arm, k)
                     iters = int(Config.fromfile(str(cfg)).train_cfg.max_iters)
-                    wd = work / a.stage / f"{label.replace('[', '_').replace(']', '').replace('+', '_')}_{k}shot_s{seed}"
+                    slug = label.translate(str.maketrans({"[": "_", "]": "", "+": "_", ",": "_", "×": "x"}))
+                    wd = work / a.stage / f"{slug}_{k}shot_s{seed}"
                     kin = "kinemic" in arm
                     if kin:
                         wd.mkdir(parents=True, exist_ok=True)
                     opts = cell_options(spec, a.stage, ann, path, iters, kinemic=kin, aug_options=aug_options)
                     if kin:
                         opts["train_dataloader.dataset.report_dir"] = str(wd)
+                    if name and a.lr_mult is not None:  # MMEngine's per-parameter-group rates (backbone.* only)
+                        opts["optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult"] = a.lr_mult
+                        opts["optim_wrapper.paramwise_cfg.custom_keys.backbone.decay_mult"] = 1.0 if a.lr_mult else 0.0
                     cmd = train_command(cfg, seed, wd, opts)
                     t0 = time.time()
                     res = run_train(cmd, wd / "train.log")

@@ -80,3 +80,25 @@ def test_kinemic_arms_pair_with_both_references_and_their_options_reach_the_wrap
     assert cfg.model.backbone.pretrained == str(bb.resolve())
     plain = pc.cell_options(spec, "val", tmp_path / "x.pkl", "", 600, aug_options={"generator": "g.pt"})
     assert not any(k.startswith(pc.AUG) for k in plain)  # augmenter options never reach arms without one
+
+
+def test_a_backbone_lr_multiplier_reaches_the_optimizer_groups(tmp_path):
+    """--lr-mult: MMEngine builds the backbone's parameters at the scaled rate (0 freezes them), the head's not."""
+    from mmengine.optim import build_optim_wrapper
+
+    from har.registry import MODELS
+    from har.training import load_config
+
+    spec = get_dataset_spec("msr_action3d")
+    opts = {"optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult": 0.1,
+            "optim_wrapper.paramwise_cfg.custom_keys.backbone.decay_mult": 1.0}
+    cfg = load_config(pc.REPO / pc.config_path(spec, "classic", 1), cfg_options=opts, seed=0)
+    model = MODELS.build(cfg.model)
+    ow = build_optim_wrapper(model, cfg.optim_wrapper)
+    base = cfg.optim_wrapper.optimizer.lr
+    ids = {id(p): n for n, p in model.named_parameters()}
+    lrs = {}
+    for g in ow.optimizer.param_groups:
+        for p in g["params"]:
+            lrs[ids[id(p)].split(".")[0]] = g["lr"]
+    assert abs(lrs["backbone"] - 0.1 * base) < 1e-12 and abs(lrs["cls_head"] - base) < 1e-12
