@@ -10,8 +10,9 @@ import json
 import math
 import os
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from kinemic_aug.utils.io import atomic_save_figure, atomic_write_json, atomic_write_text
 
@@ -38,21 +39,39 @@ def load_records(path: PathLike) -> List[Dict[str, Any]]:
     return data
 
 
+@contextmanager
+def results_lock(path: PathLike) -> Iterator[None]:
+    """An exclusive lock (``<path>.lock``, ``fcntl.flock``) around a read-modify-write of a results file, so two
+    benchmark processes finishing cells at the same moment do not lose each other's rows."""
+    import fcntl
+
+    lock = Path(str(path) + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 def merge_records(path: PathLike, new: Iterable[Dict[str, Any]], key: Sequence[str] = FEW_SHOT_KEY) -> List[Dict[str, Any]]:
     """Insert or replace ``new`` rows by ``key``; rows with other keys (other arms, datasets) are kept.
 
-    The file is re-read just before writing, so rows added meanwhile by another benchmark survive.
+    The file is re-read under :func:`results_lock` just before writing, so rows added meanwhile by another
+    benchmark survive.
     """
-    rows = load_records(path)
-    index = {record_key(r, key): i for i, r in enumerate(rows)}
-    for rec in new:
-        k = record_key(rec, key)
-        if k in index:
-            rows[index[k]] = rec
-        else:
-            index[k] = len(rows)
-            rows.append(rec)
-    atomic_write_json(path, rows)
+    with results_lock(path):
+        rows = load_records(path)
+        index = {record_key(r, key): i for i, r in enumerate(rows)}
+        for rec in new:
+            k = record_key(rec, key)
+            if k in index:
+                rows[index[k]] = rec
+            else:
+                index[k] = len(rows)
+                rows.append(rec)
+        atomic_write_json(path, rows)
     return rows
 
 

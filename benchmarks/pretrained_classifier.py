@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import RESULTS_DIR, format_mean_std, plot_arms  # noqa: E402
+from benchmarks.common import RESULTS_DIR, format_mean_std, plot_arms, results_lock  # noqa: E402
 from benchmarks.train_runner import run_train, train_command  # noqa: E402
 
 OUT_JSON = RESULTS_DIR / "pretrained_classifier.json"
@@ -260,8 +260,9 @@ def main(argv=None) -> None:
                                    backbone_meta={x: meta.get(x) for x in ("corpus", "corpus_identity", "train_clips",
                                                                            "classes", "steps", "seed", "heldout_top1",
                                                                            "heldout_clips", "layout", "fps")})
-                    rows = [r for r in load() if not same_cell(r, spec.name, a.stage, label, k, seed)] + [row]
-                    report(rows)
+                    with results_lock(OUT_JSON):  # another run may be adding rows to the same file
+                        rows = [r for r in load() if not same_cell(r, spec.name, a.stage, label, k, seed)] + [row]
+                        report(rows)
                     print(f"{spec.name} {a.stage} {label} {k}-shot seed {seed}: {100 * row['top1_last']:.1f} % "
                           f"({row['seconds']:.0f} s)", flush=True)
 

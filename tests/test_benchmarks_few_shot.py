@@ -630,3 +630,27 @@ def test_the_paper_arm_builds_the_paper_preset_with_its_cpu_budget(tmp_path, msr
     assert kw["synthesis"].sampler == "ddpm" and kw["target_norm"] == "generalist"
     assert "600 of its 10,000" in fs.ARMS["real+kinemic-paper"].description
     assert "real+kinemic-paper" in fs.EXTRA_ARMS  # on request only
+
+
+def test_results_merged_by_two_processes_at_once_keep_every_row(tmp_path):
+    """Two processes merging rows into the same results file concurrently lose none of them (results_lock)."""
+    import multiprocessing as mp
+
+    from benchmarks.common import load_records
+
+    path = tmp_path / "r.json"
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_merge_many, args=(str(path), w)) for w in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs)
+    assert len(load_records(path)) == 2 * 40
+
+
+def _merge_many(path, worker):
+    from benchmarks.common import merge_records
+
+    for i in range(40):
+        merge_records(path, [{"dataset": "d", "split": "s", "arm": f"w{worker}", "shots": i, "seed": 0}])
