@@ -311,8 +311,15 @@ class KineMICAugmenter:
     def _encoder(self):
         if not hasattr(self, "_enc"):
             from .text import CachedTextEncoder, get_text_encoder
-            self._enc = CachedTextEncoder(get_text_encoder(self.encoder_name), self.cache.root / "text")
+            self._enc = CachedTextEncoder(get_text_encoder(self.encoder_name, **self._text_device()),
+                                          self.cache.root / "text")
         return self._enc
+
+    def _text_device(self) -> Dict[str, str]:
+        """``device=`` for the text encoders that run a network (MiniLM, CLIP): the augmenter's device, so a GPU
+        run encodes captions on the GPU; the identifier, and so every cache key, does not depend on it."""
+        from .utils.device import resolve_device
+        return {"device": str(resolve_device(self.device))}
 
     def _condition_encoder(self):
         """The text features the generator's denoiser was trained on: its checkpoint's ``config["text"]`` when that
@@ -324,7 +331,8 @@ class KineMICAugmenter:
             if str(text_cfg.get("encoder", "")).lower() == "clip":
                 from .text import CachedTextEncoder
                 from .text.clip import clip_encoder_from_config
-                self._cenc = CachedTextEncoder(clip_encoder_from_config(text_cfg), self.cache.root / "text")
+                self._cenc = CachedTextEncoder(clip_encoder_from_config(text_cfg, **self._text_device()),
+                                               self.cache.root / "text")
             else:
                 self._cenc = self._encoder()
         return self._cenc

@@ -26,8 +26,8 @@ class HashingTextEncoder(TextEncoder):
     coverage_floor = 0.2
 
     def __init__(self, dim: int = 256, ngram: int = 3, ngram_weight: float = 0.5, batch_size: int = 256,
-                 **kw):
-        super().__init__(batch_size=batch_size, **kw)
+                 device: str = "cpu", **kw):
+        super().__init__(batch_size=batch_size, **kw)  # device: accepted like the network encoders', unused
         if dim < 8 or ngram < 1:
             raise ValueError("dim must be >= 8 and ngram >= 1")
         self._dim = int(dim)
