@@ -74,7 +74,9 @@ def val_pickle(spec: Any, pkl: Path, work: Path) -> Path:
     from kinemic_aug.data.splits import with_validation_split
     from kinemic_aug.utils.io import atomic_write_bytes
 
-    out = work / ("msr_val_split.pkl" if spec.name == DATASET else f"{spec.name}_val_split.pkl")
+    from kinemic_aug.utils.io import sha256_file
+
+    out = work / f"{spec.name}_val_split_{sha256_file(pkl)[:12]}.pkl"  # another source file, another val pickle
     if not out.exists():
         with open(pkl, "rb") as f:
             data = pickle.load(f)
@@ -98,7 +100,10 @@ def cell_options(spec: Any, stage: str, ann: Path, backbone: str = "", iters: in
                      "val_dataloader.dataset.split": scored, "test_dataloader.dataset.split": scored,
                      "train_cfg.val_interval": iters})
     else:
-        opts["train_cfg.val_interval"] = iters  # the test split is read once, at the end
+        train = "train_dataloader.dataset.dataset." if kinemic else "train_dataloader.dataset."
+        opts.update({train + "ann_file": str(ann), "val_dataloader.dataset.ann_file": str(ann),
+                     "test_dataloader.dataset.ann_file": str(ann),
+                     "train_cfg.val_interval": iters})  # the test split is read once, at the end
     if backbone:
         opts["model.backbone.pretrained"] = str(Path(backbone).resolve())
     return opts
@@ -190,8 +195,9 @@ def main(argv=None) -> None:
                     help="KEY=VALUE for the KineMIC arms' augmenter (e.g. generator=PATH corpus=mocap+seed)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the arms without a backbone")
     ap.add_argument("--lr-mult", type=float, default=None,
-                    help="learning-rate multiplier of the pretrained backbone while fine-tuning (0 freezes it; "
-                         "default 1, the head's rate); the arm is named pre[<name>,lr×<mult>]")
+                    help="learning-rate multiplier of the pretrained backbone while fine-tuning (0 keeps its weights "
+                         "fixed, though its BatchNorm statistics still adapt; default 1, the head's rate); the arm "
+                         "is named pre[<name>,lr×<mult>]")
     ap.add_argument("--dataset", default=DATASET, help="registered dataset spec (msr_action3d, utd_mhad) or spec .json")
     ap.add_argument("--ann", "--msr", dest="ann", default=None,
                     help="the dataset's pickle (default: the spec's location, or its environment variable)")

@@ -16,7 +16,9 @@ its own class (chance 1 / classes):
   from pure noise;
 * ``kinemic-anchored``: the same adapter, each sample started from a real shot noised 30 % up the chain.
 
-Nothing here reads a test split: the shots and the judge come from the training split. Writes
+Nothing is chosen on a test split: the shots come from the training split and the judge is trained on all of
+it. (Training the judge with ``benchmarks.generation_metrics.ensure_evaluator`` also scores it once on the test
+split, which is reported as its credibility and used for nothing else.) Writes
 ``benchmarks/results/<stem>.{json,md}`` (overall and per-class), and keeps each set's pickle under
 ``--work`` for inspection (``tools/visualize.py``).
 """
@@ -132,7 +134,7 @@ def main(argv=None) -> Dict[str, Any]:
           f"Run {out['date']}, {out['machine']}. Judge: the `real` arm's full-data ST-GCN (`{config.relative_to(REPO)}`, "
           f"all real `{spec.train_split}` sequences, never synthetic data). {a.per_class} samples per class; KineMIC: "
           f"one joint adapter, {a.adapt_steps} steps, lr {a.adapt_lr}, batch 16; anchored: shot_strength 0.3. "
-          f"Chance {chance:.1f} %. No test split is read.", "",
+          f"Chance {chance:.1f} %. Nothing is chosen on a test split.", "",
           "| generator | step | corpus | variant | recognised | mean own-class probability | seconds |",
           "|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -144,7 +144,8 @@ def _refuse_second_person(kp: Any, sample: str, label: int) -> None:
     if first.any() and (second & first).sum() >= SECOND_PERSON_SHARE * first.sum():
         raise DataError(f"class {label}: a second person is present in {int((second & first).sum())} of "
                         f"{int(first.sum())} frames, and the generator synthesises one person; leave two-person "
-                        "classes out (classes=..., or tools/ntu_to_pyskl.py --two-person drop)", sample=sample,
+                        "classes out (classes=..., or tools/ntu_to_pyskl.py --two-person drop), or, if the second "
+                        "body is a bystander, convert with one body per sample (--max-bodies 1)", sample=sample,
                         field="keypoint")
 
 
@@ -255,6 +256,10 @@ class KineMICAugmenter:
         self.reports: Dict[int, ClassReport] = {}
         self.shot_anns = self._select_shots(shots, allow_fewer, classes)
         self.classes = sorted({int(a["label"]) for a in self.shot_anns})
+        if isinstance(self.synthetic_per_class, Mapping):
+            absent = [c for c in self.classes if c not in self.synthetic_per_class]
+            if absent:
+                warnings.warn(f"synthetic_per_class has no count for class(es) {absent}: they get no synthetic sample")
         unknown = [c for c in self.classes if c not in self.labels]
         if unknown:  # fail now, not with a KeyError after the generator has loaded and adapters trained
             key = id_key(self.shot_anns)
@@ -311,7 +316,7 @@ class KineMICAugmenter:
     def _encoder(self):
         if not hasattr(self, "_enc"):
             from .text import CachedTextEncoder, get_text_encoder
-            self._enc = CachedTextEncoder(get_text_encoder(self.encoder_name, **self._text_device()),
+            self._enc = CachedTextEncoder(get_text_encoder(self.encoder_name, device=self._text_device()["device"]),
                                           self.cache.root / "text")
         return self._enc
 
@@ -653,7 +658,7 @@ class KineMICAugmenter:
         if spc == "mirror":
             return sum(1 for a in self.anns_all if int(a["label"]) == c)
         if isinstance(spc, Mapping):
-            return int(spc.get(c, spc.get(str(c), 0)))
+            return int(spc.get(c, 0))
         return int(spc or 0)
 
     def _asked(self) -> str:

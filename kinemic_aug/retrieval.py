@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Dict, List
 import numpy as np
 
 from .data.pyskl import id_key
+from .errors import DataError
 from .skeleton.resample import resample
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,6 +31,7 @@ def retrieved_annotations(aug: "KineMICAugmenter") -> List[Dict[str, Any]]:
     """The ``retrieved`` samples of every class of ``aug`` (``aug._count(c)`` each), in its dataset's layout."""
     from .augmenter import ClassReport
 
+    aug._shot_joints()  # the shots' own checks (layout, a second person) run on this path too
     pair, corpus, template = aug._pairing(), aug._corpus(), aug.annotation_template()
     gen_fps = aug.domain.generator_fps
     out: List[Dict[str, Any]] = []
@@ -38,6 +40,9 @@ def retrieved_annotations(aug: "KineMICAugmenter") -> List[Dict[str, Any]]:
         rpt = aug.reports[c] = ClassReport(c, aug.labels[c].name, len(refs))
         ids, sims = pair.neighbours(c)
         n = aug._count(c)
+        if n and not len(ids):
+            raise DataError(f"class {c} ({aug.labels[c].name}) has no paired corpus clip to serve", sample=f"class {c}",
+                            field="neighbours")
         rpt.requested = n
         if len(sims):
             rpt.top1_similarity, rpt.kth_similarity = float(sims[0]), float(sims[-1])

@@ -104,3 +104,26 @@ def test_synthetic_pipeline_transforms_only_the_synthetic_samples(tiny_wrapper_p
     assert report["synthetic_pipeline"] == [t["type"] for t in pipe]
     plain = integ.KineMICAugmentedDataset(inner, augmenter=aug)
     assert "inputs" not in plain[len(plain) - 1] and plain.report()["synthetic_pipeline"] is None
+
+
+def test_a_retrieved_run_writes_its_corpus_clips_apart_from_synthetic_samples(tiny_wrapper_parts, tmp_path):
+    import har.mm  # noqa: F401  (registers PoseDataset)
+    import kinemic_aug.integrations.mmengine as integ
+    from kinemic_aug.data.pyskl import load_pyskl
+
+    inner, aug = tiny_wrapper_parts
+    ds = integ.KineMICAugmentedDataset(inner, augmenter={**aug, "variant": "retrieved"}, report_dir=str(tmp_path))
+    added = [ds.get_data_info(i) for i in range(len(ds)) if ds.get_data_info(i).get("retrieved")]
+    assert len(added) == 3 * 2
+    real_clips = [a for a in added if not a["is_synthetic"]]
+    procedural = [a for a in added if a["is_synthetic"]]
+    if real_clips:
+        kept = load_pyskl(tmp_path / "retrieved.pkl")
+        assert sorted(a["frame_dir"] for a in kept["annotations"]) == sorted(a["frame_dir"] for a in real_clips)
+        assert kept["meta"]["synthetic"] is False
+    else:
+        assert not (tmp_path / "retrieved.pkl").exists()
+    if procedural:  # procedural corpus clips stay flagged synthetic and go with the synthetic samples
+        syn = load_pyskl(tmp_path / "synthetic.pkl")
+        assert {a["frame_dir"] for a in procedural} <= {a["frame_dir"] for a in syn["annotations"]}
+    assert real_clips or procedural

@@ -23,7 +23,12 @@ def test_val_stage_options_use_the_specs_own_splits_and_reach_the_config(name, h
     assert cfg.test_dataloader.dataset.split == scored == cfg.val_dataloader.dataset.split
     assert cfg.train_cfg.val_interval == 600
     test = pc.cell_options(spec, "test", ann, "", 600)
-    assert test == {"train_cfg.val_interval": 600}  # the configs' own splits: the test split, read once
+    tcfg = load_config(pc.REPO / pc.config_path(spec, "classic", 3), cfg_options=test, seed=1)
+    assert tcfg.train_dataloader.dataset.split == spec.train_split  # the configs' own splits: the test split,
+    assert tcfg.test_dataloader.dataset.split == spec.test_split    # read once at the end
+    assert tcfg.train_cfg.val_interval == 600
+    # the pickle the benchmark was given is the one every loader reads
+    assert tcfg.train_dataloader.dataset.ann_file == tcfg.test_dataloader.dataset.ann_file == str(ann)
 
 
 def test_val_pickle_holds_the_specs_validation_subjects_out(tmp_path):

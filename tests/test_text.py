@@ -516,3 +516,13 @@ def test_label_validation_names_entry_and_field(tmp_path, bad, field, where):
 def test_unknown_label_set_name():
     with pytest.raises(KeyError, match="ntu120"):
         load_label_set("kinetics400")
+
+
+def test_a_device_reaches_encoders_whose_factory_takes_one_only():
+    from kinemic_aug.text.base import get_text_encoder, register_text_encoder
+    from kinemic_aug.text.hashing import HashingTextEncoder
+
+    assert get_text_encoder("hashing", device="cpu").dim == 256  # shipped factories take it
+    register_text_encoder("no-device-test", lambda dim=16: HashingTextEncoder(dim=dim))
+    enc = get_text_encoder("no-device-test", device="cuda")  # a user factory without one is built on its default
+    assert enc.dim == 16

@@ -5,7 +5,9 @@
     python tools/ntu_to_pyskl.py ntu60_joints.npy --names ntu60_names.txt --out data/ntu60_3d.pkl --dataset ntu60
 
 The input is a folder of ``.skeleton`` files, or a ``.npy`` array ``(N, 3, T, 25, M)`` with a text file of its
-sample names (one ``SsssCcccPpppRrrrAaaa`` per line, in array order). ``--two-person``: the two-person actions
+sample names (one ``SsssCcccPpppRrrrAaaa`` per line, in array order); the array must be zero-padded (frames
+after a clip's end and absent persons all zeros), as the conversion cuts trailing all-zero frames and drops
+all-zero persons. Arrays padded by repeating the clip would keep the repeats. ``--two-person``: the two-person actions
 (A050-A060, A106-A120) are kept (default; for a classifier, the augmenter refuses them as shots), dropped (as
 the KineMIC reference does) or refused. The pickle's ``meta`` lists every skipped sample and why.
 """
@@ -38,6 +40,9 @@ def main(argv=None) -> int:
         if src.suffix == ".npy":
             import numpy as np
 
+            if a.missing is not None or a.max_bodies != 2:
+                raise DataError("--missing and --max-bodies apply to .skeleton folders; for an array, select the "
+                                "samples and persons before saving it", source=str(src), field="source")
             if a.names is None:
                 raise DataError("a .npy source needs --names (one sample name per line, in array order)",
                                 source=str(src), field="names")

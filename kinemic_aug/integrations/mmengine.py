@@ -211,6 +211,15 @@ class KineMICAugmentedDataset:
                         "meta": meta}, out / "synthetic.pkl")
         else:  # no sample passed the filter: an older run's pickle must not pass for this one's
             (out / "synthetic.pkl").unlink(missing_ok=True)
+        retrieved = [a for a in self.data_list if a.get("retrieved") and not a.get("is_synthetic")]
+        if retrieved:  # the "retrieved" variant's real corpus clips (procedural ones are in synthetic.pkl)
+            meta = {"layout": self._metainfo.get("layout"), "synthetic": False, "variant": self.augmenter.variant,
+                    "note": "real clips of OTHER datasets, paired with the classes by caption (retrieved); never a "
+                            "test set"}
+            save_pyskl({"split": {"retrieved": [a["frame_dir"] for a in retrieved]}, "annotations": retrieved,
+                        "meta": meta}, out / "retrieved.pkl")
+        else:
+            (out / "retrieved.pkl").unlink(missing_ok=True)
         return atomic_write_json(out / "kinemic_report.json", self.report())
 
     def get_data_info(self, idx: int) -> dict:

@@ -17,7 +17,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -206,17 +206,34 @@ def available_text_encoders() -> List[str]:
     return sorted(_REGISTRY)
 
 
-def get_text_encoder(name: str = "minilm", *, cache_dir: Optional[PathLike] = None, **kw) -> TextEncoder:
+def _takes(fn: Callable[..., Any], arg: str) -> bool:
+    """Whether ``fn`` accepts keyword ``arg`` (by name or through ``**kwargs``)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == arg or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def get_text_encoder(name: str = "minilm", *, cache_dir: Optional[PathLike] = None, device: Optional[str] = None,
+                     **kw) -> TextEncoder:
     """Build a registered encoder by name (``'minilm'``, ``'clip'``, ``'hashing'`` or an alias).
 
     With ``cache_dir`` the encoder is wrapped in a :class:`~kinemic_aug.text.cache.CachedTextEncoder`.
+    ``device`` reaches encoders whose factory takes one (the shipped ones do); a registered factory without a
+    ``device`` argument is built on its own default.
     """
     _ensure_builtins()
     key = name.lower()
     key = _ALIASES.get(key, key)
     if key not in _REGISTRY:
         raise KeyError(f"unknown text encoder {name!r}; available: {', '.join(available_text_encoders())}")
-    enc = _REGISTRY[key](**kw)
+    factory = _REGISTRY[key]
+    if device is not None and _takes(factory, "device"):
+        kw["device"] = device
+    enc = factory(**kw)
     if cache_dir is not None:
         from .cache import CachedTextEncoder
         enc = CachedTextEncoder(enc, cache_dir)

@@ -27,7 +27,7 @@ class HashingTextEncoder(TextEncoder):
 
     def __init__(self, dim: int = 256, ngram: int = 3, ngram_weight: float = 0.5, batch_size: int = 256,
                  device: str = "cpu", **kw):
-        super().__init__(batch_size=batch_size, **kw)  # device: accepted like the network encoders', unused
+        super().__init__(batch_size=batch_size, **kw)  # device: taken like the network encoders' (no network here)
         if dim < 8 or ngram < 1:
             raise ValueError("dim must be >= 8 and ngram >= 1")
         self._dim = int(dim)
