@@ -134,7 +134,9 @@ def main(argv=None) -> Dict[str, Any]:
           f"Run {out['date']}, {out['machine']}. Judge: the `real` arm's full-data ST-GCN (`{config.relative_to(REPO)}`, "
           f"all real `{spec.train_split}` sequences, never synthetic data). {a.per_class} samples per class; KineMIC: "
           f"one joint adapter, {a.adapt_steps} steps, lr {a.adapt_lr}, batch 16; anchored: shot_strength 0.3. "
-          f"Chance {chance:.1f} %. Nothing is chosen on a test split.", "",
+          f"Chance {chance:.1f} %. Nothing is chosen on a test split. The judge was trained on all training subjects, "
+          "the shots included, so samples anchored on the shots partly measure how close they stay to sequences the "
+          "judge has seen.", "",
           "| generator | step | corpus | variant | recognised | mean own-class probability | seconds |",
           "|---|---|---|---|---|---|---|"]
     for r in rows:
