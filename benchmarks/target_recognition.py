@@ -55,6 +55,25 @@ def build_augmenter(spec: Any, pkl: Path, generator: Path, corpus: str, variant:
                             progress=False)
 
 
+JUDGE_SPLIT = "train_without_shots"
+
+
+def without_shots(pkl: Path, train_split: str, shot_ids: set, work: Path):
+    """The dataset with one more split, the training split minus the shots (for a judge that never saw them);
+    written into ``work``. Returns (path, number of sequences in that split)."""
+    import pickle
+
+    from kinemic_aug.utils.io import atomic_write_bytes
+
+    with open(pkl, "rb") as f:
+        data = pickle.load(f)
+    keep = [i for i in data["split"][train_split] if i not in shot_ids]
+    out = work / f"judge_without_{len(shot_ids)}_shots.pkl"
+    data = {**data, "split": {**data["split"], JUDGE_SPLIT: keep}}
+    atomic_write_bytes(out, pickle.dumps(data, protocol=4))
+    return out, len(keep)
+
+
 def judge(ev: Any, anns: List[Dict[str, Any]], out: Path) -> Dict[str, Any]:
     """The evaluator's labels for ``anns`` (written to ``out`` as a one-split pickle first)."""
     from benchmarks.generation_metrics import embed
@@ -81,6 +100,9 @@ def main(argv=None) -> Dict[str, Any]:
     ap.add_argument("--adapt-lr", type=float, default=3e-4)
     ap.add_argument("--evaluator-options", nargs="*", default=[], help="KEY=VALUE for the judge's training (a "
                     "changed recipe is another judge, cached under its own key)")
+    ap.add_argument("--judge-without-shots", action="store_true",
+                    help="train the judge on the training split minus this draw's shots, so samples anchored on the "
+                         "shots are not judged by a classifier that has seen them")
     ap.add_argument("--evaluator-root", default=None, help="default: the generation metrics' evaluator cache")
     ap.add_argument("--cache", default=str(REPO / "work_dirs" / "target_recognition" / "cache"))
     ap.add_argument("--work", default=str(REPO / "work_dirs" / "target_recognition"))
@@ -100,9 +122,19 @@ def main(argv=None) -> Dict[str, Any]:
     config = REPO / f"configs/stgcn/{spec.config_stem}_full.py"
     from benchmarks.train_runner import parse_cfg_options
     ev_kw = {"root": Path(a.evaluator_root)} if a.evaluator_root else {}
-    ev = load_evaluator(ensure_evaluator(config, parse_cfg_options(a.evaluator_options), **ev_kw))
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
+    ev_options = parse_cfg_options(a.evaluator_options)
+    judge_note = f"all real `{spec.train_split}` sequences"
+    if a.judge_without_shots:
+        first = a.generators[0].split("=", 1)[1]
+        corpus0 = (load_checkpoint(first).get("corpus") or {}).get("name")
+        shots = build_augmenter(spec, pkl, Path(first), corpus0, "retrieved", a).shot_anns  # the draw only
+        jpkl, n = without_shots(pkl, spec.train_split, {x["frame_dir"] for x in shots}, work)
+        ev_options.update({"train_dataloader.dataset.ann_file": str(jpkl), "train_dataloader.dataset.split": JUDGE_SPLIT,
+                           "val_dataloader.dataset.ann_file": str(jpkl), "test_dataloader.dataset.ann_file": str(jpkl)})
+        judge_note = f"the {n} real `{spec.train_split}` sequences that are not shots"
+    ev = load_evaluator(ensure_evaluator(config, ev_options, **ev_kw))
     rows: List[Dict[str, Any]] = []
     names: Dict[int, str] = {}
     for item in a.generators:
@@ -125,18 +157,21 @@ def main(argv=None) -> Dict[str, Any]:
            "dataset": spec.name, "shots": a.shots, "seed": a.seed, "per_class": a.per_class,
            "adapt": {"mode": "joint", "steps": a.adapt_steps, "lr": a.adapt_lr, "batch_size": 16},
            "judge": {"config": str(config.relative_to(REPO)), "directory": str(ev.directory),
-                     "trained_on": f"all real {spec.train_split} sequences"}, "rows": rows, "classes": names}
+                     "trained_on": judge_note, "without_shots": bool(a.judge_without_shots)},
+           "rows": rows, "classes": names}
     outdir = Path(a.out_dir)
     atomic_write_json(outdir / f"{a.stem}.json", out, indent=1)
     chance = 100.0 / spec.num_classes
     cols = [f"{r['generator']} {r['variant']}" for r in rows]
     md = [f"# What the target's judge recognises: {spec.title}, {a.shots} shots, seed {a.seed}", "",
           f"Run {out['date']}, {out['machine']}. Judge: the `real` arm's full-data ST-GCN (`{config.relative_to(REPO)}`, "
-          f"all real `{spec.train_split}` sequences, never synthetic data). {a.per_class} samples per class; KineMIC: "
+          f"trained on {judge_note}, never synthetic data). {a.per_class} samples per class; KineMIC: "
           f"one joint adapter, {a.adapt_steps} steps, lr {a.adapt_lr}, batch 16; anchored: shot_strength 0.3. "
-          f"Chance {chance:.1f} %. Nothing is chosen on a test split. The judge was trained on all training subjects, "
-          "the shots included, so samples anchored on the shots partly measure how close they stay to sequences the "
-          "judge has seen.", "",
+          f"Chance {chance:.1f} %. Nothing is chosen on a test split. "
+          + ("The judge never saw the shots." if a.judge_without_shots else
+             "The judge was trained on all training subjects, the shots included, so samples anchored on the shots "
+             "partly measure how close they stay to sequences the judge has seen (`--judge-without-shots` avoids it)."),
+          "",
           "| generator | step | corpus | variant | recognised | mean own-class probability | seconds |",
           "|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -26,3 +26,19 @@ def test_added_sets_are_judged_per_class_and_written(msr_pkl, tiny_generator, tm
     md = (tmp_path / "tr.md").read_text()
     assert "tiny retrieved" in md and "| 0 " in md
     assert (tmp_path / "work" / "tiny_retrieved.pkl").exists()
+
+
+def test_the_judge_without_shots_is_trained_on_the_training_split_minus_exactly_the_shots(msr_pkl, tmp_path):
+    import pickle
+
+    from benchmarks.target_recognition import JUDGE_SPLIT, without_shots
+
+    with open(msr_pkl, "rb") as f:
+        data = pickle.load(f)
+    train = data["split"]["xsub_train"]
+    shots = set(train[:5])
+    out, n = without_shots(msr_pkl, "xsub_train", shots, tmp_path)
+    with open(out, "rb") as f:
+        got = pickle.load(f)
+    assert n == len(train) - 5 and got["split"][JUDGE_SPLIT] == [i for i in train if i not in shots]
+    assert got["split"]["xsub_test"] == data["split"]["xsub_test"]
