@@ -90,20 +90,14 @@ def cell_options(spec: Any, stage: str, ann: Path, backbone: str = "", iters: in
     opts: Dict[str, Any] = {}
     if kinemic:
         opts.update({AUG + k: v for k, v in (aug_options or {}).items()})
+    train = "train_dataloader.dataset.dataset." if kinemic else "train_dataloader.dataset."
+    # every loader reads the pickle given; in the test stage the test split is read once, at the end
+    opts.update({train + "ann_file": str(ann), "val_dataloader.dataset.ann_file": str(ann),
+                 "test_dataloader.dataset.ann_file": str(ann), "train_cfg.val_interval": iters})
     if stage == "val":
         pool, scored = spec.stage_splits("val")
-        train = "train_dataloader.dataset.dataset." if kinemic else "train_dataloader.dataset."
-        opts.update({train + "ann_file": str(ann), "val_dataloader.dataset.ann_file": str(ann),
-                     "test_dataloader.dataset.ann_file": str(ann),
-                     train + "split": pool,
-                     train + "few_shot.test_split": scored,
-                     "val_dataloader.dataset.split": scored, "test_dataloader.dataset.split": scored,
-                     "train_cfg.val_interval": iters})
-    else:
-        train = "train_dataloader.dataset.dataset." if kinemic else "train_dataloader.dataset."
-        opts.update({train + "ann_file": str(ann), "val_dataloader.dataset.ann_file": str(ann),
-                     "test_dataloader.dataset.ann_file": str(ann),
-                     "train_cfg.val_interval": iters})  # the test split is read once, at the end
+        opts.update({train + "split": pool, train + "few_shot.test_split": scored,
+                     "val_dataloader.dataset.split": scored, "test_dataloader.dataset.split": scored})
     if backbone:
         opts["model.backbone.pretrained"] = str(Path(backbone).resolve())
     return opts

@@ -316,15 +316,15 @@ class KineMICAugmenter:
     def _encoder(self):
         if not hasattr(self, "_enc"):
             from .text import CachedTextEncoder, get_text_encoder
-            self._enc = CachedTextEncoder(get_text_encoder(self.encoder_name, device=self._text_device()["device"]),
+            self._enc = CachedTextEncoder(get_text_encoder(self.encoder_name, device=self._text_device()),
                                           self.cache.root / "text")
         return self._enc
 
-    def _text_device(self) -> Dict[str, str]:
-        """``device=`` for the text encoders that run a network (MiniLM, CLIP): the augmenter's device, so a GPU
-        run encodes captions on the GPU; the identifier, and so every cache key, does not depend on it."""
+    def _text_device(self) -> str:
+        """The text encoders' device: the augmenter's, so a GPU run encodes captions on the GPU; the identifier,
+        and so every cache key, does not depend on it."""
         from .utils.device import resolve_device
-        return {"device": str(resolve_device(self.device))}
+        return str(resolve_device(self.device))
 
     def _condition_encoder(self):
         """The text features the generator's denoiser was trained on: its checkpoint's ``config["text"]`` when that
@@ -336,7 +336,7 @@ class KineMICAugmenter:
             if str(text_cfg.get("encoder", "")).lower() == "clip":
                 from .text import CachedTextEncoder
                 from .text.clip import clip_encoder_from_config
-                self._cenc = CachedTextEncoder(clip_encoder_from_config(text_cfg, **self._text_device()),
+                self._cenc = CachedTextEncoder(clip_encoder_from_config(text_cfg, device=self._text_device()),
                                                self.cache.root / "text")
             else:
                 self._cenc = self._encoder()

@@ -333,6 +333,14 @@ def skeleton_to_annotation(path: PathLike, config: Optional[NTUConvertConfig] = 
     return {"frame_dir": skel["name"], "label": name.action - 1, "keypoint": kp, "total_frames": int(kp.shape[1])}
 
 
+def _check_options(dataset: str, two_person: str) -> None:
+    """The conversion options both converters take, checked before any file is read."""
+    if dataset not in DATASETS:
+        raise DataError(f"unknown NTU dataset {dataset!r}; expected one of {sorted(DATASETS)}", field="dataset")
+    if two_person not in TWO_PERSON_MODES:
+        raise DataError(f"two_person must be one of {TWO_PERSON_MODES}, got {two_person!r}", field="two_person")
+
+
 def _two_person_filter(sid: str, action: int, mode: str, skipped: Dict[str, List[str]]) -> bool:
     """Whether sample ``sid`` stays, given ``two_person=mode`` (records drops, raises on ``refuse``)."""
     if action not in TWO_PERSON_ACTIONS or mode == "keep":
@@ -350,10 +358,7 @@ def arrays_to_pyskl(data: np.ndarray, names: Sequence[str], out_path: Optional[P
     """The common preprocessed NTU array ``(N, 3, T, 25, M)`` (C, T, V, M per sample, zero-padded) with its
     sample ``names`` → a PYSKL dict with the official splits, as :func:`ntu_to_pyskl` writes it. Persons that
     are all zeros are dropped and trailing all-zero frames cut; labels come from the names."""
-    if dataset not in DATASETS:
-        raise DataError(f"unknown NTU dataset {dataset!r}; expected one of {sorted(DATASETS)}", field="dataset")
-    if two_person not in TWO_PERSON_MODES:
-        raise DataError(f"two_person must be one of {TWO_PERSON_MODES}, got {two_person!r}", field="two_person")
+    _check_options(dataset, two_person)
     a = np.asarray(data)
     if a.ndim != 5 or a.shape[1] != 3 or a.shape[3] != NUM_JOINTS:
         raise DataError(f"expected (N, 3, T, {NUM_JOINTS}, M), got {a.shape}", field="keypoint")
@@ -413,10 +418,7 @@ def ntu_to_pyskl(skeleton_dir: PathLike, out_path: Optional[PathLike], dataset: 
         ``{"split", "annotations", "meta"}``; ``meta`` holds the dataset, per-reason skip lists
         and the subject of each split.
     """
-    if dataset not in DATASETS:
-        raise DataError(f"unknown NTU dataset {dataset!r}; expected one of {sorted(DATASETS)}", field="dataset")
-    if two_person not in TWO_PERSON_MODES:
-        raise DataError(f"two_person must be one of {TWO_PERSON_MODES}, got {two_person!r}", field="two_person")
+    _check_options(dataset, two_person)
     max_setup, max_action, _ = DATASETS[dataset]
     cfg = replace(config or NTUConvertConfig(), max_bodies=int(max_bodies))
     skip = read_missing_list(missing_list)
