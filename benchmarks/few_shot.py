@@ -7,6 +7,7 @@ resumable, one result file per dataset and stage.
     python -m benchmarks.few_shot --report-only            # rebuild few_shot.md / .png from the JSON
     python -m benchmarks.few_shot --dataset utd_mhad       # the same arms on UTD-MHAD (few_shot_utd_mhad.*)
     python -m benchmarks.few_shot --stage val --arms real real+classic   # choose a recipe without the test split
+    python -m benchmarks.few_shot --budget --jobs 2 --dataset utd_mhad   # the whole grid in a 4-hour budget
 
 Datasets are :class:`kinemic_aug.data.datasets.DatasetSpec` entries (``--dataset NAME`` or a spec ``.json``;
 see ``docs/datasets.md``): the spec names the pickle, splits, layout, labels and the config stem. Before any
@@ -51,6 +52,13 @@ The test split is read once per cell where the dataset's configs validate only a
 MSR Action3D's configs keep their validation every 200 steps so that new cells stay comparable with the
 recorded ones; there ``top1_last`` (step 600) is the only number the reports compare, and ``top1_best`` is
 printed in its own section marked optimistic.
+
+``--budget`` is the grid sized for 4 hours of the 2-core CPU per dataset (``BUDGET``): arms real, real+classic,
+real+zeroshot, real+retrieved, real+finetune, real+kinemic and real+classic+kinemic at 1/3/5/10 shots, the two
+ablations at 3 and 10 shots, seeds 0-2, generation metrics; KineMIC arms train one joint adapter per cell
+(``BUDGET_KINEMIC``) and ``real+classic+kinemic`` reuses ``real+kinemic``'s adapters and samples through the
+cache. Its files are ``few_shot_budget[_<dataset>].*``; its report states the measured cell and elapsed hours.
+``--jobs N`` trains N cells at once (each its own process); a cell waits for the cell it shares adapters with.
 
 ``--small`` is a smoke/regression check, NOT the headline: one seed, 5 shots, arms real / real+zeroshot /
 real+kinemic with reduced budgets that all its arms share (``SMALL`` below), a fresh augmenter cache,
@@ -97,7 +105,10 @@ class ArmSpec:
     generation metrics are collected; ``train_dataloader.dataset.augmenter.*`` options reach only these arms).
     ``judge``: an arm whose classifier of the same cell (same shots and seed, trained on the shots alone)
     filters this arm's synthetic samples (``KineMICAugmentedDataset(consistency=...)``); that cell runs first
-    if its checkpoint is missing.
+    if its checkpoint is missing. ``shots``: the only shot settings the arm runs at (empty: all of the
+    variant's). ``after``: an arm whose cell of the same shots and seed, when both are in a run, finishes
+    first: the two share that cell's adapters through the cache, so running them at once would only make
+    one wait for the other's lock (``--jobs``).
     """
 
     config: str
@@ -106,7 +117,12 @@ class ArmSpec:
     kinemic: bool = False
     description: str = ""
     judge: Optional[str] = None
+    shots: Tuple[str, ...] = ()
+    after: Optional[str] = None
 
+
+#: the shot settings of the paper's ablations (the grid runs them at these only)
+ABLATION_SHOTS = ("3", "10")
 
 #: THE arm table. Retune an arm by editing its cfg_options (dotted keys, values without spaces).
 ARMS: Dict[str, ArmSpec] = {
@@ -123,10 +139,15 @@ ARMS: Dict[str, ArmSpec] = {
                              description="+ samples of a LoRA fine-tune on the shots only: no mining, no contrastive term"),
     "real+kinemic": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "kinemic"}, kinemic=True,
                             description="+ KineMIC samples: mining in context, contrastive MIC encoder, window weighting"),
+    "real+classic+kinemic": ArmSpec("configs/kinemic/{stem}_{shots}_classic_kinemic.py", {AUG + "variant": "kinemic"},
+                                    kinemic=True, after="real+kinemic",
+                                    description="real+classic's pipeline on real and synthetic samples, + "
+                                    "real+kinemic's samples (its adapters, from the cache)"),
     "real+kinemic-nocontrastive": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "nocontrastive"}, kinemic=True,
+                                          shots=ABLATION_SHOTS,
                                           description="KineMIC without the contrastive term: the MIC encoder stays untrained"),
     "real+kinemic-noweight": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "noweight"}, kinemic=True,
-                                     description="KineMIC without window weighting (DWW)"),
+                                     shots=ABLATION_SHOTS, description="KineMIC without window weighting (DWW)"),
     # beyond the paper: the same KineMIC adapters, sampling started from the real shots (partial diffusion)
     "real+kinemic-anchored": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "kinemic", AUG + "synthesis.shot_strength": 0.3},
                                      kinemic=True, description="KineMIC adapters; each sample starts from a real shot "
@@ -198,6 +219,17 @@ SMALL = Variant("small", RESULTS_DIR / "few_shot_small.json", REPO / "work_dirs"
                 kinemic_options={AUG + "adapt.steps": 5, AUG + "synthetic_per_class": 10, AUG + "synthesis.steps": 10,
                                  AUG + "cache_dir": str(SMALL_CACHE.relative_to(REPO))},
                 evaluator_options=_budget(200, 200), fresh_cache=True, force=True)
+#: the grid the time budget is for (issue 19): these arms at 1/3/5/10 shots, 3 seeds, ablations at ABLATION_SHOTS
+BUDGET_ARMS = ("real", "real+classic", "real+zeroshot", "real+retrieved", "real+finetune", "real+kinemic",
+               "real+classic+kinemic", *ABLATIONS)
+#: what keeps the grid inside BUDGET_HOURS on the 2-core CPU with --jobs 2: one joint adapter per cell instead
+#: of one per class (20-27 per cell), 200 steps; budget choices, not tuned on any split
+BUDGET_KINEMIC = {AUG + "adapt.mode": "joint", AUG + "adapt.steps": 200, AUG + "adapt.lr": 0.0003}
+BUDGET_HOURS = 4.0
+BUDGET = Variant("budget", RESULTS_DIR / "few_shot_budget.json", REPO / "work_dirs" / "few_shot_budget",
+                 RESULTS_DIR / "logs" / "budget", seeds=(0, 1, 2), shots=("1", "3", "5", "10"), arms=BUDGET_ARMS,
+                 kinemic_options={**BUDGET_KINEMIC, AUG + "cache_dir": "work_dirs/few_shot_budget/kinemic_cache"})
+VARIANTS = {"full": FULL, "small": SMALL, "budget": BUDGET}
 
 
 def spec_of(dataset: Any) -> DatasetSpec:
@@ -207,31 +239,37 @@ def spec_of(dataset: Any) -> DatasetSpec:
 
 def result_stem(dataset: str, name: str = "full", stage: str = "test") -> str:
     """``few_shot`` for MSR Action3D (its files predate other datasets), ``few_shot_<dataset>`` otherwise,
-    then ``_small`` for the small variant and ``_val`` for the val stage."""
+    then ``_small`` / ``_budget`` for those variants and ``_val`` for the val stage."""
     spec = spec_of(dataset)
     stem = "few_shot" if spec.name == DATASET else f"few_shot_{spec.name}"
-    return stem + ("_small" if name == "small" else "") + ("_val" if stage == "val" else "")
+    return stem + (f"_{name}" if name != "full" else "") + ("_val" if stage == "val" else "")
 
 
-def variant_for(dataset: str = DATASET, small: bool = False, stage: str = "test") -> Variant:
-    """FULL or SMALL for ``dataset`` and ``stage``: the same grid and budgets, the dataset's own files. MSR's test
-    stage gives FULL / SMALL themselves (its files, logs and work dirs are where they always were)."""
+def variant_for(dataset: str = DATASET, small: bool = False, stage: str = "test", name: str = "") -> Variant:
+    """FULL, SMALL or BUDGET (``name``; ``small=True`` is ``name='small'``) for ``dataset`` and ``stage``: the same
+    grid and budgets, the dataset's own files. MSR's test stage gives the variants themselves (its files, logs and
+    work dirs are where they always were)."""
     spec = spec_of(dataset)
     spec.stage_splits(stage)  # an unknown stage or a spec without a validation rule fails here
-    base = SMALL if small else FULL
+    name = name or ("small" if small else "full")
+    if name not in VARIANTS:
+        raise KeyError(f"unknown variant {name!r}; variants: {list(VARIANTS)}")
+    base = VARIANTS[name]
+    if name == "budget":  # validate once, at the last step: the test split is read once per cell
+        base = replace(base, common_options={**base.common_options, "train_cfg.val_interval": _schedule(spec)[0]})
     if spec.name == DATASET and stage == "test":
         return replace(base, dataset=spec.name if dataset == spec.name else str(dataset))
     stem = result_stem(spec.name, base.name, stage)
     logs = RESULTS_DIR / "logs"
     if spec.name != DATASET:
         logs = logs / spec.name
-    if small:
-        logs = logs / "small"
+    if name != "full":
+        logs = logs / name
     if stage == "val":
         logs = logs / "val"
     work = REPO / "work_dirs" / stem
     kin = dict(base.kinemic_options)
-    if small:
+    if AUG + "cache_dir" in kin:
         kin[AUG + "cache_dir"] = str((work / "kinemic_cache").relative_to(REPO))
     return replace(base, results=RESULTS_DIR / f"{stem}.json", work_root=work, log_dir=logs, kinemic_options=kin,
                    dataset=spec.name if dataset == spec.name else str(dataset), stage=stage)
@@ -448,6 +486,8 @@ def expected_cells(variant: Variant) -> List[Tuple[str, Optional[int], int]]:
             k = parse_shots(s)
             for arm in variant.arms:
                 if k is None and not ARMS[arm].full:
+                    continue
+                if ARMS[arm].shots and s not in ARMS[arm].shots:
                     continue
                 cells.append((arm, k, seed))
     return cells
@@ -666,9 +706,19 @@ def prepare(variant: Variant, cells: Sequence[Tuple[str, Optional[int], int]] = 
 
 
 def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with_gen: bool = True,
-                evaluator_root: Optional[Path] = None, dry_run: bool = False) -> List[Dict[str, Any]]:
-    """Run every missing cell of ``variant`` in order, merging and reporting after each. When any cell is
-    to run, :func:`prepare` checks the dataset, shot counts and configs first (nothing trains on bad input)."""
+                evaluator_root: Optional[Path] = None, dry_run: bool = False, jobs: int = 1) -> List[Dict[str, Any]]:
+    """Run every missing cell of ``variant``, merging and reporting after each. When any cell is to run,
+    :func:`prepare` checks the dataset, shot counts and configs first (nothing trains on bad input).
+
+    ``jobs`` > 1 trains that many cells at once (each in its own process with ``threads`` torch threads), in
+    the grid's order; a cell whose arm names an ``after`` arm waits for that arm's cell of the same shots and
+    seed, which holds the adapters both use."""
+    import threading
+    import time
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
     cells = expected_cells(variant)
     spec = spec_of(variant.dataset)
     key = dict(dataset=spec.name, split=row_split(variant))
@@ -683,8 +733,10 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
     evaluator = EvaluatorCache(variant.evaluator_options, evaluator_root or REPO / "work_dirs" / "few_shot" / "evaluator",
                                variant.log_dir, threads, config=config_for("real", None, spec))
     done: List[Dict[str, Any]] = []
-    fresh_done = False
-    for arm, k, seed in cells:
+    lock = threading.Lock()  # one cell at a time clears the cache, trains the evaluator, merges and reports
+    fresh_done = [False]
+
+    def one(arm: str, k: Optional[int], seed: int) -> None:
         name = cell_name(arm, k, seed)
         work = variant.work_root / name
         action = cell_action(load_records(variant.results), arm, k, seed, work, variant.force, with_gen, **key)
@@ -692,31 +744,73 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
             print(f"[few_shot] {name}: {action}: " + " ".join(train_command(config_for(arm, k, spec), seed, work,
                                                                            cell_options(arm, k, seed, variant, cli),
                                                                            threads)))
-            continue
+            return
         if action == "skip":
             print(f"[few_shot] {name}: done, skipped", flush=True)
-            continue
+            return
         if action == "gen":
             print(f"[few_shot] {name}: trained earlier; computing its generation metrics", flush=True)
-            rec = add_generation_metrics(find_record(load_records(variant.results), arm, k, seed, **key), work,
-                                         evaluator)
+            with lock:
+                rec = add_generation_metrics(find_record(load_records(variant.results), arm, k, seed, **key), work,
+                                             evaluator)
         else:
-            if variant.fresh_cache and not fresh_done and ARMS[arm].kinemic:
-                _clear_cache(variant, cli)
-                fresh_done = True
+            with lock:
+                if variant.fresh_cache and not fresh_done[0] and ARMS[arm].kinemic:
+                    _clear_cache(variant, cli)
+                    fresh_done[0] = True
             print(f"[few_shot] {name}: running", flush=True)
+            started = time.time()
             rec = run_cell(arm, k, seed, variant, cli, threads)
             if rec is None:
-                continue
+                return
+            rec.update(started=round(started, 1), finished=round(time.time(), 1), jobs=jobs)
             if ARMS[arm].kinemic and with_gen:
-                rec = add_generation_metrics(rec, work, evaluator)
-        merge_records(variant.results, [rec])
-        write_reports(variant.results, variant)
-        done.append(rec)
+                with lock:
+                    rec = add_generation_metrics(rec, work, evaluator)
+        with lock:
+            merge_records(variant.results, [rec])
+            write_reports(variant.results, variant)
+            done.append(rec)
         gen = f", FID {rec['gen_fid']:.2f}" if rec.get("gen_fid") is not None else ""
         print(f"[few_shot] {name}: top1_last {100 * rec['top1_last']:.1f}% best {100 * rec['top1_best']:.1f}% "
               f"in {rec['seconds']:.0f} s{gen}", flush=True)
+
+    if jobs == 1 or dry_run:
+        for cell in cells:
+            one(*cell)
+        return done
+    futures: Dict[Tuple[str, Optional[int], int], Future] = {}
+
+    def after_then_one(arm: str, k: Optional[int], seed: int) -> None:
+        first = futures.get((ARMS[arm].after, k, seed)) if ARMS[arm].after else None
+        if first is not None:
+            first.result()  # submitted earlier, so started earlier: no worker waits on a cell still queued
+        one(arm, k, seed)
+
+    ordered = _dependency_order(cells)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for cell in ordered:
+            futures[cell] = pool.submit(after_then_one, *cell)
+        for f in futures.values():
+            f.result()  # a cell's exception ends the run here, after the others finished
     return done
+
+
+def _dependency_order(cells: Sequence[Tuple[str, Optional[int], int]]) -> List[Tuple[str, Optional[int], int]]:
+    """``cells`` in their order, except that a cell whose ``after`` cell (same shots and seed) comes later is
+    moved just behind it, so every cell is submitted after the cell it waits for."""
+    out: List[Tuple[str, Optional[int], int]] = []
+    waiting: Dict[Tuple[str, Optional[int], int], List[Tuple[str, Optional[int], int]]] = {}
+    present = set(cells)
+    for cell in cells:
+        arm, k, seed = cell
+        first = (ARMS[arm].after, k, seed) if ARMS[arm].after else None
+        if first is not None and first in present and first not in out:
+            waiting.setdefault(first, []).append(cell)
+            continue
+        out.append(cell)
+        out.extend(waiting.pop(cell, []))
+    return out + [c for cs in waiting.values() for c in cs]
 
 
 def _clear_cache(variant: Variant, cli: Mapping[str, Any]) -> None:
@@ -761,7 +855,7 @@ def missing_text(missing: Mapping[Tuple[str, Optional[int]], List[int]], variant
 def report_grid(variant: Variant) -> Variant:
     """The cells a report is judged against: the whole base variant (FULL or SMALL), whatever subset
     of arms, shots or seeds one invocation ran."""
-    base = SMALL if variant.name == "small" else FULL
+    base = VARIANTS.get(variant.name, FULL)
     return replace(variant, seeds=base.seeds, shots=base.shots, arms=base.arms)
 
 
@@ -962,6 +1056,32 @@ def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base
             head, "|---|" + "---|" * len(shots), *lines, ""]
 
 
+def elapsed_hours(rows: Sequence[Dict[str, Any]]) -> Optional[float]:
+    """Hours from the first cell's start to the last cell's end (rows with ``started``/``finished`` only;
+    idle time between two invocations of a resumed run counts too)."""
+    spans = [(r["started"], r["finished"]) for r in rows if r.get("started") and r.get("finished")]
+    if not spans:
+        return None
+    return (max(f for _, f in spans) - min(st for st, _ in spans)) / 3600
+
+
+def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
+    """What the budgeted grid is, what it changes against the full one, and how long it took."""
+    kin = ", ".join(f"`{k[len(AUG):] if k.startswith(AUG) else k}={v}`" for k, v in BUDGET_KINEMIC.items())
+    jobs = sorted({int(r.get("jobs") or 1) for r in rows})
+    took = elapsed_hours(rows)
+    cell_h = sum(float(r.get("seconds") or 0) for r in rows) / 3600
+    timing = (f"Measured: the {len(rows)} cells recorded here took {cell_h:.2f} h of cell wall time in all"
+              + (f", {took:.2f} h elapsed from the first cell's start to the last one's end (jobs at once: "
+                 f"{', '.join(map(str, jobs))})" if took is not None else "") + ".")
+    return (f"The grid the {BUDGET_HOURS:g}-hour budget is for (`--budget`): arms {', '.join(f'`{a}`' for a in variant.arms)}"
+            f" at {'/'.join(variant.shots)} shots (ablations at {'/'.join(ABLATION_SHOTS)} only), seeds "
+            f"{', '.join(map(str, variant.seeds))}, generation metrics; run with `--jobs 2` on the 2-core CPU. To fit, "
+            f"every KineMIC arm trains one joint adapter per cell instead of one per class ({kin}; budget choices, "
+            "not tuned on any split), and arms with the same adapters (`real+kinemic`, `real+classic+kinemic`) share "
+            f"them through the cache. {timing}")
+
+
 def report_rows(results: Path, variant: Variant) -> List[Dict[str, Any]]:
     """The rows of ``results`` that belong to the variant's dataset and stage (other datasets' rows are kept in
     the file but never mixed into this report)."""
@@ -982,12 +1102,15 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
     variant = report_grid(variant)
     arms = ordered_arms(rows, also=variant.arms)
     missing = missing_cells(rows, variant)
-    small = variant.name != "full"
+    small = variant.name == "small"
     head = f"# Few-shot HAR on {spec.title} ({spec.protocol_name})"
     if val:
         head += f": validation stage ({_holdout_text(spec)} held out; the test split is not read)"
     title = head + (": SMALL variant (smoke/regression check, not the headline)" if small else "")
+    title += f": the {BUDGET_HOURS:g}-hour grid" if variant.name == "budget" else ""
     md = [title, ""]
+    if variant.name == "budget":
+        md += [budget_text(rows, variant), ""]
     if small:
         md += ["Reduced budgets shared by all arms of this check (they change the numbers: compare small runs with "
                "small runs only): " + ", ".join(f"`{k}={v}`" for k, v in
@@ -1034,7 +1157,7 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
            speed_tables(rows), "",
            "## Recipe", "", recipe_text(spec, "val" if val else "test"),
            kinemic_recipe(variant, rows), ""]
-    if not small and not val and spec.name in ORIENTATION:
+    if variant.name == "full" and not val and spec.name in ORIENTATION:
         md += [ORIENTATION[spec.name], ""]
     md += [f"Raw rows: `{results.name}` (each with `source`, `config` and `cfg_options`); per-run logs: "
            f"`{variant.log_dir.relative_to(RESULTS_DIR) if RESULTS_DIR in variant.log_dir.parents else variant.log_dir}/`."
@@ -1047,7 +1170,9 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
 
 # ------------------------------------------------------------------------------ CLI
 def make_variant(args: argparse.Namespace) -> Variant:
-    v = variant_for(args.dataset, args.small, args.stage)
+    if args.small and args.budget:
+        raise SystemExit("--small and --budget are two different variants; give one")
+    v = variant_for(args.dataset, args.small, args.stage, name="budget" if args.budget else "")
     changes: Dict[str, Any] = {}
     if args.seeds is not None:
         changes["seeds"] = tuple(args.seeds)
@@ -1075,6 +1200,10 @@ def make_variant(args: argparse.Namespace) -> Variant:
 def build_parser(prog: str = "python -m benchmarks.few_shot") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--small", action="store_true", help="smoke/regression variant (few_shot_small.*), < 15 min")
+    p.add_argument("--budget", action="store_true",
+                   help=f"the grid in at most {BUDGET_HOURS:g} h on the 2-core CPU with --jobs 2 (few_shot_budget*): "
+                        "joint adapters, ablations at 3/10 shots")
+    p.add_argument("--jobs", type=int, default=1, help="cells trained at once, each in its own process")
     p.add_argument("--dataset", default=DATASET,
                    help="registered dataset spec (msr_action3d, utd_mhad, ...) or a spec .json (docs/datasets.md)")
     p.add_argument("--stage", choices=["test", "val"], default="test",
@@ -1113,7 +1242,7 @@ def main(argv: Optional[List[str]] = None, prog: str = "python -m benchmarks.few
         cli = parse_cfg_options(args.cfg_options)
         return run_variant(variant, cli, threads=args.threads, with_gen=not args.no_gen,
                            evaluator_root=Path(args.evaluator_root) if args.evaluator_root else None,
-                           dry_run=args.dry_run)
+                           dry_run=args.dry_run, jobs=args.jobs)
     except (DataError, FileNotFoundError) as e:  # bad input: say what and where, before any cell trains
         raise SystemExit(f"few_shot: error: {e}") from e
 

@@ -654,3 +654,72 @@ def _merge_many(path, worker):
 
     for i in range(40):
         merge_records(path, [{"dataset": "d", "split": "s", "arm": f"w{worker}", "shots": i, "seed": 0}])
+
+
+# ------------------------------------------------------------------------------ the 4-hour grid (--budget, --jobs)
+def test_the_budget_grid_covers_the_issue_arms_with_ablations_at_3_and_10_shots_only():
+    v = fs.variant_for(name="budget")
+    cells = fs.expected_cells(v)
+    arms = {a for a, _, _ in cells}
+    assert arms == {"real", "real+classic", "real+zeroshot", "real+retrieved", "real+finetune", "real+kinemic",
+                    "real+classic+kinemic", "real+kinemic-nocontrastive", "real+kinemic-noweight"}
+    assert {k for a, k, _ in cells if a in fs.ABLATIONS} == {3, 10}
+    assert {k for a, k, _ in cells if a == "real+kinemic"} == {1, 3, 5, 10} and None not in {k for _, k, _ in cells}
+    assert len(cells) == (7 * 4 + 2 * 2) * 3
+    assert v.results.name == "few_shot_budget.json"
+    utd = fs.variant_for(UTD, name="budget")
+    assert utd.results.name == "few_shot_utd_mhad_budget.json"
+    assert utd.kinemic_options[AUG + "cache_dir"] == "work_dirs/few_shot_utd_mhad_budget/kinemic_cache"
+    for variant, iters in ((v, 600), (utd, fs._schedule(fs.spec_of(UTD))[0])):
+        kin, real = fs.options_for("real+kinemic", variant), fs.options_for("real", variant)
+        assert kin[AUG + "adapt.mode"] == "joint" and kin[AUG + "adapt.steps"] == 200
+        assert not any(k.startswith(AUG) for k in real)
+        assert kin["train_cfg.val_interval"] == real["train_cfg.val_interval"] == iters  # one test read per cell
+    # the two arms that share adapters get the same augmenter options (so the same cache keys)
+    a, b = fs.options_for("real+kinemic", v), fs.options_for("real+classic+kinemic", v)
+    assert {k: x for k, x in a.items() if k.startswith(AUG)} == {k: x for k, x in b.items() if k.startswith(AUG)}
+    assert fs.config_for("real+classic+kinemic", 3).name == "stgcn_msr_xsub_3shot_classic_kinemic.py"
+    with pytest.raises(SystemExit):
+        fs.main(["--small", "--budget", "--dry-run"])
+
+
+def test_dependency_order_puts_a_cell_behind_the_one_whose_adapters_it_reuses():
+    cells = [("real+classic+kinemic", 1, 0), ("real", 1, 0), ("real+kinemic", 1, 0), ("real+classic+kinemic", 3, 0)]
+    assert fs._dependency_order(cells) == [("real", 1, 0), ("real+kinemic", 1, 0), ("real+classic+kinemic", 1, 0),
+                                           ("real+classic+kinemic", 3, 0)]
+
+
+def test_jobs_train_cells_at_once_and_a_shared_adapter_cell_waits(tmp_path, monkeypatch):
+    """The scheduler only: each 'cell' sleeps instead of training (the real cells are the slow end-to-end tests)."""
+    import threading
+    import time
+
+    spans, active, peak = {}, [0], [0]
+    guard = threading.Lock()
+
+    def fake_cell(arm, k, seed, variant, cli, threads=1):
+        with guard:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        t0 = time.time()
+        time.sleep(0.3)
+        spans[arm] = (t0, time.time())
+        with guard:
+            active[0] -= 1
+        return fs.build_record(arm, k, seed, _summary(), time.time() - t0, fs.config_for(arm, k), {}, "budget")
+
+    monkeypatch.setattr(fs, "run_cell", fake_cell)
+    monkeypatch.setattr(fs, "prepare", lambda variant, cells=(): variant)
+    monkeypatch.setattr(fs, "write_reports", lambda results, variant=None: None)
+    v = fs.replace(fs.variant_for(name="budget"), results=tmp_path / "b.json", work_root=tmp_path / "w",
+                   log_dir=tmp_path / "logs", seeds=(0,), shots=("1",),
+                   arms=("real+classic+kinemic", "real", "real+kinemic", "real+classic"))
+    done = fs.run_variant(v, {}, with_gen=False, jobs=2)
+    assert len(done) == 4 and peak[0] == 2                     # two at once, never more
+    assert spans["real+classic+kinemic"][0] >= spans["real+kinemic"][1]   # waited for the adapters' cell
+    rows = load_records(tmp_path / "b.json")
+    assert {r["arm"] for r in rows} == set(v.arms) and all(r["jobs"] == 2 and r["finished"] >= r["started"]
+                                                             for r in rows)
+    assert fs.elapsed_hours(rows) * 3600 < sum(r["seconds"] for r in rows)   # overlapped
+    with pytest.raises(ValueError):
+        fs.run_variant(v, {}, jobs=0)
