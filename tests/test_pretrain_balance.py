@@ -64,3 +64,37 @@ def test_validation_curve_and_balance_resume_exactly(tmp_path):
     assert ck["config"]["train"]["balance"] == "source_label" and ck["val_history"].shape == (2, 2)
     uniform = _run(tmp_path / "uni.pt", 3, balance="none")
     assert uniform.losses != full.losses[:3]
+
+
+def test_a_run_continues_from_the_weights_of_an_exported_checkpoint(tmp_path):
+    """What a later run does with a shipped (sampling-only) generalist: start from its weights, step and history,
+    with a fresh optimizer; then resume exactly from its own checkpoint."""
+    import pytest
+
+    from kinemic_aug.errors import DataError
+    from kinemic_aug.generator.checkpoint import export_inference_checkpoint
+
+    first = _run(tmp_path / "first.pt", 6)
+    export_inference_checkpoint(tmp_path / "first.pt", tmp_path / "shipped.pt")
+    cfg = PretrainConfig(steps=9, batch_size=4, min_seconds=0.5, max_seconds=1.2, diffusion_steps=50, save_every=3,
+                         val_every=3, seed=0, device="cpu", progress=False, plot=False, balance="source_label")
+    dcfg = DenoiserConfig.preset("tiny", input_dim=66, text_dim=8, width=32, ff_dim=64)
+    kw = dict(representation=XYZRepresentation("smpl22"), text_embedder=_embed, denoiser=dcfg,
+              val_corpus=_corpus(1, big=3))
+    # no training: the continued trainer starts from the exported (EMA) weights at step 6
+    start = pretrain(_corpus(0), tmp_path / "cont0.pt", config=PretrainConfig(**{**cfg.to_dict(), "steps": 6}),
+                     init_from=tmp_path / "shipped.pt", **kw)
+    assert start.step == 6 and start.losses == first.losses and start.val_history == first.val_history
+    for k, v in first.ema.items():  # the position tables are rebuilt, not exported (the EMA only rounds them)
+        assert torch.equal(start.model.state_dict()[k], v) or (k.endswith(".pe") and torch.allclose(
+            start.model.state_dict()[k], v, atol=1e-5)), k
+    cont = pretrain(_corpus(0), tmp_path / "cont.pt", config=cfg, init_from=tmp_path / "shipped.pt", **kw)
+    assert cont.step == 9 and len(cont.losses) == 9 and [s for s, _ in cont.val_history] == [3, 6, 9]
+    assert load_checkpoint(tmp_path / "cont.pt")["config"]["continued_from"]["step"] == 6
+    # once its own checkpoint exists, a rerun resumes from it (init_from is not applied again)
+    again = pretrain(_corpus(0), tmp_path / "cont.pt", config=cfg, init_from=tmp_path / "shipped.pt", **kw)
+    assert again.step == 9 and again.losses == cont.losses
+    other = DenoiserConfig.preset("tiny", input_dim=66, text_dim=8, width=16, ff_dim=64)
+    with pytest.raises(DataError, match="denoiser config"):
+        pretrain(_corpus(0), tmp_path / "bad.pt", config=cfg, init_from=tmp_path / "shipped.pt",
+                 **{**kw, "denoiser": other})

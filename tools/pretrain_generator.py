@@ -78,6 +78,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--no-resume", action="store_true")
+    ap.add_argument("--init-from", default=None,
+                    help="a sampling-only checkpoint (an exported or shipped generalist) to keep training when --out "
+                         "does not exist yet: its weights, step and history continue, the optimizer starts fresh")
     ap.add_argument("--no-progress", action="store_true")
     return ap.parse_args(argv)
 
@@ -131,7 +134,7 @@ def main(argv=None) -> int:
     log.info("train %s", cfg)
     t0 = time.time()
     tr = pretrain(corpus, out, representation=rep, text_embedder=embedder, denoiser=dcfg, config=cfg,
-                  resume=not a.no_resume, text_info=text_info, val_corpus=val_corpus)
+                  resume=not a.no_resume, text_info=text_info, val_corpus=val_corpus, init_from=a.init_from)
     if tr.val_history:
         from kinemic_aug.utils.io import atomic_write_json
         atomic_write_json(out.with_name(out.stem + ".val.json"),

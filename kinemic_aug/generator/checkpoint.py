@@ -105,7 +105,7 @@ def export_inference_checkpoint(src: Union[str, Path], dst: Union[str, Path], us
         # without the sinusoidal position tables (deterministic, rebuilt by load_generator): half the size
         "model": {k: v.detach().clone() for k, v in weights.items() if not k.endswith(".pe")},
         "config": ckpt["config"], "representation": ckpt["representation"], "step": int(ckpt["step"]),
-        "corpus": ckpt.get("corpus", {}), "losses": ckpt.get("losses"),
+        "corpus": ckpt.get("corpus", {}), "losses": ckpt.get("losses"), "val_history": ckpt.get("val_history"),
         "exported_from": {"weights": "ema" if use_ema and ckpt.get("ema") else "model", "step": int(ckpt["step"])},
     }
     if extra:

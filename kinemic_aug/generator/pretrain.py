@@ -664,13 +664,55 @@ class GeneratorTrainer:
         self.dataset.rep.load_state_dict(ckpt["representation"])
         return self
 
+    def continue_from(self, path: Union[str, Path]) -> "GeneratorTrainer":
+        """Start from the weights of a sampling-only checkpoint (:func:`~.checkpoint.export_inference_checkpoint`,
+        e.g. a shipped generalist) and keep training it: live weights and EMA both start from its weights, the
+        step count, loss and validation history and the normalisation statistics continue, the optimizer
+        starts fresh and the random streams are reseeded from (seed, step). Not the same as :meth:`resume`
+        (which restores the optimizer and RNG and gives the weights of an uninterrupted run): this is how a run
+        goes on from a checkpoint that kept only its weights. The denoiser config must match."""
+        ckpt = load_checkpoint(path, map_location="cpu")
+        for field in ("config", "model", "representation", "step"):
+            if field not in ckpt:
+                raise DataError(f"not a generator checkpoint: no {field!r}", source=str(path), field=field)
+        if ckpt["config"]["denoiser"] != self.model.config.to_dict():
+            raise DataError(f"checkpoint denoiser config {ckpt['config']['denoiser']} differs from "
+                            f"{self.model.config.to_dict()}", source=str(path), field="config.denoiser")
+        if ckpt.get("corpus", {}).get("fingerprint") != self.dataset.corpus_fingerprint:
+            log.warning("%s was trained on a different corpus; continuing anyway", path)
+        weights = ckpt["ema"] if ckpt.get("ema") else ckpt["model"]
+        missing, unexpected = self.model.load_state_dict(weights, strict=False)
+        # an exported checkpoint drops the sinusoidal position tables (rebuilt by the model); nothing else may differ
+        bad = [k for k in missing if not k.endswith(".pe")] + list(unexpected)
+        if bad:
+            raise DataError(f"weights do not fit the denoiser: {bad[:5]}", source=str(path), field="model")
+        self.ema = {k: v.detach().clone().to(self.device) for k, v in self.model.state_dict().items()
+                    if k in self.ema}
+        self.step = int(ckpt["step"])
+        self._saved_step = self.step
+        losses = ckpt.get("losses")
+        self.losses = [float(x) for x in losses.tolist()] if losses is not None else []
+        vh = ckpt.get("val_history")
+        self.val_history = [(int(a), float(b)) for a, b in vh.tolist()] if vh is not None else []
+        self.np_rng = np.random.default_rng([self.cfg.seed, self.step])
+        self.gen.manual_seed(int(self.cfg.seed) * 1_000_003 + self.step)
+        self.dataset.rep.load_state_dict(ckpt["representation"])
+        self.extra_config["continued_from"] = {"path": str(path), "step": self.step,
+                                               "weights": ckpt.get("exported_from", {}).get("weights", "model")}
+        log.info("continuing from the weights of %s at step %d (fresh optimizer)", path, self.step)
+        return self
+
 
 def pretrain(corpus: MotionCorpus, out: Union[str, Path], *, representation: MotionRepresentation,
              text_embedder: Optional[TextEmbedder] = None, denoiser: Union[str, DenoiserConfig] = "small",
              config: Optional[PretrainConfig] = None, resume: bool = True,
              text_info: Optional[Dict[str, Any]] = None,
-             val_corpus: Optional[MotionCorpus] = None) -> GeneratorTrainer:
+             val_corpus: Optional[MotionCorpus] = None,
+             init_from: Optional[Union[str, Path]] = None) -> GeneratorTrainer:
     """Build dataset, denoiser and trainer, resume from ``out`` if it exists, and train.
+
+    ``init_from``: a sampling-only checkpoint to continue from (:meth:`GeneratorTrainer.continue_from`) when
+    ``out`` does not exist yet; once ``out`` is written, reruns resume from it exactly.
 
     ``denoiser``: a preset name (``"small"``, ``"mdm"``, ...) or a config; its ``input_dim`` is set
     from the representation, and ``text_dim`` from the embedder's output (0 without one).
@@ -702,5 +744,7 @@ def pretrain(corpus: MotionCorpus, out: Union[str, Path], *, representation: Mot
     if resume and Path(out).exists():
         trainer.resume(out)
         log.info("resumed from %s at step %d", out, trainer.step)
+    elif init_from is not None:
+        trainer.continue_from(init_from)
     trainer.train()
     return trainer
