@@ -44,14 +44,14 @@ from .data.pyskl import get_split, id_key, load_pyskl, save_pyskl, validate_anno
 from .data.sources import DEFAULT_GENERALIST_CORPUS, corpus_identity, load_corpus
 from .domain import TargetDomain
 from .errors import DataError
-from .generator.checkpoint import load_generator
+from .generator.checkpoint import load_generator, resolve_generator
 from .synthesis import FilterReport, SynthesisConfig, synthesize_class
 from .utils.io import sha256_file
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = Path.home() / ".cache" / "kinemic_aug"
-DEFAULT_GENERATOR = Path(__file__).resolve().parent / "assets" / "generator" / "generalist_small.pt"
+DEFAULT_GENERATOR = resolve_generator()
 #: how shots are normalised for the generator (see ``KineMICAugmenter``'s ``target_norm``)
 TARGET_NORMS = ("shots", "generalist")
 
@@ -185,7 +185,8 @@ class KineMICAugmenter:
         variant: ``kinemic`` | ``finetune`` | ``nocontrastive`` | ``noweight`` | ``zeroshot`` | ``retrieved`` (the
             soft-paired corpus clips themselves, no generator: :mod:`kinemic_aug.retrieval`).
         adapt, synthesis: detailed configs (``AdaptConfig``, ``SynthesisConfig``).
-        generator: generalist checkpoint path (default: the shipped small one).
+        generator: generalist checkpoint path, or the name of a shipped one (``'small'``, the default; see
+            ``kinemic_aug.generator.checkpoint.SHIPPED_GENERATORS``).
         corpus: corpus spec of the generalist's training data (must match the checkpoint's).
         encoder: text encoder name (``minilm`` offline default; ``clip`` with local weights).
         cache_dir, device, seed: where artefacts live, ``auto``/``cpu``/``cuda``, and the seed of shots,
@@ -247,7 +248,7 @@ class KineMICAugmenter:
         self.synth_cfg = synthesis or SynthesisConfig()
         self.synthetic_per_class = _check_counts(synthetic_per_class)
         self.synthetic_ratio = synthetic_ratio
-        self.generator_path = Path(generator) if generator else DEFAULT_GENERATOR
+        self.generator_path = resolve_generator(generator)
         self.corpus_spec = corpus
         self.encoder_name = encoder
         self.cache = ArtifactCache(Path(cache_dir) if cache_dir else DEFAULT_CACHE)

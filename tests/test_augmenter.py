@@ -2,6 +2,7 @@
 import json
 import pickle
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -579,3 +580,13 @@ def test_a_two_person_shot_is_refused_and_a_brief_second_detection_is_not(msr_pk
     assert e.value.field == "keypoint"
     ok = _aug(pkl, tiny_generator, tmp_path / "cache", classes=[14])
     assert len(ok._shot_joints()[14]) == 2  # the brief detection is not a second actor
+
+
+def test_a_shipped_generalist_is_named_and_a_path_is_a_path(tmp_path):
+    from kinemic_aug.generator.checkpoint import SHIPPED_DIR, SHIPPED_GENERATORS, resolve_generator
+
+    assert resolve_generator() == resolve_generator("small") == SHIPPED_DIR / SHIPPED_GENERATORS["small"]
+    for name in SHIPPED_GENERATORS:  # every name points at a file the package ships
+        assert resolve_generator(name).is_file(), name
+    assert resolve_generator(tmp_path / "g.pt") == tmp_path / "g.pt"
+    assert resolve_generator("work_dirs/g.pt") == Path("work_dirs/g.pt")

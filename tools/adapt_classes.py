@@ -51,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--sample-steps", type=int, default=20, help="DDIM steps")
     ap.add_argument("--synthesize", choices=["none", "rank0", "shard"], default="none")
     ap.add_argument("--out", default=None, help="augmented pickle to write (with --synthesize rank0/shard)")
-    ap.add_argument("--generator", default=None)
+    ap.add_argument("--generator", default=None, help="generalist checkpoint, or the name of a shipped one (default: small)")
     ap.add_argument("--corpus", default=None)
     ap.add_argument("--encoder", default="minilm")
     ap.add_argument("--cache-dir", required=True, help="the cache every rank shares")

@@ -69,7 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--compose-with", action="append", default=[],
                     help="unrelated caption for dual conditioning (repeatable)")
     ap.add_argument("--compose-fraction", type=float, default=0.0)
-    ap.add_argument("--generator", default=None, help="generalist checkpoint (default: the shipped one)")
+    ap.add_argument("--generator", default=None, help="generalist checkpoint, or the name of a shipped one (default: small)")
     ap.add_argument("--corpus", default=None, help="corpus spec the generator was trained on")
     ap.add_argument("--encoder", default="minilm")
     ap.add_argument("--cache-dir", default=None)

@@ -205,12 +205,11 @@ def render_zero_shot(out: Path, generator: Optional[Path], encoder: str, synthes
     Shows what the shipped generator does before it has seen any target shot."""
     import torch
 
-    from kinemic_aug.augmenter import DEFAULT_GENERATOR
-    from kinemic_aug.generator.checkpoint import load_generator
+    from kinemic_aug.generator.checkpoint import load_generator, resolve_generator
     from kinemic_aug.synthesis import sample_sequences
     from kinemic_aug.text import get_text_encoder
 
-    path = Path(generator) if generator else DEFAULT_GENERATOR
+    path = resolve_generator(generator)
     if not path.exists():
         print(f"Zero-shot preview: skipped (generator checkpoint not found: {path})")
         return []
@@ -428,10 +427,9 @@ def resolve_classes(args: argparse.Namespace, target: Target) -> List[int]:
 
 def _generator_corpus(generator: Optional[Path]) -> Optional[str]:
     """The corpus spec recorded in the generator checkpoint (pairing must use the generator's corpus)."""
-    from kinemic_aug.augmenter import DEFAULT_GENERATOR
-    from kinemic_aug.generator.checkpoint import load_checkpoint
+    from kinemic_aug.generator.checkpoint import load_checkpoint, resolve_generator
 
-    ckpt = load_checkpoint(Path(generator) if generator else DEFAULT_GENERATOR)
+    ckpt = load_checkpoint(resolve_generator(generator))
     return (ckpt.get("corpus") or {}).get("name")
 
 
@@ -511,7 +509,8 @@ def full_demo(args: argparse.Namespace, target: Target) -> Dict[str, Any]:
     import torch
 
     from kinemic_aug.adapt import AdaptConfig
-    from kinemic_aug.augmenter import DEFAULT_GENERATOR, KineMICAugmenter
+    from kinemic_aug.augmenter import KineMICAugmenter
+    from kinemic_aug.generator.checkpoint import resolve_generator
     from kinemic_aug.utils.io import sha256_file
 
     t_start = time.perf_counter()
@@ -519,7 +518,7 @@ def full_demo(args: argparse.Namespace, target: Target) -> Dict[str, Any]:
     names = [target.class_names[c] for c in classes]
     print(f"Target: {target.path} ({len(target.train)} in {args.split}, {len(target.test)} in {args.test_split}); "
           f"{len(classes)} classes: " + ", ".join(f"{c}={n}" for c, n in zip(classes, names)))
-    generator = Path(args.generator) if args.generator else DEFAULT_GENERATOR
+    generator = resolve_generator(args.generator)
     corpus = args.corpus or _generator_corpus(generator)
     labels = args.labels if args.labels is not None else (MSR_LAYOUT if args.layout == MSR_LAYOUT else None)
     synth = synthesis_config(args)
@@ -682,7 +681,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="classifier SGD steps of batch 16, both arms (default 600, as benchmarks.har_few_shot)")
     p.add_argument("--config", type=Path, default=None, help="classifier config whose model, pipelines "
                    "and optimizer both arms use (default configs/stgcn/stgcn_msr_xsub_full.py)")
-    p.add_argument("--generator", type=Path, default=None, help="generalist checkpoint (default: the shipped one)")
+    p.add_argument("--generator", type=Path, default=None, help="generalist checkpoint, or the name of a shipped one (default: small)")
     p.add_argument("--corpus", default=None, help="the generator's corpus spec (default: read from the checkpoint)")
     p.add_argument("--encoder", default="minilm", help="text encoder of the zero-shot preview (default minilm)")
     p.add_argument("--cache-dir", type=Path, default=REPO / "work_dirs" / "demo_cache")

@@ -35,6 +35,24 @@ FORMAT = "kinemic_aug.generator"
 VERSION = 1
 
 
+#: the generalists shipped in ``kinemic_aug/assets/generator/`` by name; their training data and terms are in
+#: the ``NOTICE.md`` beside them
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "generator"
+SHIPPED_GENERATORS = {"small": "generalist_small.pt"}
+DEFAULT_SHIPPED = "small"
+
+
+def resolve_generator(generator: Union[str, Path, None] = None) -> Path:
+    """The checkpoint a ``generator=`` argument means: ``None`` the default shipped generalist, a name of
+    :data:`SHIPPED_GENERATORS` that file, anything else a path."""
+    if generator is None or str(generator) == "":
+        generator = DEFAULT_SHIPPED
+    name = str(generator)
+    if name in SHIPPED_GENERATORS and not Path(name).is_file():  # a file of that name in the working dir wins
+        return SHIPPED_DIR / SHIPPED_GENERATORS[name]
+    return Path(generator)
+
+
 def save_checkpoint(path: Union[str, Path], payload: Dict[str, Any]) -> Path:
     """Write ``payload`` (plus format/version tags) atomically."""
     return atomic_torch_save(path, with_checksum({"format": FORMAT, "version": VERSION, **payload}))
