@@ -164,15 +164,25 @@ def report(rows: List[Dict[str, Any]]) -> None:
             plot_arms(sub, png, title=f"{spec.title}, {stage} stage: pretrained backbone vs none")
             lines += [f"## {spec.title}: {stage} (`{spec.config_stem}`{held})", ""] + _stage_tables(sub) + \
                 [f"![{spec.title} {stage}]({png.name})", ""]
-    bb = {(r.get("dataset", DATASET), r["backbone_name"]): r.get("backbone_meta") for r in rows if r.get("backbone_name")}
+    # one row per distinct build of a backbone (a rebuild on this CPU is not bit-identical), with the cells it served
+    bb: Dict[Any, Dict[str, Any]] = {}
+    for r in rows:
+        if r.get("backbone_name") and r.get("backbone_meta"):
+            m = r["backbone_meta"]
+            key = (r.get("dataset", DATASET), r["backbone_name"], m.get("heldout_top1"), m.get("steps"))
+            entry = bb.setdefault(key, {"meta": m, "cells": set()})
+            entry["cells"].add((r.get("stage"), r["shots"]))
     if bb:
-        lines += ["## backbones", "", "| dataset | name | corpus | layout | train clips | classes | steps | "
-                  "held-out top-1 (corpus subjects never trained on) |", "|---|---|---|---|---|---|---|---|"]
-        for (ds, name), m in sorted(bb.items()):
-            if m:
-                lines.append(f"| {ds} | {name} | `{m['corpus']}` | {m.get('layout')} | {m['train_clips']} | "
-                             f"{len(m['classes'])} | {m['steps']} | {100 * (m['heldout_top1'] or 0):.1f} % "
-                             f"({m['heldout_clips']} clips) |")
+        lines += ["## backbones", "", "One row per build; a rebuild with the same command is not bit-identical on this "
+                  "CPU, so each row names the cells (stage, shots) it was fine-tuned in.", "",
+                  "| dataset | name | corpus | layout | train clips | classes | steps | "
+                  "held-out top-1 (corpus subjects never trained on) | cells |", "|---|---|---|---|---|---|---|---|---|"]
+        for (ds, name, _, _), e in sorted(bb.items(), key=lambda kv: (kv[0][0], kv[0][1], -(kv[0][2] or 0))):
+            m = e["meta"]
+            cells = ", ".join(f"{st} {k}-shot" for st, k in sorted(e["cells"], key=lambda c: (str(c[0]), c[1])))
+            lines.append(f"| {ds} | {name} | `{m['corpus']}` | {m.get('layout')} | {m['train_clips']} | "
+                         f"{len(m['classes'])} | {m['steps']} | {100 * (m['heldout_top1'] or 0):.1f} % "
+                         f"({m['heldout_clips']} clips) | {cells} |")
         lines.append("")
     atomic_write_text(OUT_MD, "\n".join(lines) + "\n")
 
