@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from kinemic_aug.generator import DenoiserConfig, MotionDenoiser, MotionTextDataset, XYZRepresentation  # noqa: E402
-from kinemic_aug.generator.pretrain import GeneratorTrainer, PretrainConfig  # noqa: E402
+from kinemic_aug.generator.training import GeneratorTrainer, PretrainConfig  # noqa: E402
 from kinemic_aug.utils.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"

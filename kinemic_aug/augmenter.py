@@ -42,7 +42,7 @@ from .data.corpus import MotionCorpus
 from .data.fewshot import make_few_shot_split
 from .data.pyskl import get_split, id_key, load_pyskl, save_pyskl, validate_annotations
 from .data.sources import DEFAULT_GENERALIST_CORPUS, corpus_identity, load_corpus
-from .domain import TargetDomain
+from .generator.dataset_space import TargetDomain
 from .errors import DataError
 from .generator.checkpoint import load_generator, resolve_generator
 from .synthesis import FilterReport, SynthesisConfig, synthesize_class

@@ -32,10 +32,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .generator.denoiser import MotionDenoiser
+from .generator.models.denoiser import MotionDenoiser
 from .generator.representation import MotionRepresentation
-from .generator.sampler import guided_model_fn, make_sampler
-from .generator.schedule import NoiseSchedule
+from .generator.schedulers.samplers import guided_model_fn, make_sampler
+from .generator.schedulers.noise_schedule import NoiseSchedule
 from .skeleton.layout import get_layout
 from .skeleton.retarget import bone_lengths, rechain
 
@@ -413,7 +413,7 @@ def _sample_group(model: MotionDenoiser, representation: MotionRepresentation, s
                   chunks: List[_Chunk], cfg: SynthesisConfig) -> List[List[np.ndarray]]:
     """Sample several forward batches (of one class or many) as ONE batch: padded to the longest, each
     batch's rows through its own adapter (the model's route), classifier-free guidance per batch as
-    :func:`~.generator.sampler.classifier_free_guidance` computes it. Deterministic DDIM only (initial
+    :func:`~.generator.schedulers.samplers.classifier_free_guidance` computes it. Deterministic DDIM only (initial
     noise from each batch's own generator; nothing drawn later), or a single batch."""
     dev = next(model.parameters()).device
     model.eval()

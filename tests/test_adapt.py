@@ -9,8 +9,8 @@ import torch
 from kinemic_aug.adapt import AdaptConfig, KineMICTrainer, SourcePool, TargetShots
 from kinemic_aug.adapt.cache import ArtifactCache, make_key
 from kinemic_aug.errors import CacheError, DataError
-from kinemic_aug.generator.denoiser import DenoiserConfig, MotionDenoiser
-from kinemic_aug.generator.schedule import NoiseSchedule
+from kinemic_aug.generator.models.denoiser import DenoiserConfig, MotionDenoiser
+from kinemic_aug.generator.schedulers.noise_schedule import NoiseSchedule
 
 D, E = 12, 8
 
@@ -204,7 +204,7 @@ def test_target_stream_starts_as_the_prior_with_zero_action_init_and_not_with_no
     import torch as _torch
     from kinemic_aug.adapt import AdaptConfig as _AC
     from kinemic_aug.adapt.trainer import build_target_stream
-    from kinemic_aug.generator.denoiser import DenoiserConfig, MotionDenoiser
+    from kinemic_aug.generator.models.denoiser import DenoiserConfig, MotionDenoiser
     _torch.manual_seed(0)
     base = MotionDenoiser(DenoiserConfig.preset("tiny")).eval()
     x = _torch.randn(2, 9, base.config.input_dim)

@@ -9,9 +9,9 @@ import torch
 from kinemic_aug.adapt import AdaptConfig, KineMICTrainer, SourcePool, TargetShots
 from kinemic_aug.adapt.batched import AdapterJob, BatchedKineMICTrainer, ClassStreams
 from kinemic_aug.errors import CacheError
-from kinemic_aug.generator.denoiser import DenoiserConfig, MotionDenoiser
-from kinemic_aug.generator.lora import AdapterRoute, StackedLoRALinear, load_lora, stacked_lora_state
-from kinemic_aug.generator.schedule import NoiseSchedule
+from kinemic_aug.generator.models.denoiser import DenoiserConfig, MotionDenoiser
+from kinemic_aug.generator.models.lora import AdapterRoute, StackedLoRALinear, load_lora, stacked_lora_state
+from kinemic_aug.generator.schedulers.noise_schedule import NoiseSchedule
 
 D, E = 12, 8
 # float tolerance: a batch padded to another length runs matrix products of another shape, whose rounding
@@ -171,7 +171,7 @@ def test_stacked_lora_rows_use_their_own_adapter_and_export_loads_into_a_lone_mo
     with pytest.raises(ValueError, match="covers 2 rows"):
         m(x)
     # the export has lone LoRA keys and loads into a LoRALinear model
-    from kinemic_aug.generator.lora import add_lora
+    from kinemic_aug.generator.models.lora import add_lora
     base = _base(dropout=0.0)
     from kinemic_aug.adapt.batched import build_class_target
     stacked, _ = build_class_target(base, AdaptConfig(), [1, 1])

@@ -15,7 +15,7 @@ from test_mdm_convert import OfficialShapedMDM, _args, _stats, needs_transformer
 from kinemic_aug.adapt import AdaptConfig
 from kinemic_aug.augmenter import KineMICAugmenter
 from kinemic_aug.data.humanml3d import write_humanml3d_entry, write_split
-from kinemic_aug.generator.mdm_import import convert_mdm_checkpoint
+from kinemic_aug.generator.conversion.mdm import convert_mdm_checkpoint
 from kinemic_aug.synthesis import SynthesisConfig
 
 

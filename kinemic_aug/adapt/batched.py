@@ -21,7 +21,7 @@ keys need not know how an adapter was trained. What makes it so:
   that class's own length, under that class's state: the same shapes in the same order, so the same masks.
 * **padding**: the classes' batches are padded to the longest; padded frames are masked out of the
   attention keys and of every loss, so they change no valid output and get no gradient.
-* **parameters**: LoRA ``A``/``B`` stacked ``[C, ...]`` (:class:`~..generator.lora.StackedLoRALinear`),
+* **parameters**: LoRA ``A``/``B`` stacked ``[C, ...]`` (:class:`~..generator.models.lora.StackedLoRALinear`),
   one block of action-table rows per class, one MIC encoder and contrastive head (with its memory bank)
   per class. The loss is the sum of the classes' losses and no row mixes classes, so each slice's
   gradient is its own class's; gradient clipping is per class; AdamW is elementwise.
@@ -46,11 +46,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import CacheError
-from ..generator import denoiser as _denoiser
-from ..generator.denoiser import MotionDenoiser, SelfAttention
-from ..generator.lora import AdapterRoute, load_stacked_lora, stack_lora, stacked_lora_state, stacked_modules
-from ..generator.pretrain import masked_mse_per_sample
-from ..generator.schedule import NoiseSchedule
+from ..generator.models import denoiser as _denoiser
+from ..generator.models.denoiser import MotionDenoiser, SelfAttention
+from ..generator.models.lora import AdapterRoute, load_stacked_lora, stack_lora, stacked_lora_state, stacked_modules
+from ..generator.training.losses import masked_mse_per_sample
+from ..generator.schedulers.noise_schedule import NoiseSchedule
 from ..mining import ContrastiveHead, MICConfig, MICEncoder
 from ..utils.checksum import with_checksum
 from ..utils.device import resolve_device
@@ -177,7 +177,7 @@ class ClassDropout(nn.Module):
 
 
 class ClassSelfAttention(SelfAttention):
-    """:class:`~..generator.denoiser.SelfAttention` whose attention core runs per class in training: the
+    """:class:`~..generator.models.denoiser.SelfAttention` whose attention core runs per class in training: the
     projections see the whole batch; the core runs on each class's rows cut to its own length, under its
     stream, with the module's own code path (``F.scaled_dot_product_attention``, or the fast variant).
     Cut, not masked: attention over padded keys rounds differently (measured on CPU), so even without
@@ -368,7 +368,7 @@ class BatchedKineMICTrainer:
                 m = lone[key]
                 self.target.embed_action[self.offsets[k]:self.offsets[k + 1]].copy_(m.embed_action)
                 if self.cfg.lora_targets:
-                    from ..generator.lora import lora_state_dict
+                    from ..generator.models.lora import lora_state_dict
                     load_stacked_lora(self.target, k, lora_state_dict(m))
             first = next(iter(lone.values()))
             self.lone_names = [n for n, p in first.named_parameters() if p.requires_grad]

@@ -9,8 +9,8 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from ..data.corpus import MotionClip, MotionCorpus
-from ..skeleton.layout import get_layout
+from ..corpus import MotionClip, MotionCorpus
+from ...skeleton.layout import get_layout
 
 # Rest pose (metres, y-up, facing +z, the body's left on +x), SMPL-22 order.
 _REST = np.array([
@@ -58,7 +58,7 @@ def _swing(pose: np.ndarray, parents, pivot: int, axis: str, angle: float) -> No
     pose[idx] = (pose[idx] - pose[pivot]) @ _rot(axis, angle).T + pose[pivot]
 
 
-def toy_clip(kind: str, seconds: float, fps: float, rng: np.random.Generator, name: str) -> MotionClip:
+def swing_clip(kind: str, seconds: float, fps: float, rng: np.random.Generator, name: str) -> MotionClip:
     parents = get_layout("smpl22").parents
     n = max(2, int(round(seconds * fps)))
     tt = np.arange(n) / fps
@@ -95,10 +95,10 @@ def toy_clip(kind: str, seconds: float, fps: float, rng: np.random.Generator, na
                       name=name, source="procedural", synthetic=True, meta={"toy_kind": kind})
 
 
-def toy_corpus(num_clips: int = 8, seconds=(1.5, 4.0), fps: float = 20.0, seed: int = 0) -> MotionCorpus:
+def swing_corpus(num_clips: int = 8, seconds=(1.5, 4.0), fps: float = 20.0, seed: int = 0) -> MotionCorpus:
     """``num_clips`` procedural clips cycling through the four kinds (all ``synthetic=True``)."""
     rng = np.random.default_rng(seed)
     kinds = list(CAPTIONS)
-    clips = [toy_clip(kinds[i % len(kinds)], float(rng.uniform(*seconds)), fps, rng, f"toy{i:04d}")
+    clips = [swing_clip(kinds[i % len(kinds)], float(rng.uniform(*seconds)), fps, rng, f"toy{i:04d}")
              for i in range(num_clips)]
     return MotionCorpus(clips, name="toy-procedural")

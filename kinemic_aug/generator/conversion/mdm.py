@@ -49,8 +49,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from ..errors import CacheError, DataError, MissingWeightsError
-from .denoiser import DenoiserConfig, MotionDenoiser
+from ...errors import CacheError, DataError, MissingWeightsError
+from ..models.denoiser import DenoiserConfig, MotionDenoiser
 
 PathLike = Union[str, Path]
 
@@ -434,11 +434,11 @@ def convert_mdm_checkpoint(model_path: PathLike, out: PathLike, *, humanml3d: Op
             another architecture; all checked before the (large) checkpoint is converted.
         MissingWeightsError: ``model_path`` does not exist.
     """
-    from ..data.humanml3d import load_humanml3d_stats
-    from ..text.clip import MDM_TEXT_CONFIG
-    from ..utils.io import sha256_file
-    from .checkpoint import save_checkpoint
-    from .representation import get_representation
+    from ...data.humanml3d import load_humanml3d_stats
+    from ...text.clip import MDM_TEXT_CONFIG
+    from ...utils.io import sha256_file
+    from ..checkpoint import save_checkpoint
+    from ..representation import get_representation
 
     model_path, out = Path(model_path), Path(out)
     if not model_path.exists():
@@ -477,7 +477,7 @@ def convert_mdm_checkpoint(model_path: PathLike, out: PathLike, *, humanml3d: Op
         "step": step,
         "corpus": {"name": "humanml3d:train", "note": "MDM's own pretraining data; not re-read here"},
         "provenance": {
-            "converter": "kinemic_aug.generator.mdm_import.convert_mdm_checkpoint",
+            "converter": "kinemic_aug.generator.conversion.mdm.convert_mdm_checkpoint",
             "checkpoint": model_path.name, "checkpoint_sha256": sha256_file(model_path),
             "args_sha256": sha256_file(args_file) if args_file else None,
             "mean_sha256": sha256_file(stat_files["mean"]), "std_sha256": sha256_file(stat_files["std"]),
