@@ -337,7 +337,7 @@ def test_pinned_target_stats_let_a_run_add_a_class_and_keep_the_other_adapters(m
 
 def test_unpinned_cache_keys_are_the_ones_earlier_versions_wrote(msr_pkl, tiny_generator, tmp_path):
     from kinemic_aug.adapt.cache import make_key
-    from kinemic_aug.adapt.keys import KEY_VERSION, feature_code_sha, shots_digest
+    from kinemic_aug.adapt.input_digests import KEY_VERSION, feature_code_sha, shots_digest
     from kinemic_aug.data.pyskl import id_key
 
     for norm in ("shots", "generalist"):
@@ -387,84 +387,6 @@ def test_bad_target_stats_files_are_refused_naming_the_file_and_field(msr_pkl, t
         _aug(msr_pkl, tiny_generator, cache, target_norm="generalist", target_stats=good)
     with pytest.raises(ValueError, match="only target_norm='shots'"):
         _aug(msr_pkl, tiny_generator, cache, target_norm="generalist").save_target_stats(tmp_path / "x.npz")
-
-
-def _move_to_legacy_keys(aug, cache):
-    """Rename every entry of ``aug``'s run to the key the library gave it before keys hashed inputs."""
-    moved = 0
-    for kind in ("adapter", "synthetic"):
-        for meta in list((cache / kind).rglob("meta.json")):
-            d = meta.parent
-            legacy = aug._legacy_keys[d.name]
-            dest = cache / kind / legacy[:2] / legacy
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            d.rename(dest)
-            moved += 1
-    return moved
-
-
-def test_cache_keys_hash_the_inputs_so_last_bit_feature_differences_still_hit(msr_pkl, tiny_generator, tmp_path,
-                                                                               monkeypatch):
-    cache = tmp_path / "cache"
-    first = _aug(msr_pkl, tiny_generator, cache)
-    a1 = first.annotations()
-    # another machine, BLAS build or thread count: the same inputs give features that differ in the last bits
-    from kinemic_aug.generator.representation import MotionRepresentation
-    normalize = MotionRepresentation.normalize
-    monkeypatch.setattr(MotionRepresentation, "normalize", lambda self, x: normalize(self, x) * (1 + 1e-6))
-    second = _aug(msr_pkl, tiny_generator, cache)
-    a2 = second.annotations()
-    assert all(r.adapt_cached and r.synth_cached for r in second.reports.values())
-    for x, y in zip(a1, a2):
-        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
-    # the keys of earlier versions hashed those features: they would have missed and retrained
-    assert set(first._legacy_keys.values()).isdisjoint(second._legacy_keys.values())
-
-
-def test_a_changed_shot_caption_or_feature_code_is_a_new_adapter(msr_pkl, tiny_generator, tmp_path, monkeypatch):
-    cache = tmp_path / "cache"
-    adapt = AdaptConfig(**{**ADAPT.to_dict(), "negatives": "low_similarity", "low_similarity_k": 6})
-    kw = dict(adapt=adapt, target_norm="generalist")
-    _aug(msr_pkl, tiny_generator, cache, **kw).synthetic_annotations()
-    # one keypoint of one class-14 shot moves by a millimetre
-    with open(msr_pkl, "rb") as f:
-        data = pickle.load(f)
-    probe = _aug(msr_pkl, tiny_generator, cache, **kw)
-    shot = next(a for a in probe.shot_anns if a["label"] == 14)["frame_dir"]
-    for a in data["annotations"]:
-        if a["frame_dir"] == shot:
-            a["keypoint"] = a["keypoint"].copy()
-            a["keypoint"][0, 0, 0, 0] += 1e-3
-    edited = KineMICAugmenter(data, **{**dict(split="xsub_train", shots=2, labels="msr_action3d",
-                                              layout="msr_action3d", classes=[0, 14], synthetic_per_class=3,
-                                              generator=tiny_generator["path"], corpus=tiny_generator["corpus"],
-                                              cache_dir=cache, synthesis=PERMISSIVE, progress=False), **kw})
-    edited.synthetic_annotations()
-    assert edited.reports[0].adapt_cached and not edited.reports[14].adapt_cached
-    # the code that computes the features from the inputs is part of every key
-    import kinemic_aug.augmenter as augmenter_module
-    monkeypatch.setattr(augmenter_module, "feature_code_sha", lambda: "edited retargeting code")
-    recoded = _aug(msr_pkl, tiny_generator, cache, **kw)
-    recoded.synthetic_annotations()
-    assert not any(r.adapt_cached or r.synth_cached for r in recoded.reports.values())
-
-
-@pytest.mark.parametrize("mode", ["per_class", "joint"])
-def test_entries_cached_under_the_old_feature_hash_keys_are_adopted_not_retrained(msr_pkl, tiny_generator, tmp_path,
-                                                                                  mode):
-    cache = tmp_path / "cache"
-    adapt = AdaptConfig(**{**ADAPT.to_dict(), "mode": mode})
-    first = _aug(msr_pkl, tiny_generator, cache, adapt=adapt)
-    a1 = first.annotations()
-    assert _move_to_legacy_keys(first, cache) == (2 if mode == "per_class" else 1) + 2
-    again = _aug(msr_pkl, tiny_generator, cache, adapt=adapt)
-    a2 = again.annotations()
-    assert all(r.adapt_cached and r.synth_cached for r in again.reports.values())
-    for x, y in zip(a1, a2):
-        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
-    # adopted under the new keys (the legacy entries stay), and recorded as such
-    adopted = [json.loads(p.read_text()) for p in cache.rglob("meta.json")]
-    assert sum("adopted_from" in m["parts"] for m in adopted) == len(adopted) // 2
 
 
 def test_progress_bars_stay_out_of_redirected_output(msr_pkl, tiny_generator, tmp_path, capfd):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kinemic_aug.adapt import AdaptConfig
-from kinemic_aug.adapt.keys import feature_code_sha
+from kinemic_aug.adapt.input_digests import feature_code_sha
 from kinemic_aug.augmenter import KineMICAugmenter
 from kinemic_aug.synthesis import SynthesisConfig
 
@@ -58,7 +58,7 @@ def test_per_class_adapter_and_synthetic_keys_are_unchanged(tmp_path):
 @pytest.mark.filterwarnings("ignore:corpus 'seed' is not the one")
 def test_joint_adapter_and_synthetic_keys_are_unchanged(tmp_path):
     aug = _aug(tmp_path / "cache", mode="joint")
-    aug._load_or_train = lambda trainer, key, parts: True  # the key only: no training
+    aug.adapters.load_or_train = lambda trainer, key, parts: True  # the key only: no training
     _, key, _, _ = aug._joint_adapter(aug._shot_joints())
     assert key == PINNED["adapter_joint"]
     assert aug._synthetic_key(14, key)[0] == PINNED["synthetic_joint_14"]

@@ -8,7 +8,7 @@ import pytest
 from kinemic_aug.adapt import AdaptConfig
 from kinemic_aug.augmenter import KineMICAugmenter
 from kinemic_aug.errors import DataError
-from kinemic_aug.presets import preset_kwargs
+from kinemic_aug.augmenter.presets import preset_kwargs
 from kinemic_aug.synthesis import SynthesisConfig
 
 TINY_ADAPT = dict(steps=2, batch_size=4, mic_hidden=16, top_k=8)

@@ -5,7 +5,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .actions import Ctx, Key, action, flat_feet, smoothstep
+from .action_kit import Ctx, Key, action, flat_feet, smoothstep
 
 
 def _hold_osc(ctx: Ctx, pose: Dict[str, float], rise: float, lower: float, osc: Sequence[Tuple[str, float]],
