@@ -48,17 +48,17 @@ def test_feature_code_digest_is_unchanged():
 @pytest.mark.filterwarnings("ignore:corpus 'seed' is not the one")
 def test_per_class_adapter_and_synthetic_keys_are_unchanged(tmp_path):
     aug = _aug(tmp_path / "cache")
-    joints = aug._shot_joints()
+    joints = aug.shot_joints
     for c in (0, 14):
-        _, akey, _ = aug._adapter_job(c, joints[c])
+        _, akey, _ = aug.adapters.job(c)
         assert akey == PINNED[f"adapter_{c}"]
-        assert aug._synthetic_key(c, akey)[0] == PINNED[f"synthetic_{c}"]
+        assert aug.synthetic_sets.key(c, akey)[0] == PINNED[f"synthetic_{c}"]
 
 
 @pytest.mark.filterwarnings("ignore:corpus 'seed' is not the one")
 def test_joint_adapter_and_synthetic_keys_are_unchanged(tmp_path):
     aug = _aug(tmp_path / "cache", mode="joint")
     aug.adapters.load_or_train = lambda trainer, key, parts: True  # the key only: no training
-    _, key, _, _ = aug._joint_adapter(aug._shot_joints())
+    _, key, _, _ = aug.adapters.joint(aug.classes)
     assert key == PINNED["adapter_joint"]
-    assert aug._synthetic_key(14, key)[0] == PINNED["synthetic_joint_14"]
+    assert aug.synthetic_sets.key(14, key)[0] == PINNED["synthetic_joint_14"]

@@ -51,7 +51,6 @@ from .annotations import SampleProvenance, augmented_pyskl, synthetic_annotation
 from .cache_keys import CacheKeys, norm_context, norm_key
 from .counts import SyntheticCounts
 from .inputs import check_counts, read_source, resolve_fps, resolve_label_set
-from .internals import StageShortcuts
 from .normalisation import TargetNormalisation, check_policy, fit_target_normalisation
 from .paired_sources import PairedSources
 from .pinned_stats import save_target_stats
@@ -66,7 +65,7 @@ DEFAULT_CACHE = Path.home() / ".cache" / "kinemic_aug"
 DEFAULT_GENERATOR = resolve_generator()
 
 
-class KineMICAugmenter(StageShortcuts):
+class KineMICAugmenter:
     """See the module docstring.
 
     Args:
