@@ -284,7 +284,7 @@ def stage_sample(per_class: int = 3, arms=((20, "sequential"), (20, "batched"), 
     import torch
     torch.set_num_threads(1)
     from kinemic_aug.adapt import KineMICTrainer
-    from kinemic_aug.adapt.batched import stacked_target
+    from kinemic_aug.adapt.stacked_target import stacked_target
     from kinemic_aug.adapt.cache import ArtifactCache
     from kinemic_aug.synthesis import ClassRequest, SynthesisConfig, synthesize_class, synthesize_classes
     d = _load()

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..adapt import AdaptConfig, KineMICTrainer
-from ..adapt.batched import stacked_target
+from ..adapt.stacked_target import stacked_target
 from ..adapt.cache import ArtifactCache
 from ..generator.checkpoint import GeneratorBundle
 from ..generator.representation import MotionRepresentation
