@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..generator.models import denoiser as _denoiser
+from ..generator.models import layers as _layers
 from ..generator.models.denoiser import MotionDenoiser, SelfAttention
 from ..generator.models.lora import AdapterRoute, load_stacked_lora, stack_lora
 from .config import AdaptConfig
@@ -146,7 +146,7 @@ class ClassSelfAttention(SelfAttention):
         if attend is not None:  # the module's own attention core, whatever it does
             return attend(q, k, v, m)
         p = self.dropout if self.training else 0.0
-        fast = getattr(_denoiser, "_attention_fast_dropout", None)
+        fast = getattr(_layers, "_attention_fast_dropout", None)
         if getattr(self, "fast", False) and fast is not None and p > 0:
             return fast(q, k, v, m, p)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=m, dropout_p=p)

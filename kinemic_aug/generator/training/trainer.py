@@ -24,7 +24,7 @@ Two step engines (``PretrainConfig.engine``), the same recipe and loss:
 * ``"fast"`` (default): the batch is sorted by crop length and run packed (the denoiser's
   ``groups`` forward): only valid frames go through the per-token layers, and attention runs per
   group of similar lengths (:mod:`..length_groups`), each padded only to its own longest crop;
-  dropout uses :func:`~.denoiser.fast_dropout`; AdamW runs as PyTorch's fused kernel. Padding is
+  dropout uses :func:`~..models.layers.fast_dropout`; AdamW runs as PyTorch's fused kernel. Padding is
   40-60 % of a padded batch's frame tokens with 1-10 s crops, and on a CPU the float Bernoulli
   masks of ``torch.nn`` dropout take 15-20 % of a padded step; both costs go
   (``benchmarks/pretrain_speed.py`` measures the two engines). Because padding keys are masked,
