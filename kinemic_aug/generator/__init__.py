@@ -13,7 +13,7 @@
 from .checkpoint import GeneratorBundle, load_checkpoint, load_generator, save_checkpoint
 from .models.denoiser import DenoiserConfig, MotionDenoiser
 from .models.lora import LoRALinear, add_lora, load_lora, lora_config, lora_state_dict, merge_lora
-from .conversion.mdm import (StateDictMismatchError, denoiser_config_from_mdm, denoiser_to_mdm_keys,
+from .conversion import (StateDictMismatchError, denoiser_config_from_mdm, denoiser_to_mdm_keys,
                          load_mdm_checkpoint, load_mdm_state_dict, read_mdm_checkpoint)
 from .pipelines.text_to_motion import MotionGenerator
 from .training import GeneratorTrainer, MotionTextDataset, PretrainConfig, masked_mse, pretrain, save_loss_plot
