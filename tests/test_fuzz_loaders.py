@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kinemic_aug.data import bvh as bvh_mod
+from kinemic_aug.data import bvh_parse
 from kinemic_aug.data.corpus import MotionClip, MotionCorpus
 from kinemic_aug.data.deepmimic import FRAME_SIZE, deepmimic_to_joints, read_deepmimic
 from kinemic_aug.data.fewshot import FewShotSplit
@@ -521,7 +522,7 @@ def bvh_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
         def load() -> Any:
             with warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter("always")
-                out = bvh_mod.read_bvh(path)
+                out = bvh_parse.read_bvh(path)
             return out, [str(x.message) for x in w]
 
         def check(res: Any) -> None:
@@ -611,7 +612,7 @@ def bvh_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
     else:
         raise ValueError(mutation)
     path.write_text("\n".join(lines) + "\n")
-    return Case("bvh", mutation, lambda: bvh_mod.read_bvh(path), must_contain=need)
+    return Case("bvh", mutation, lambda: bvh_parse.read_bvh(path), must_contain=need)
 
 
 # --------------------------------------------------------------------------------------- DeepMimic
