@@ -12,7 +12,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..data.pyskl import AnnotationTemplate, field_parity, id_key
+from ..data.annotation_template import AnnotationTemplate, field_parity
+from ..data.pyskl import id_key
 from ..errors import DataError
 from ..generator.dataset_space import TargetDomain
 from ..synthesis import SynthesisConfig
@@ -57,7 +58,7 @@ def augmented_pyskl(anns: List[Dict[str, Any]], source: Optional[Dict[str, Any]]
                     template: AnnotationTemplate) -> Dict[str, Any]:
     """A PYSKL dict: ``source``'s splits untouched (if it is a PYSKL dict), plus ``split_name`` listing ``anns``
     (shots followed by the added samples). Every annotation says ``is_synthetic``; the added ones must have
-    the fields of the real ones (:func:`~kinemic_aug.data.pyskl.field_parity`)."""
+    the fields of the real ones (:func:`~kinemic_aug.data.annotation_template.field_parity`)."""
     # the added samples: synthetic ones, or the corpus clips of the "retrieved" variant
     added = [a for a in anns if a.get("is_synthetic") or a.get("retrieved")]
     if source is not None:

@@ -41,7 +41,8 @@ import numpy as np
 
 from ..adapt import AdaptConfig
 from ..adapt.cache import ArtifactCache
-from ..data.pyskl import AnnotationTemplate, save_pyskl
+from ..data.annotation_template import AnnotationTemplate
+from ..data.pyskl import save_pyskl
 from ..data.sources import DEFAULT_GENERALIST_CORPUS
 from ..generator.checkpoint import resolve_generator
 from ..generator.dataset_space import TargetDomain
@@ -263,7 +264,7 @@ class KineMICAugmenter:
         return AnnotationTemplate.from_annotations(self.data["annotations"] if self.data is not None else self.anns_all)
 
     def annotation_template(self) -> AnnotationTemplate:
-        """The fields synthetic annotations take from the real ones (:class:`~kinemic_aug.data.pyskl.AnnotationTemplate`)."""
+        """The fields synthetic annotations take from the real ones (:class:`~kinemic_aug.data.annotation_template.AnnotationTemplate`)."""
         return self._template
 
     def synthetic_annotations(self) -> List[Dict[str, Any]]:
@@ -354,7 +355,7 @@ class KineMICAugmenter:
         synthetic ids (named ``<split>_kinemic`` if the input had no splits).
 
         Every annotation says ``is_synthetic`` (``False`` on every real one, in any split), and every
-        synthetic one has the fields of the real ones (checked with :func:`~kinemic_aug.data.pyskl.field_parity`)."""
+        synthetic one has the fields of the real ones (checked with :func:`~kinemic_aug.data.annotation_template.field_parity`)."""
         anns = self.annotations()
         name = train_split or (f"{self.split}_kinemic" if self.split else "train_kinemic")
         return augmented_pyskl(anns, self.data, name, self.annotation_template())

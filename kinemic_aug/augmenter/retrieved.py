@@ -17,7 +17,8 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 
 from ..data.corpus import MotionCorpus
-from ..data.pyskl import AnnotationTemplate, id_key
+from ..data.annotation_template import AnnotationTemplate
+from ..data.pyskl import id_key
 from ..errors import DataError
 from ..generator.dataset_space import TargetDomain
 from ..skeleton.resample import resample
