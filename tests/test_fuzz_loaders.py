@@ -32,7 +32,8 @@ from kinemic_aug.data.corpus import MotionClip, MotionCorpus
 from kinemic_aug.data.deepmimic import FRAME_SIZE, deepmimic_to_joints, read_deepmimic
 from kinemic_aug.data.fewshot import FewShotSplit
 from kinemic_aug.data.humanml3d import load_humanml3d_corpus, load_vecs, read_split, write_humanml3d_entry
-from kinemic_aug.data.ntu import ntu_to_pyskl, read_skeleton
+from kinemic_aug.data.ntu import ntu_to_pyskl
+from kinemic_aug.data.ntu_reader import read_skeleton
 from kinemic_aug.data.pyskl import load_pyskl
 from kinemic_aug.errors import CacheError, DataError, LayoutError
 from kinemic_aug.skeleton.layout import SkeletonLayout, get_layout
