@@ -198,3 +198,18 @@ def flat_feet(d: Mapping[str, float]) -> Dict[str, float]:
         hip = d.get(s + "hip_flex", 0.0) + d.get("b_hip_flex", 0.0)
         out[s + "ankle"] = knee - (hip - pitch) + d.get(s + "ankle", 0.0) + d.get("b_ankle", 0.0)
     return out
+
+
+def hold_osc(ctx: Ctx, pose: Dict[str, float], rise: float, lower: float, osc: Sequence[Tuple[str, float]],
+             freq: float, hold_min: float = 0.8) -> np.ndarray:
+    """Raise into ``pose``, oscillate channels (``(key, amplitude)``) at ``freq`` Hz, lower again."""
+    hold = max(ctx.dur * ctx.speed - rise - lower - 0.4, hold_min)
+    tr = ctx.keyed([(0, {}), (rise, pose), (rise + hold, pose), (rise + hold + lower, {})])
+    a0, a1 = ctx.info["active"]
+    start = a0 / ctx.fps + rise / ctx.speed * 0.8
+    end = a1 / ctx.fps - lower / ctx.speed * 0.8
+    e = ctx.env(0.3, 0.3, start=start, end=max(end, start + 0.2))
+    phi = ctx.phase(freq * ctx.speed, 0.03)
+    for key, amp in osc:
+        ctx.add(tr, key, e * amp * ctx.amp * np.sin(phi))
+    return tr

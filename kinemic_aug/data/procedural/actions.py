@@ -17,7 +17,7 @@ from .body import Subject, sample_subject
 from .ground import solve_root
 from .pose import NUM_CHANNELS, noise_scale, smooth_noise
 # the libraries register their actions in ACTIONS on import, in this order (the registry's order)
-from . import library_locomotion, library_combat, library_everyday  # noqa: F401,I001
+from . import library_locomotion, library_combat, library_everyday, library_body  # noqa: F401,I001
 from .action_kit import ACTIONS, ActionSpec, Ctx, Key, action, flat_feet, smoothstep  # noqa: F401
 
 GENERATOR_NAME = "kinemic_aug.procedural"
