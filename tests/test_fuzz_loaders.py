@@ -1019,7 +1019,7 @@ STATS_MUTATIONS = ("mean_nan", "std_inf", "mean_short", "std_2d", "std_zero", "s
 
 
 def stats_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
-    """``target_stats=`` files (``kinemic_aug/target_stats.py``): what ``save_target_stats`` writes, damaged."""
+    """``target_stats=`` files (``kinemic_aug/augmenter/pinned_stats.py``): what ``save_target_stats`` writes, damaged."""
     from kinemic_aug.generator.representation import get_representation
     from kinemic_aug.augmenter.pinned_stats import load_target_stats, save_target_stats
 
