@@ -143,7 +143,8 @@ def convert_mdm_checkpoint(model_path: PathLike, out: PathLike, *, humanml3d: Op
         "step": step,
         "corpus": {"name": "humanml3d:train", "note": "MDM's own pretraining data; not re-read here"},
         "provenance": {
-            "converter": "kinemic_aug.generator.conversion.mdm.convert_mdm_checkpoint",
+            # the name converted checkpoints have always recorded (kept, so a reconversion is byte-identical)
+            "converter": "kinemic_aug.generator.mdm_import.convert_mdm_checkpoint",
             "checkpoint": model_path.name, "checkpoint_sha256": sha256_file(model_path),
             "args_sha256": sha256_file(args_file) if args_file else None,
             "mean_sha256": sha256_file(stat_files["mean"]), "std_sha256": sha256_file(stat_files["std"]),

@@ -51,7 +51,7 @@ def pretrain(corpus: MotionCorpus, out: Union[str, Path], *, representation: Mot
         model = MotionDenoiser(dcfg)
     dataset = MotionTextDataset(corpus, representation, text_embedder, text_dim=dcfg.text_dim, fps=config.fps)
     if config.balance == "source_label":
-        from ..data.corpora.balance import balanced_weights
+        from ...data.corpora.balance import balanced_weights
         dataset.weights = balanced_weights(corpus)
     trainer = GeneratorTrainer(model, dataset, config, out=out, extra_config={"text": dict(text_info or {})})
     if val_corpus is not None and len(val_corpus):
