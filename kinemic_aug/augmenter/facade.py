@@ -325,23 +325,23 @@ class KineMICAugmenter:
                        made: SampleProvenance) -> List[Dict[str, Any]]:
         """Class ``c``: its adapter, its synthetic set, and the set as annotations (``rpt`` filled in)."""
         if joint is None:
-            trainer, akey, rpt.adapt_cached, rpt.adapt_seconds = self.adapters.for_class(c)
+            trainer, adapter_key, rpt.adapt_cached, rpt.adapt_seconds = self.adapters.for_class(c)
             action = 0
         else:  # the joint adapter's time is shared out evenly over the classes
-            trainer, akey = joint[0], joint[1]
+            trainer, adapter_key = joint[0], joint[1]
             action = self.classes.index(c)
             rpt.adapt_seconds, rpt.adapt_cached = joint[2] / len(self.classes), joint[3]
         sets = self.synthetic_sets
-        skey, n = sets.key(c, akey)
+        set_key, n = sets.key(c, adapter_key)
         t0 = time.time()
-        with self.cache.lock("synthetic", skey):  # a second process waits, then reads this one's entry
-            (seqs, infos, filter_dict), rpt.synth_cached = sets.load_or_sample(c, trainer, skey, n,
+        with self.cache.lock("synthetic", set_key):  # a second process waits, then reads this one's entry
+            (seqs, infos, filter_dict), rpt.synth_cached = sets.load_or_sample(c, trainer, set_key, n,
                                                                                 self.shot_joints[c], action)
         rpt.synth_seconds = time.time() - t0
         if c in sets.sampled:  # sampled by synthesize_all: report that, not the load
             rpt.synth_cached, rpt.synth_seconds = False, sets.sampled[c]
         rpt.record_filter(FilterReport.from_dict(filter_dict), n)
-        return synthetic_annotations_of_class(c, seqs, infos, self.shot_set.of_class(c), akey, self.domain,
+        return synthetic_annotations_of_class(c, seqs, infos, self.shot_set.of_class(c), adapter_key, self.domain,
                                               self.labels, template, made)
 
     # ------------------------------------------------------------------ outputs

@@ -44,15 +44,15 @@ class SyntheticSets:
         return self.keys.synthetic(c, adapter_key, n), n
 
     def save(self, key: str, seqs: List[np.ndarray], infos: List[dict], report: FilterReport) -> Dict[str, Any]:
-        rep_d = report.to_dict()
+        report_dict = report.to_dict()
         spans, off = [], 0
         for s in seqs:
             spans.append([off, off + len(s)])
             off += len(s)
         frames = torch.from_numpy(np.concatenate(seqs, 0)) if seqs else torch.zeros(0, 22, 3)
         self.cache.save("synthetic", key, {"frames": frames, "spans": torch.tensor(spans, dtype=torch.long).view(-1, 2),
-                                           "infos": infos, "report": rep_d})
-        return rep_d
+                                           "infos": infos, "report": report_dict})
+        return report_dict
 
     def load(self, key: str) -> Optional[SyntheticSet]:
         payload = self.cache.load("synthetic", key)
@@ -69,30 +69,30 @@ class SyntheticSets:
         if found is not None:
             return found, True
         adapted = self.adapt_cfg.steps > 0
-        seqs, frep, infos = synthesize_class(
+        seqs, filter_report, infos = synthesize_class(
             trainer.target if adapted else trainer.prior, self.target_rep, self.generator.schedule, n=n,
             shot_joints=shot_joints, class_text_emb=self.class_text(c), action=action if adapted else None,
             cfg=self.synth_cfg, seed=self.seed * 1000 + c, compose_text_emb=self.compose)
-        return (seqs, infos, self.save(key, seqs, infos, frep)), False
+        return (seqs, infos, self.save(key, seqs, infos, filter_report)), False
 
     def _claim(self, classes: Sequence[int], adapter_keys: Dict[int, str]) -> List[Tuple[int, str, int, Any, Any]]:
         """The sets not cached yet whose adapter is cached and whose lock this process got."""
         todo = []
         for c in classes:
-            akey = adapter_keys[c]
-            skey, n = self.key(c, akey)
-            if self.cache.meta("synthetic", skey) is not None:
+            adapter_key = adapter_keys[c]
+            set_key, n = self.key(c, adapter_key)
+            if self.cache.meta("synthetic", set_key) is not None:
                 continue
             state = None
             if self.adapt_cfg.steps > 0:
-                state = self.cache.load("adapter", akey)
+                state = self.cache.load("adapter", adapter_key)
                 if state is None:
                     continue
-            lk = self.cache.try_lock("synthetic", skey)
-            if lk is not None and self.cache.meta("synthetic", skey) is not None:  # written meanwhile
-                lk.release()
-            elif lk is not None:
-                todo.append((c, skey, n, state, lk))
+            held_lock = self.cache.try_lock("synthetic", set_key)
+            if held_lock is not None and self.cache.meta("synthetic", set_key) is not None:  # written meanwhile
+                held_lock.release()
+            elif held_lock is not None:
+                todo.append((c, set_key, n, state, held_lock))
         return todo
 
     def sample_all(self, classes: Sequence[int], adapter_keys: Dict[int, str],
@@ -114,9 +114,9 @@ class SyntheticSets:
             t0 = time.time()
             results = synthesize_classes(model, self.target_rep, self.generator.schedule, reqs, self.synth_cfg)
             secs = (time.time() - t0) / len(todo)
-            for (c, skey, _, _, lk), (seqs, frep, infos) in zip(todo, results):
-                self.save(skey, seqs, infos, frep)
-                lk.release()
+            for (c, set_key, _, _, held_lock), (seqs, filter_report, infos) in zip(todo, results):
+                self.save(set_key, seqs, infos, filter_report)
+                held_lock.release()
                 self.sampled[c] = secs
         finally:
             for t in todo:
