@@ -77,14 +77,14 @@ def prepare(cache: Path) -> Dict[str, Any]:
     t0 = time.time()
     aug = KineMICAugmenter(str(MSR), split="xsub_train", shots=10, labels="msr_action3d", layout="msr_action3d",
                            cache_dir=cache, progress=False, allow_fewer=True, seed=0)
-    joints = aug._shot_joints()
-    jobs = [aug._adapter_job(c, joints[c])[0] for c in aug.classes]
-    b = aug._bundle()
+    joints = aug.shot_joints
+    jobs = [aug.adapters.job(c)[0] for c in aug.classes]
+    b = aug.resources.generator
     WORK.mkdir(parents=True, exist_ok=True)
     tmp = JOBS.with_suffix(".tmp")
     with open(tmp, "wb") as f:
-        pickle.dump({"jobs": jobs, "model": b.model, "schedule": b.schedule, "rep": aug._target_rep(),
-                     "joints": [joints[c] for c in aug.classes], "text": [aug._class_text(c) for c in aug.classes],
+        pickle.dump({"jobs": jobs, "model": b.model, "schedule": b.schedule, "rep": aug.normalisation.representation,
+                     "joints": [joints[c] for c in aug.classes], "text": [aug.class_text(c) for c in aug.classes],
                      "classes": aug.classes, "generator_step": int(b.step)}, f, protocol=4)
     os.replace(tmp, JOBS)
     return {"prepared_seconds": time.time() - t0, "cached": False}
@@ -284,7 +284,7 @@ def stage_sample(per_class: int = 3, arms=((20, "sequential"), (20, "batched"), 
     import torch
     torch.set_num_threads(1)
     from kinemic_aug.adapt import KineMICTrainer
-    from kinemic_aug.adapt.batched import stacked_target
+    from kinemic_aug.adapt.stacked_target import stacked_target
     from kinemic_aug.adapt.cache import ArtifactCache
     from kinemic_aug.synthesis import ClassRequest, SynthesisConfig, synthesize_class, synthesize_classes
     d = _load()

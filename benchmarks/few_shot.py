@@ -167,7 +167,7 @@ ARMS: Dict[str, ArmSpec] = {
                                      description="KineMIC with one joint adapter (600 steps, lr 3e-4), samples "
                                      "started from the shots (shot_strength=0.3), kept only where the real arm's "
                                      "classifier of the same cell assigns them to their own class"),
-    # the reference recipe (kinemic_aug.presets "paper"), its adaptation scaled down to a CPU budget
+    # the reference recipe (kinemic_aug.augmenter.presets "paper"), its adaptation scaled down to a CPU budget
     "real+kinemic-paper": ArmSpec(KINEMIC_CONFIG, {AUG + "preset": "paper", AUG + "variant": "kinemic",
                                                    AUG + "synthetic_per_class": "mirror",
                                                    AUG + "adapt.steps": 600},

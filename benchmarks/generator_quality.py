@@ -384,7 +384,7 @@ def plot_confusion(cm: np.ndarray, names: Sequence[str], path: Path, title: str)
 
 def render_samples(clips: Sequence[np.ndarray], prompts: Sequence[Prompt], cfg: QualityConfig, path: Path) -> Path:
     """Grid GIF of generated samples for ``gif_prompts`` actions (``gif_samples`` each), prompt as title."""
-    from kinemic_aug.viz import render_gif
+    from kinemic_aug.skeleton.render import render_gif
 
     chosen: List[int] = []
     per_action: Dict[str, List[int]] = {}

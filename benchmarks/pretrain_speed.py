@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from kinemic_aug.generator import DenoiserConfig, MotionDenoiser, MotionTextDataset, XYZRepresentation  # noqa: E402
-from kinemic_aug.generator.pretrain import GeneratorTrainer, PretrainConfig  # noqa: E402
+from kinemic_aug.generator.training import GeneratorTrainer, PretrainConfig  # noqa: E402
 from kinemic_aug.utils.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -278,7 +278,7 @@ def to_markdown(r: Dict[str, Any]) -> str:
               f"arrays {st['joint_arrays_mb']:.0f} MB, peak RSS {st['max_rss_mb']:.0f} MB.", "",
               "Measured on a shared 2-core CPU while other jobs ran: absolute s/step move with the load, the paired "
               "ratio much less. The legacy engine is the original step, bit for bit; the fast engine trains the same "
-              "recipe with other dropout draws (see `kinemic_aug/generator/pretrain.py`).", ""]
+              "recipe with other dropout draws (see `kinemic_aug/generator/training/trainer.py`).", ""]
     return "\n".join(lines)
 
 

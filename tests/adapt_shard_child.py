@@ -28,7 +28,7 @@ D, E = 12, 8
 
 
 def base_model(dropout: float = 0.1):
-    from kinemic_aug.generator.denoiser import DenoiserConfig, MotionDenoiser
+    from kinemic_aug.generator.models.denoiser import DenoiserConfig, MotionDenoiser
     torch.manual_seed(0)
     return MotionDenoiser(DenoiserConfig.preset("tiny", input_dim=D, text_dim=E, dropout=dropout))
 
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
 
 
 def _schedule():
-    from kinemic_aug.generator.schedule import NoiseSchedule
+    from kinemic_aug.generator.schedulers.noise_schedule import NoiseSchedule
     return NoiseSchedule.make("cosine", 50)
 
 

@@ -9,8 +9,8 @@ import torch
 from kinemic_aug.adapt import AdaptConfig, KineMICTrainer, SourcePool, TargetShots
 from kinemic_aug.adapt.cache import ArtifactCache, make_key
 from kinemic_aug.errors import CacheError, DataError
-from kinemic_aug.generator.denoiser import DenoiserConfig, MotionDenoiser
-from kinemic_aug.generator.schedule import NoiseSchedule
+from kinemic_aug.generator.models.denoiser import DenoiserConfig, MotionDenoiser
+from kinemic_aug.generator.schedulers.noise_schedule import NoiseSchedule
 
 D, E = 12, 8
 
@@ -119,27 +119,8 @@ def test_cache_roundtrip_corruption_and_unwritable_folder(tmp_path, caplog):
         ro.chmod(0o700)
 
 
-def test_an_entry_under_its_legacy_key_is_adopted_and_a_corrupt_one_is_not(tmp_path, caplog):
-    cache = ArtifactCache(tmp_path / "c")
-    old, new = make_key({"scheme": 1}), make_key({"scheme": 2})
-    assert cache.load("adapter", new, legacy=old) is None  # neither exists
-    cache.save("adapter", old, {"x": torch.arange(4)}, parts={"class": 3})
-    assert cache.load("adapter", new) is None  # without the legacy key: a miss
-    assert torch.equal(cache.load("adapter", new, legacy=old)["x"], torch.arange(4))
-    meta = cache.meta("adapter", new)
-    assert meta["parts"] == {"class": 3, "adopted_from": old}
-    assert torch.equal(cache.load("adapter", new)["x"], torch.arange(4))  # now found under the new key alone
-    assert cache.load("adapter", old) is not None  # the old entry is left for older versions
-    # a corrupt legacy entry is quarantined like any other, never adopted
-    other = make_key({"scheme": 2, "n": 1})
-    pay = cache.entry_dir("adapter", old) / "payload.pt"
-    pay.write_bytes(pay.read_bytes()[:-5])
-    assert cache.load("adapter", other, legacy=old) is None
-    assert "corrupt" in caplog.text and cache.meta("adapter", other) is None
-
-
 def test_key_digests_follow_the_stored_values_not_their_computation():
-    from kinemic_aug.adapt.keys import FEATURE_CODE, _PACKAGE, array_sha, feature_code_sha, pool_ids, shots_digest
+    from kinemic_aug.adapt.input_digests import FEATURE_CODE, _PACKAGE, array_sha, feature_code_sha, pool_ids, shots_digest
     a = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)
     assert array_sha(a) == array_sha(a.copy()) == array_sha(np.asfortranarray(a))
     assert array_sha(a) != array_sha(a.astype(np.float64))  # the stored dtype is part of the value
@@ -204,7 +185,7 @@ def test_target_stream_starts_as_the_prior_with_zero_action_init_and_not_with_no
     import torch as _torch
     from kinemic_aug.adapt import AdaptConfig as _AC
     from kinemic_aug.adapt.trainer import build_target_stream
-    from kinemic_aug.generator.denoiser import DenoiserConfig, MotionDenoiser
+    from kinemic_aug.generator.models.denoiser import DenoiserConfig, MotionDenoiser
     _torch.manual_seed(0)
     base = MotionDenoiser(DenoiserConfig.preset("tiny")).eval()
     x = _torch.randn(2, 9, base.config.input_dim)

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from kinemic_aug.adapt import AdaptConfig, KineMICTrainer, SourcePool, TargetShots
-from kinemic_aug.adapt.batched import AdapterJob, BatchedKineMICTrainer, ClassStreams
+from kinemic_aug.adapt.batched import AdapterJob, BatchedKineMICTrainer
+from kinemic_aug.adapt.stacked_target import ClassStreams
 from kinemic_aug.errors import CacheError
-from kinemic_aug.generator.denoiser import DenoiserConfig, MotionDenoiser
-from kinemic_aug.generator.lora import AdapterRoute, StackedLoRALinear, load_lora, stacked_lora_state
-from kinemic_aug.generator.schedule import NoiseSchedule
+from kinemic_aug.generator.models.denoiser import DenoiserConfig, MotionDenoiser
+from kinemic_aug.generator.models.lora import AdapterRoute, StackedLoRALinear, load_lora, stacked_lora_state
+from kinemic_aug.generator.schedulers.noise_schedule import NoiseSchedule
 
 D, E = 12, 8
 # float tolerance: a batch padded to another length runs matrix products of another shape, whose rounding
@@ -171,9 +172,9 @@ def test_stacked_lora_rows_use_their_own_adapter_and_export_loads_into_a_lone_mo
     with pytest.raises(ValueError, match="covers 2 rows"):
         m(x)
     # the export has lone LoRA keys and loads into a LoRALinear model
-    from kinemic_aug.generator.lora import add_lora
+    from kinemic_aug.generator.models.lora import add_lora
     base = _base(dropout=0.0)
-    from kinemic_aug.adapt.batched import build_class_target
+    from kinemic_aug.adapt.stacked_target import build_class_target
     stacked, _ = build_class_target(base, AdaptConfig(), [1, 1])
     lone = copy.deepcopy(base)
     add_lora(lone, targets=AdaptConfig().lora_targets)
@@ -214,7 +215,7 @@ def test_augmenter_batched_switch_gives_the_sequential_adapters_and_samples(msr_
 def test_sampling_many_classes_in_one_batch_equals_sampling_each_alone(tiny_generator, sampler, guidance, strength):
     """Three adapted classes (different shot lengths, captions, seeds) sampled as one stacked batch against
     each class's lone target stream: same filter decisions, same infos, frames to float tolerance."""
-    from kinemic_aug.adapt.batched import stacked_target
+    from kinemic_aug.adapt.stacked_target import stacked_target
     from kinemic_aug.data.seed import load_seed_corpus
     from kinemic_aug.generator.checkpoint import load_generator
     from kinemic_aug.synthesis import ClassRequest, SynthesisConfig, synthesize_class, synthesize_classes

@@ -156,7 +156,7 @@ def test_augment_tool_writes_pickle_previews_and_report(msr_pkl, tiny_generator,
 def test_pairing_against_another_corpus_than_the_generators_warns(msr_pkl, tiny_generator, tmp_path):
     aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", corpus="seed")
     with pytest.warns(UserWarning, match="not the one the generator was trained on"):
-        aug._corpus()
+        aug.resources.corpus
 
 
 def test_a_split_source_without_split_is_refused_so_test_samples_never_become_shots(msr_pkl, tiny_generator):
@@ -177,13 +177,13 @@ def test_joint_mode_trains_one_adapter_for_all_classes_and_conditions_on_each_ac
     # the action row or only the caption changes the samples (the augmenter's own draws use a seed per class, so
     # comparing them across classes would pass even if both were ignored)
     from kinemic_aug.synthesis import synthesize_class
-    joints = aug._shot_joints()
-    trainer = aug._joint_adapter(joints)[0]
-    b = aug._bundle()
+    joints = aug.shot_joints
+    trainer = aug.adapters.joint(aug.classes)[0]
+    b = aug.resources.generator
 
     def draw(action, caption_class):
-        seqs, _, _ = synthesize_class(trainer.target, aug._target_rep(), b.schedule, n=3, shot_joints=joints[0],
-                                      class_text_emb=aug._class_text(caption_class)[:1], action=action,
+        seqs, _, _ = synthesize_class(trainer.target, aug.normalisation.representation, b.schedule, n=3, shot_joints=joints[0],
+                                      class_text_emb=aug.class_text(caption_class)[:1], action=action,
                                       cfg=PERMISSIVE, seed=0)
         return np.concatenate([s.ravel() for s in seqs])
 
@@ -215,13 +215,13 @@ def test_kept_samples_carry_their_shots_bone_lengths_and_name_it(msr_pkl, tiny_g
     from kinemic_aug.skeleton.retarget import bone_lengths
     from kinemic_aug.synthesis import synthesize_class
     aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache")
-    shots = aug._shot_joints()[0]
-    b = aug._bundle()
+    shots = aug.shot_joints[0]
+    b = aug.resources.generator
     parents = get_layout("smpl22").parents
     for rechain_on in (True, False):
         cfg = replace(PERMISSIVE, rechain_bones=rechain_on)
         seqs, _, infos = synthesize_class(b.model, b.representation, b.schedule, n=3, shot_joints=shots,
-                                          class_text_emb=aug._class_text(0), action=None, cfg=cfg, seed=0)
+                                          class_text_emb=aug.class_text(0), action=None, cfg=cfg, seed=0)
         for s, info in zip(seqs, infos):
             got = bone_lengths(s, parents)
             want = bone_lengths(shots[info["shot_index"]], parents)
@@ -244,11 +244,11 @@ def test_low_similarity_negatives_make_a_class_adapter_independent_of_the_other_
     # a class changes it and every adapter (tested below)
     first = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4], target_norm="generalist")
     first.synthetic_annotations()
-    pool = first._class_pool(0)
-    pair = first._pairing()
+    pool = first.pools.class_pool(0)
+    pair = first.paired.pairs
     # the negatives are the clips whose captions match the class worst, never its own positives
     from kinemic_aug.pairing import least_similar
-    low = least_similar(first.labels.subset([0]), first._corpus(), first._encoder(), 6)[0]
+    low = least_similar(first.labels.subset([0]), first.resources.corpus, first.resources.encoder, 6)[0]
     assert len(pool.negatives[0]) == 6 and not set(low) & {int(i) for i in pair.neighbours(0)[0]}
     # adding class 14 trains class 14 only: class 0's and 4's adapters are cache hits (the seeded shot draw goes
     # class by class in id order, so a class added with a higher id leaves the others' shots as they were)
@@ -260,17 +260,17 @@ def test_low_similarity_negatives_make_a_class_adapter_independent_of_the_other_
     other = AdaptConfig(**{**ADAPT.to_dict(), "negatives": "other_classes"})
     a = _aug(msr_pkl, tiny_generator, cache, adapt=other, classes=[0, 14])
     b = _aug(msr_pkl, tiny_generator, cache, adapt=other, classes=[0, 4, 14])
-    assert a._class_pool(0).fingerprint() != b._class_pool(0).fingerprint()
+    assert a.pools.class_pool(0).fingerprint() != b.pools.class_pool(0).fingerprint()
 
 
 def test_target_norm_feeds_the_shots_at_corpus_scale_and_keys_adapters_by_it(msr_pkl, tiny_generator, tmp_path):
     cache = tmp_path / "cache"
     shots_norm = _aug(msr_pkl, tiny_generator, cache, classes=[0, 4, 14])
     corpus_norm = _aug(msr_pkl, tiny_generator, cache, classes=[0, 4, 14], target_norm="generalist")
-    gen_rep = corpus_norm._bundle().representation
-    assert corpus_norm._target_rep() is gen_rep
-    trep = shots_norm._target_rep()
-    joints = [j for js in shots_norm._shot_joints().values() for j in js]
+    gen_rep = corpus_norm.resources.generator.representation
+    assert corpus_norm.normalisation.representation is gen_rep
+    trep = shots_norm.normalisation.representation
+    joints = [j for js in shots_norm.shot_joints.values() for j in js]
     feats = np.concatenate([trep.normalize(trep.encode(j)) for j in joints])
     raw = np.concatenate([gen_rep.normalize(gen_rep.encode(j)) for j in joints])
     # the shots' hips sit many corpus std off; matched, every dimension is centred and at most unit scale
@@ -297,8 +297,8 @@ def test_pinned_target_stats_let_a_run_add_a_class_and_keep_the_other_adapters(m
     stats = first.save_target_stats(tmp_path / "stats.npz")
     # the file holds exactly the statistics the run normalised with, and says where they came from
     with np.load(stats, allow_pickle=False) as z:
-        np.testing.assert_array_equal(z["mean"], first._target_rep().mean)
-        np.testing.assert_array_equal(z["std"], first._target_rep().std)
+        np.testing.assert_array_equal(z["mean"], first.normalisation.representation.mean)
+        np.testing.assert_array_equal(z["std"], first.normalisation.representation.std)
         assert json.loads(str(z["provenance"]))["classes"] == [0, 4]
     # pinned, a run with one more class trains that class only and serves the first run's samples
     more = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4, 14], target_stats=stats)
@@ -309,11 +309,11 @@ def test_pinned_target_stats_let_a_run_add_a_class_and_keep_the_other_adapters(m
     assert len(same) == len(a1)
     for x, y in zip(a1, same):
         np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
-    np.testing.assert_array_equal(more._target_rep().mean, first._target_rep().mean)
+    np.testing.assert_array_equal(more.normalisation.representation.mean, first.normalisation.representation.mean)
     # unpinned, the same three classes refit the statistics, so class 0 is a new adapter (the default's cost)
     refit = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4, 14])
     assert refit._norm_key() != more._norm_key()
-    assert not np.allclose(refit._target_rep().mean, first._target_rep().mean)
+    assert not np.allclose(refit.normalisation.representation.mean, first.normalisation.representation.mean)
     # edited statistics are other statistics: keyed by their values, never served the first run's adapters
     with np.load(stats, allow_pickle=False) as z:
         d = {k: z[k] for k in z.files}
@@ -331,29 +331,29 @@ def test_pinned_target_stats_let_a_run_add_a_class_and_keep_the_other_adapters(m
     d["provenance"] = np.array(json.dumps(prov))
     np.savez(tmp_path / "other_gen.npz", **d)
     other = _aug(msr_pkl, tiny_generator, cache, adapt=adapt, classes=[0, 4], target_stats=tmp_path / "other_gen.npz")
-    np.testing.assert_array_equal(other._target_rep().mean, first._target_rep().mean)  # same values...
+    np.testing.assert_array_equal(other.normalisation.representation.mean, first.normalisation.representation.mean)  # same values...
     assert set(other._norm_key()) == {"pinned_stats"} and other._norm_key() != first._norm_key()  # ...own key
 
 
 def test_unpinned_cache_keys_are_the_ones_earlier_versions_wrote(msr_pkl, tiny_generator, tmp_path):
     from kinemic_aug.adapt.cache import make_key
-    from kinemic_aug.adapt.keys import KEY_VERSION, feature_code_sha, shots_digest
+    from kinemic_aug.adapt.input_digests import KEY_VERSION, feature_code_sha, shots_digest
     from kinemic_aug.data.pyskl import id_key
 
     for norm in ("shots", "generalist"):
         aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", target_norm=norm)
-        aug._bundle()
+        aug.resources.generator
         # the shared key parts exactly as the version before target_stats built them (caches stay valid)
-        before = {"key_version": KEY_VERSION, "generator": aug._gen_sha, "encoder": aug._encoder().identifier,
+        before = {"key_version": KEY_VERSION, "generator": aug.resources.generator_sha, "encoder": aug.resources.encoder.identifier,
                   "domain": [aug.domain.layout, float(aug.domain.fps), float(aug.domain.generator_fps)],
                   "target_norm": norm,
                   "norm_shots": shots_digest(aug.shot_anns, id_key(aug.shot_anns)) if norm == "shots" else None,
                   "code": feature_code_sha()}
         if norm == "generalist":
-            assert make_key(aug._key_inputs()) == make_key(before)
+            assert make_key(aug.keys.shared) == make_key(before)
         else:  # mined windows are now mapped into the shots' statistics: those adapters are new ones
-            assert make_key(aug._key_inputs()) != make_key(before)
-            assert make_key(aug._key_inputs()) == make_key({**before, "window_norm": "shots"})
+            assert make_key(aug.keys.shared) != make_key(before)
+            assert make_key(aug.keys.shared) == make_key({**before, "window_norm": "shots"})
 
 
 def test_bad_target_stats_files_are_refused_naming_the_file_and_field(msr_pkl, tiny_generator, tmp_path):
@@ -377,94 +377,16 @@ def test_bad_target_stats_files_are_refused_naming_the_file_and_field(msr_pkl, t
     for name, (changes, field) in cases.items():
         aug = bad(name, **changes)
         with pytest.raises(DataError, match=f"{name}.*field '{field}'"):
-            aug._target_rep()
+            aug.normalisation.representation
     (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
     with pytest.raises(DataError, match="junk.npz.*not a readable"):
-        _aug(msr_pkl, tiny_generator, cache, target_stats=tmp_path / "junk.npz")._target_rep()
+        _aug(msr_pkl, tiny_generator, cache, target_stats=tmp_path / "junk.npz").normalisation.representation
     with pytest.raises(DataError, match="missing.npz.*target_stats"):
         _aug(msr_pkl, tiny_generator, cache, target_stats=tmp_path / "missing.npz")
     with pytest.raises(ValueError, match="target_stats pins"):
         _aug(msr_pkl, tiny_generator, cache, target_norm="generalist", target_stats=good)
     with pytest.raises(ValueError, match="only target_norm='shots'"):
         _aug(msr_pkl, tiny_generator, cache, target_norm="generalist").save_target_stats(tmp_path / "x.npz")
-
-
-def _move_to_legacy_keys(aug, cache):
-    """Rename every entry of ``aug``'s run to the key the library gave it before keys hashed inputs."""
-    moved = 0
-    for kind in ("adapter", "synthetic"):
-        for meta in list((cache / kind).rglob("meta.json")):
-            d = meta.parent
-            legacy = aug._legacy_keys[d.name]
-            dest = cache / kind / legacy[:2] / legacy
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            d.rename(dest)
-            moved += 1
-    return moved
-
-
-def test_cache_keys_hash_the_inputs_so_last_bit_feature_differences_still_hit(msr_pkl, tiny_generator, tmp_path,
-                                                                               monkeypatch):
-    cache = tmp_path / "cache"
-    first = _aug(msr_pkl, tiny_generator, cache)
-    a1 = first.annotations()
-    # another machine, BLAS build or thread count: the same inputs give features that differ in the last bits
-    from kinemic_aug.generator.representation import MotionRepresentation
-    normalize = MotionRepresentation.normalize
-    monkeypatch.setattr(MotionRepresentation, "normalize", lambda self, x: normalize(self, x) * (1 + 1e-6))
-    second = _aug(msr_pkl, tiny_generator, cache)
-    a2 = second.annotations()
-    assert all(r.adapt_cached and r.synth_cached for r in second.reports.values())
-    for x, y in zip(a1, a2):
-        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
-    # the keys of earlier versions hashed those features: they would have missed and retrained
-    assert set(first._legacy_keys.values()).isdisjoint(second._legacy_keys.values())
-
-
-def test_a_changed_shot_caption_or_feature_code_is_a_new_adapter(msr_pkl, tiny_generator, tmp_path, monkeypatch):
-    cache = tmp_path / "cache"
-    adapt = AdaptConfig(**{**ADAPT.to_dict(), "negatives": "low_similarity", "low_similarity_k": 6})
-    kw = dict(adapt=adapt, target_norm="generalist")
-    _aug(msr_pkl, tiny_generator, cache, **kw).synthetic_annotations()
-    # one keypoint of one class-14 shot moves by a millimetre
-    with open(msr_pkl, "rb") as f:
-        data = pickle.load(f)
-    probe = _aug(msr_pkl, tiny_generator, cache, **kw)
-    shot = next(a for a in probe.shot_anns if a["label"] == 14)["frame_dir"]
-    for a in data["annotations"]:
-        if a["frame_dir"] == shot:
-            a["keypoint"] = a["keypoint"].copy()
-            a["keypoint"][0, 0, 0, 0] += 1e-3
-    edited = KineMICAugmenter(data, **{**dict(split="xsub_train", shots=2, labels="msr_action3d",
-                                              layout="msr_action3d", classes=[0, 14], synthetic_per_class=3,
-                                              generator=tiny_generator["path"], corpus=tiny_generator["corpus"],
-                                              cache_dir=cache, synthesis=PERMISSIVE, progress=False), **kw})
-    edited.synthetic_annotations()
-    assert edited.reports[0].adapt_cached and not edited.reports[14].adapt_cached
-    # the code that computes the features from the inputs is part of every key
-    import kinemic_aug.augmenter as augmenter_module
-    monkeypatch.setattr(augmenter_module, "feature_code_sha", lambda: "edited retargeting code")
-    recoded = _aug(msr_pkl, tiny_generator, cache, **kw)
-    recoded.synthetic_annotations()
-    assert not any(r.adapt_cached or r.synth_cached for r in recoded.reports.values())
-
-
-@pytest.mark.parametrize("mode", ["per_class", "joint"])
-def test_entries_cached_under_the_old_feature_hash_keys_are_adopted_not_retrained(msr_pkl, tiny_generator, tmp_path,
-                                                                                  mode):
-    cache = tmp_path / "cache"
-    adapt = AdaptConfig(**{**ADAPT.to_dict(), "mode": mode})
-    first = _aug(msr_pkl, tiny_generator, cache, adapt=adapt)
-    a1 = first.annotations()
-    assert _move_to_legacy_keys(first, cache) == (2 if mode == "per_class" else 1) + 2
-    again = _aug(msr_pkl, tiny_generator, cache, adapt=adapt)
-    a2 = again.annotations()
-    assert all(r.adapt_cached and r.synth_cached for r in again.reports.values())
-    for x, y in zip(a1, a2):
-        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
-    # adopted under the new keys (the legacy entries stay), and recorded as such
-    adopted = [json.loads(p.read_text()) for p in cache.rglob("meta.json")]
-    assert sum("adopted_from" in m["parts"] for m in adopted) == len(adopted) // 2
 
 
 def test_progress_bars_stay_out_of_redirected_output(msr_pkl, tiny_generator, tmp_path, capfd):
@@ -484,8 +406,8 @@ def _mined_windows(aug, c=0, step=0):
 
     from kinemic_aug.adapt.trainer import KineMICTrainer, draw_step, mining_terms
 
-    job, _, _ = aug._adapter_job(c, aug._shot_joints()[c])
-    bundle = aug._bundle()
+    job, _, _ = aug.adapters.job(c)
+    bundle = aug.resources.generator
     tr = KineMICTrainer(copy.deepcopy(bundle.model), bundle.schedule, job.shots, job.pool, job.cfg, classes=[c])
     d = draw_step(job.shots, job.pool, job.cfg, tr.schedule, step, tr.device, True)
     with torch.no_grad():
@@ -501,7 +423,7 @@ def test_mined_windows_reach_the_target_stream_in_the_shots_normalisation(msr_pk
     statistics: so a window, decoded with them, must be the source clip's own motion (a slice of it), not the
     clip rescaled by the ratio of the two statistics."""
     aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", target_norm=norm)
-    gen_rep, trep = aug._bundle().representation, aug._target_rep()
+    gen_rep, trep = aug.resources.generator.representation, aug.normalisation.representation
     d, win = _mined_windows(aug)
     assert win is not None
     for k in range(len(win.x)):
@@ -535,12 +457,12 @@ def test_retrieved_variant_serves_the_paired_corpus_clips_without_a_generator(ms
     anns = aug.synthetic_annotations()
     kinds = {p.name for p in (tmp_path / "cache").iterdir()}
     assert not kinds & {"adapter", "adapter-joint", "synthetic"}  # nothing adapted, nothing sampled
-    corpus = aug._corpus()
+    corpus = aug.resources.corpus
     by_name = {clip.name: clip for clip in corpus}
     for c in (0, 14):
         mine = [a for a in anns if a["label"] == c]
         assert len(mine) == 3 and aug.reports[c].generated == 3
-        assert [a["retrieved_info"]["corpus_clip"] for a in mine] == aug._pairing().neighbour_names(c)[:3]
+        assert [a["retrieved_info"]["corpus_clip"] for a in mine] == aug.paired.pairs.neighbour_names(c)[:3]
         for a in mine:
             clip = by_name[a["retrieved_info"]["corpus_clip"]]
             assert a["retrieved"] is True and a["is_synthetic"] is clip.synthetic  # procedural clips stay flagged
@@ -576,10 +498,10 @@ def test_a_two_person_shot_is_refused_and_a_brief_second_detection_is_not(msr_pk
     pkl.write_bytes(pickle.dumps(data, protocol=4))
     aug = _aug(pkl, tiny_generator, tmp_path / "cache", classes=[0, 14])
     with pytest.raises(DataError, match="class 0: a second person is present") as e:
-        aug._shot_joints()
+        aug.shot_joints
     assert e.value.field == "keypoint"
     ok = _aug(pkl, tiny_generator, tmp_path / "cache", classes=[14])
-    assert len(ok._shot_joints()[14]) == 2  # the brief detection is not a second actor
+    assert len(ok.shot_joints[14]) == 2  # the brief detection is not a second actor
 
 
 def test_a_shipped_generalist_is_named_and_a_path_is_a_path(tmp_path):

@@ -617,7 +617,7 @@ def test_the_paper_arm_builds_the_paper_preset_with_its_cpu_budget(tmp_path, msr
     """The arm's options, parsed as tools/train.py reads them, reach the wrapper as the paper preset with the
     budget the arm states, and its augmenter is the preset's (joint adapter, DDPM chain, mirrored counts)."""
     from har.training import load_config
-    from kinemic_aug.presets import preset_kwargs
+    from kinemic_aug.augmenter.presets import preset_kwargs
 
     opts = fs.options_for("real+kinemic-paper", fs.FULL)
     cmd = train_command(fs.config_for("real+kinemic-paper", 1), 0, tmp_path / "w", opts)

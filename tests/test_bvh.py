@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from kinemic_aug.data.bvh import (BVH, CMU_UNIT_TO_METRES, bvh_to_layout, bvh_to_positions, euler_to_matrix,
-                                  read_bvh, write_bvh)
+                                  write_bvh)
+from kinemic_aug.data.bvh_parse import read_bvh
 from kinemic_aug.errors import DataError, LayoutError
 from kinemic_aug.skeleton import get_layout
 

@@ -21,7 +21,7 @@ def _run(msr_pkl, tiny_generator, cache):
                            adapt=AdaptConfig(steps=3, batch_size=4, mic_hidden=16, top_k=8, negatives_per_step=2),
                            synthesis=PERMISSIVE)
     anns = aug.synthetic_annotations()
-    assert next(aug._bundle().model.parameters()).is_cuda
+    assert next(aug.resources.generator.model.parameters()).is_cuda
     return aug, anns
 
 

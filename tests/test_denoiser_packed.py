@@ -11,7 +11,7 @@ from torch import nn
 
 from kinemic_aug.errors import DataError
 from kinemic_aug.generator import DenoiserConfig, MotionDenoiser, denoiser_to_mdm_keys, load_generator
-from kinemic_aug.generator.denoiser import fast_dropout
+from kinemic_aug.generator.models.layers import fast_dropout
 from kinemic_aug.generator.length_groups import CPU_COST, GroupCost, length_groups
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from kinemic_aug.domain import TargetDomain
+from kinemic_aug.generator.dataset_space import TargetDomain
 from kinemic_aug.errors import DataError
 
 

@@ -30,8 +30,8 @@ from kinemic_aug.data.fewshot import make_few_shot_split
 from kinemic_aug.errors import CacheError
 from kinemic_aug.generator import (DenoiserConfig, GeneratorTrainer, MotionDenoiser, MotionTextDataset,
                                    PretrainConfig, XYZRepresentation, load_checkpoint)
-from kinemic_aug.generator.schedule import NoiseSchedule
-from kinemic_aug.generator.toy import toy_corpus
+from kinemic_aug.generator.schedulers.noise_schedule import NoiseSchedule
+from kinemic_aug.data.procedural.swing_clips import swing_corpus
 from kinemic_aug.utils.io import sha256_file
 
 FORK = mp.get_context("fork")
@@ -86,7 +86,7 @@ def make_gen_trainer(out: Optional[Path], steps: int = 6, save_every: int = 2, s
                 v[i, ch % TD] += 1.0
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
-    corpus = toy_corpus(4, seconds=(1.0, 2.0))
+    corpus = swing_corpus(4, seconds=(1.0, 2.0))
     rep = XYZRepresentation("smpl22")
     ds = MotionTextDataset(corpus, rep, embed, text_dim=TD, fps=20.0)
     with torch.random.fork_rng(devices=[]):

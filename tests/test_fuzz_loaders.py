@@ -27,11 +27,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kinemic_aug.data import bvh as bvh_mod
+from kinemic_aug.data import bvh_parse
 from kinemic_aug.data.corpus import MotionClip, MotionCorpus
 from kinemic_aug.data.deepmimic import FRAME_SIZE, deepmimic_to_joints, read_deepmimic
 from kinemic_aug.data.fewshot import FewShotSplit
 from kinemic_aug.data.humanml3d import load_humanml3d_corpus, load_vecs, read_split, write_humanml3d_entry
-from kinemic_aug.data.ntu import ntu_to_pyskl, read_skeleton
+from kinemic_aug.data.ntu import ntu_to_pyskl
+from kinemic_aug.data.ntu_reader import read_skeleton
 from kinemic_aug.data.pyskl import load_pyskl
 from kinemic_aug.errors import CacheError, DataError, LayoutError
 from kinemic_aug.skeleton.layout import SkeletonLayout, get_layout
@@ -521,7 +523,7 @@ def bvh_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
         def load() -> Any:
             with warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter("always")
-                out = bvh_mod.read_bvh(path)
+                out = bvh_parse.read_bvh(path)
             return out, [str(x.message) for x in w]
 
         def check(res: Any) -> None:
@@ -611,7 +613,7 @@ def bvh_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
     else:
         raise ValueError(mutation)
     path.write_text("\n".join(lines) + "\n")
-    return Case("bvh", mutation, lambda: bvh_mod.read_bvh(path), must_contain=need)
+    return Case("bvh", mutation, lambda: bvh_parse.read_bvh(path), must_contain=need)
 
 
 # --------------------------------------------------------------------------------------- DeepMimic
@@ -1017,9 +1019,9 @@ STATS_MUTATIONS = ("mean_nan", "std_inf", "mean_short", "std_2d", "std_zero", "s
 
 
 def stats_case(tmp: Path, rnd: random.Random, mutation: str) -> Case:
-    """``target_stats=`` files (``kinemic_aug/target_stats.py``): what ``save_target_stats`` writes, damaged."""
+    """``target_stats=`` files (``kinemic_aug/augmenter/pinned_stats.py``): what ``save_target_stats`` writes, damaged."""
     from kinemic_aug.generator.representation import get_representation
-    from kinemic_aug.target_stats import load_target_stats, save_target_stats
+    from kinemic_aug.augmenter.pinned_stats import load_target_stats, save_target_stats
 
     rng = np.random.default_rng(rnd.getrandbits(32))
     rep = get_representation("xyz", "smpl22")

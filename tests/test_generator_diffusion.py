@@ -127,7 +127,7 @@ def test_schedule_tables_are_made_once_per_device_and_dtype_and_index_exactly():
     import numpy as np
     import torch
 
-    from kinemic_aug.generator.schedule import NoiseSchedule
+    from kinemic_aug.generator.schedulers.noise_schedule import NoiseSchedule
 
     s = NoiseSchedule.make("cosine", 50)
     x0, noise = torch.randn(4, 7, 3), torch.randn(4, 7, 3)

@@ -7,7 +7,7 @@ import torch
 from kinemic_aug.errors import CacheError
 from kinemic_aug.generator import (DenoiserConfig, LoRALinear, MotionDenoiser, add_lora, load_lora, lora_state_dict,
                                    merge_lora)
-from kinemic_aug.generator.mdm_import import load_mdm_state_dict, denoiser_to_mdm_keys
+from kinemic_aug.generator.conversion import load_mdm_state_dict, denoiser_to_mdm_keys
 
 CFG = DenoiserConfig(input_dim=10, width=32, layers=2, heads=4, ff_dim=64, text_dim=8, num_actions=3)
 

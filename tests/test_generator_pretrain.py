@@ -11,7 +11,7 @@ from kinemic_aug.errors import CacheError, DataError
 from kinemic_aug.generator import (DenoiserConfig, GeneratorTrainer, MotionDenoiser, MotionGenerator,
                                    MotionTextDataset, PretrainConfig, XYZRepresentation, load_checkpoint,
                                    load_generator, masked_mse)
-from kinemic_aug.generator.toy import toy_corpus
+from kinemic_aug.data.procedural.swing_clips import swing_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 TD = 16
@@ -27,7 +27,7 @@ def embed(texts):
 
 
 def make_trainer(out=None, steps=6, save_every=3, seed=0, plot=False, corpus=None, no_dropout=False, **recipe):
-    corpus = corpus if corpus is not None else toy_corpus(5, seconds=(1.0, 2.5))
+    corpus = corpus if corpus is not None else swing_corpus(5, seconds=(1.0, 2.5))
     rep = XYZRepresentation("smpl22")
     ds = MotionTextDataset(corpus, rep, embed, text_dim=TD, fps=20.0)
     with torch.random.fork_rng():
@@ -168,7 +168,7 @@ def test_cli_caption_recipe_is_recorded_in_the_checkpoint(tmp_path):
 
 # ---------------------------------------------------------------- velocity loss
 def test_velocity_loss_zero_when_equal_positive_when_shifted_and_masked():
-    from kinemic_aug.generator.pretrain import masked_velocity_mse
+    from kinemic_aug.generator.training import masked_velocity_mse
     t = torch.linspace(0, 3, 10)
     target = torch.stack([torch.sin(t), torch.cos(2 * t), t ** 2], dim=-1)[None].repeat(2, 1, 1)  # [2, 10, 3]
     mask = torch.ones(2, 10, dtype=torch.bool)
@@ -264,7 +264,7 @@ def test_caption_crops_always_show_the_captioned_actions():
 
 
 def test_caption_crop_without_spans_covers_as_much_as_allowed():
-    corpus = toy_corpus(4, seconds=(2.0, 3.0))  # 40-60 frames, no segments
+    corpus = swing_corpus(4, seconds=(2.0, 3.0))  # 40-60 frames, no segments
     ds = MotionTextDataset(corpus, XYZRepresentation("smpl22"), embed, text_dim=TD, fps=20.0)
     rng = np.random.default_rng(0)
     long = ds.sample_batch(rng, 8, 5, 30, crop="caption")
@@ -304,16 +304,16 @@ def test_shipped_checkpoint_records_its_recipe_and_corpus():
 def test_caption_crop_warns_about_unexpanded_chains_and_resume_warns_on_recipe_change(tmp_path, caplog):
     from kinemic_aug.data.procedural import generate_corpus
     chains = generate_corpus(3, seed=5, min_seconds=2.0, max_seconds=4.0, chain_prob=1.0)
-    with caplog.at_level("WARNING", logger="kinemic_aug.generator.pretrain"):
+    with caplog.at_level("WARNING", logger="kinemic_aug.generator.training"):
         make_trainer(corpus=chains, crop="caption")
     assert "'+segments'" in caplog.text
     caplog.clear()
-    with caplog.at_level("WARNING", logger="kinemic_aug.generator.pretrain"):
+    with caplog.at_level("WARNING", logger="kinemic_aug.generator.training"):
         make_trainer(corpus=segmented_corpus(), crop="caption")
     assert caplog.text == ""
     old = make_trainer(out=tmp_path / "old.pt", steps=1, save_every=0)
     old.train()
-    with caplog.at_level("WARNING", logger="kinemic_aug.generator.pretrain"):
+    with caplog.at_level("WARNING", logger="kinemic_aug.generator.training"):
         make_trainer(crop="caption").resume(tmp_path / "old.pt")
     assert "different recipe" in caplog.text and "'crop': ('random', 'caption')" in caplog.text
 
@@ -322,7 +322,7 @@ def test_caption_crop_warns_about_unexpanded_chains_and_resume_warns_on_recipe_c
 def original_step(tr):
     """The training step as it was before the fast engine existed, written out here (one padded
     batch, torch.nn dropout, per-tensor EMA loop), to pin the legacy engine to it."""
-    from kinemic_aug.generator.pretrain import masked_velocity_mse
+    from kinemic_aug.generator.training import masked_velocity_mse
     batch = tr.dataset.sample_batch(tr.np_rng, tr.cfg.batch_size, tr.min_frames, tr.max_frames, crop=tr.cfg.crop)
     x0, mask, text = batch["x"], batch["mask"], batch["text_emb"]
     t = torch.randint(0, tr.schedule.num_steps, (x0.shape[0],), generator=tr.gen)
@@ -392,7 +392,7 @@ def test_engine_option_old_configs_and_timings(tmp_path, caplog):
     assert PretrainConfig.from_dict({"steps": 3}).engine == "legacy"  # saved before the option existed
     old = make_trainer(out=tmp_path / "old.pt", steps=1, save_every=0, engine="legacy")
     old.train()
-    with caplog.at_level("INFO", logger="kinemic_aug.generator.pretrain"):
+    with caplog.at_level("INFO", logger="kinemic_aug.generator.training"):
         make_trainer().resume(tmp_path / "old.pt")
     assert "engine 'legacy'; continuing with 'fast'" in caplog.text
     tr = make_trainer()

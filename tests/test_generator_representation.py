@@ -7,7 +7,7 @@ import torch
 
 from kinemic_aug.errors import DataError
 from kinemic_aug.generator import XYZRepresentation, get_representation, representation_from_state_dict
-from kinemic_aug.generator.toy import toy_corpus
+from kinemic_aug.data.procedural.swing_clips import swing_corpus
 
 
 def _roty(a):
@@ -16,7 +16,7 @@ def _roty(a):
 
 
 def test_xyz_faces_plus_z_and_is_invariant_to_heading_and_position():
-    clip = toy_corpus(1, seed=3)[0]  # a walk
+    clip = swing_corpus(1, seed=3)[0]  # a walk
     rep = XYZRepresentation("smpl22")
     f = rep.encode(clip.joints)
     assert f.shape == (clip.num_frames, 66)
@@ -32,7 +32,7 @@ def test_xyz_faces_plus_z_and_is_invariant_to_heading_and_position():
 
 
 def test_fit_normalise_and_state_dict_round_trip(tmp_path):
-    corpus = toy_corpus(6)
+    corpus = swing_corpus(6)
     rep = XYZRepresentation("smpl22").fit([c.joints for c in corpus])
     allf = np.concatenate([rep.encode(c.joints) for c in corpus])
     z = rep.normalize(allf)
@@ -46,11 +46,11 @@ def test_fit_normalise_and_state_dict_round_trip(tmp_path):
 
 
 def test_matched_to_centres_a_shifted_target_without_amplifying_and_inverts_exactly():
-    corpus = toy_corpus(6)
+    corpus = swing_corpus(6)
     rep = XYZRepresentation("smpl22").fit([c.joints for c in corpus])
     # a "capture system" with hips 15 cm wider: far off in the corpus's normalised units
     target = []
-    for c in toy_corpus(3, seed=11):
+    for c in swing_corpus(3, seed=11):
         j = c.joints.copy()
         j[:, 1, 0] += 0.15
         j[:, 2, 0] -= 0.15
@@ -78,7 +78,7 @@ def test_bad_input_names_sample_and_field():
 
 def test_hml263_round_trip_positions():
     pytest.importorskip("kinemic_aug.data.hml_vec")
-    clip = toy_corpus(2, seed=1)[1]
+    clip = swing_corpus(2, seed=1)[1]
     rep = get_representation("hml263")
     f = rep.encode(clip.joints, sample=clip.name)
     assert f.shape == (clip.num_frames - 1, 263)

@@ -14,8 +14,9 @@ import pytest
 
 from kinemic_aug.adapt import AdaptConfig
 from kinemic_aug.augmenter import KineMICAugmenter
-from kinemic_aug.data.pyskl import field_parity, load_pyskl
-from kinemic_aug.domain import TargetDomain
+from kinemic_aug.data.annotation_template import field_parity
+from kinemic_aug.data.pyskl import load_pyskl
+from kinemic_aug.generator.dataset_space import TargetDomain
 from kinemic_aug.generator.checkpoint import load_generator
 from kinemic_aug.synthesis import SynthesisConfig, synthesize_class
 

@@ -11,7 +11,8 @@ import pytest
 
 from kinemic_aug.adapt import AdaptConfig
 from kinemic_aug.augmenter import KineMICAugmenter
-from kinemic_aug.data.pyskl import AnnotationTemplate, drop_fields, field_parity, load_pyskl
+from kinemic_aug.data.annotation_template import AnnotationTemplate, field_parity
+from kinemic_aug.data.pyskl import drop_fields, load_pyskl
 from kinemic_aug.errors import DataError
 from kinemic_aug.synthesis import SynthesisConfig
 

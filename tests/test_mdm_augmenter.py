@@ -15,7 +15,7 @@ from test_mdm_convert import OfficialShapedMDM, _args, _stats, needs_transformer
 from kinemic_aug.adapt import AdaptConfig
 from kinemic_aug.augmenter import KineMICAugmenter
 from kinemic_aug.data.humanml3d import write_humanml3d_entry, write_split
-from kinemic_aug.generator.mdm_import import convert_mdm_checkpoint
+from kinemic_aug.generator.conversion.mdm import convert_mdm_checkpoint
 from kinemic_aug.synthesis import SynthesisConfig
 
 
@@ -57,19 +57,19 @@ def test_an_mdm_generator_augments_msr_shots_with_raw_clip_conditioning(msr_pkl,
     assert sorted(int(s["label"]) for s in syn) == [0, 0, 14, 14]
     assert all(s["is_synthetic"] and s["keypoint"].shape[2:] == (20, 3) for s in syn)
     # conditioning: raw CLIP features, cut to 20 tokens, exactly what MDM's embed_text was trained on
-    cond = aug._condition_encoder()
-    assert cond is not aug._encoder() and cond.identifier.endswith(":raw")
+    cond = aug.resources.condition_encoder
+    assert cond is not aug.resources.encoder and cond.identifier.endswith(":raw")
     ref = mdm_clip_encoder(weights, bpe_path=bpe).encode(aug.labels.captions(0))
-    np.testing.assert_allclose(aug._class_text(0), ref, atol=1e-5)
+    np.testing.assert_allclose(aug.class_text(0), ref, atol=1e-5)
     assert np.abs(np.linalg.norm(ref, axis=1) - 1.0).max() > 1e-2  # not unit length
     # pairing: unit vectors of the 77-token encoder
-    pair = aug._encoder().encode(aug.labels.captions(0))
+    pair = aug.resources.encoder.encode(aug.labels.captions(0))
     np.testing.assert_allclose(np.linalg.norm(pair, axis=1), 1.0, atol=1e-5)
     # the raw features are keyed apart from the pairing ones, and served raw from the cache on a second run
-    assert "condition_encoder" in aug._key_inputs()
+    assert "condition_encoder" in aug.keys.shared
     again = KineMICAugmenter(str(msr_pkl), split="xsub_train", shots=1, labels="msr_action3d", layout="msr_action3d",
                              classes=[0, 14], synthetic_per_class=2, generator=gen, corpus=f"humanml3d:{hml}",
                              encoder="clip", cache_dir=tmp_path / "cache", progress=False, adapt=aug.adapt_cfg,
                              synthesis=aug.synth_cfg)
-    np.testing.assert_allclose(again._class_text(0), ref, atol=1e-5)
-    assert again._condition_encoder().hits > 0
+    np.testing.assert_allclose(again.class_text(0), ref, atol=1e-5)
+    assert again.resources.condition_encoder.hits > 0

@@ -33,8 +33,8 @@ from torch import nn
 
 from kinemic_aug.errors import CacheError, DataError, MissingWeightsError
 from kinemic_aug.generator import MotionGenerator, load_generator
-from kinemic_aug.generator.mdm_import import (MDMRunArgs, StateDictMismatchError, convert_mdm_checkpoint,
-                                              load_mdm_checkpoint, read_mdm_args)
+from kinemic_aug.generator.conversion import (MDMRunArgs, StateDictMismatchError, convert_mdm_checkpoint,
+                                          load_mdm_checkpoint, read_mdm_args)
 
 W, L, FF, H, CLIP_DIM, D = 64, 2, 128, 4, 512, 263
 

@@ -8,7 +8,7 @@ import pytest
 from kinemic_aug.adapt import AdaptConfig
 from kinemic_aug.augmenter import KineMICAugmenter
 from kinemic_aug.errors import DataError
-from kinemic_aug.presets import preset_kwargs
+from kinemic_aug.augmenter.presets import preset_kwargs
 from kinemic_aug.synthesis import SynthesisConfig
 
 TINY_ADAPT = dict(steps=2, batch_size=4, mic_hidden=16, top_k=8)
@@ -65,11 +65,11 @@ def test_synthetic_counts_mirror_the_pool_or_follow_a_mapping(msr_pkl, tiny_gene
                   generator=tiny_generator["path"], corpus=tiny_generator["corpus"], cache_dir=tmp_path, progress=False)
     counts = _train_counts(msr_pkl)
     mirror = KineMICAugmenter(str(msr_pkl), synthetic_per_class="mirror", **common)
-    assert [mirror._count(c) for c in (0, 4, 14)] == [counts[0], counts[4], counts[14]]
+    assert [mirror.counts.count(c) for c in (0, 4, 14)] == [counts[0], counts[4], counts[14]]
     assert len({counts[0], counts[4], counts[14]} - {1}) > 0  # more than the one shot: the pool's counts
     with pytest.warns(UserWarning, match=r"no count for class\(es\) \[4\]"):
         mapped = KineMICAugmenter(str(msr_pkl), synthetic_per_class={0: 3, "14": 1}, **common)
-    assert [mapped._count(c) for c in (0, 4, 14)] == [3, 0, 1]
+    assert [mapped.counts.count(c) for c in (0, 4, 14)] == [3, 0, 1]
     for bad in ("mirrors", {0: -1}, {0: 1.5}, -2, 2.5):
         with pytest.raises(DataError, match="synthetic_per_class"):
             KineMICAugmenter(str(msr_pkl), synthetic_per_class=bad, **common)

@@ -519,7 +519,7 @@ def test_unknown_label_set_name():
 
 
 def test_a_device_reaches_encoders_whose_factory_takes_one_only():
-    from kinemic_aug.text.base import get_text_encoder, register_text_encoder
+    from kinemic_aug.text.registry import get_text_encoder, register_text_encoder
     from kinemic_aug.text.hashing import HashingTextEncoder
 
     assert get_text_encoder("hashing", device="cpu").dim == 256  # shipped factories take it

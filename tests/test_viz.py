@@ -8,7 +8,7 @@ from PIL import Image
 from kinemic_aug.errors import DataError
 from kinemic_aug.skeleton import get_layout
 from kinemic_aug.skeleton.retarget import rest_pose
-from kinemic_aug.viz import RenderStyle, render_frames, render_gif, render_strip
+from kinemic_aug.skeleton.render import RenderStyle, render_frames, render_gif, render_strip
 
 STYLE = RenderStyle()  # 256 px panels, 34 px title band
 

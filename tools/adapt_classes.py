@@ -76,9 +76,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(a.threads)
     world = int(os.environ.get("WORLD_SIZE", 1))
     local = int(os.environ.get("LOCAL_RANK", 0))
-    device = a.device
-    if device == "auto":
-        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+    from kinemic_aug.utils.device import resolve_device
+
+    device = str(resolve_device(a.device, local_rank=local))
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
     if world > 1 and not dist.is_initialized():

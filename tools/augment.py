@@ -145,7 +145,7 @@ def main(argv=None) -> int:
     from kinemic_aug.errors import KinemicError
     from kinemic_aug.synthesis import SynthesisConfig
     from kinemic_aug.utils.io import atomic_write_text
-    from kinemic_aug.viz import render_gif
+    from kinemic_aug.skeleton.render import render_gif
 
     adapt = AdaptConfig(mode=a.mode, negatives=a.negatives)
     if a.adapt_steps is not None:

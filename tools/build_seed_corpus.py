@@ -46,7 +46,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from kinemic_aug.data.bvh import CMU_UNIT_TO_METRES, bvh_to_layout, read_bvh  # noqa: E402
+from kinemic_aug.data.bvh import CMU_UNIT_TO_METRES, bvh_to_layout  # noqa: E402
+from kinemic_aug.data.bvh_parse import read_bvh  # noqa: E402
 from kinemic_aug.data.corpus import MotionClip, MotionCorpus  # noqa: E402
 from kinemic_aug.data.deepmimic import deepmimic_to_joints, frame_times, read_deepmimic  # noqa: E402
 from kinemic_aug.data.seed import SEED_CORPUS_FILE, SEED_MANIFEST_FILE, default_workdir  # noqa: E402

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kinemic_aug.errors import KinemicError  # noqa: E402
 from kinemic_aug.generator.checkpoint import load_generator  # noqa: E402
-from kinemic_aug.generator.mdm_import import convert_mdm_checkpoint  # noqa: E402
+from kinemic_aug.generator.conversion.mdm import convert_mdm_checkpoint  # noqa: E402
 from kinemic_aug.utils.io import sha256_file  # noqa: E402
 
 

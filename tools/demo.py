@@ -51,8 +51,9 @@ from har.registry import DATASETS, HOOKS  # noqa: E402
 from kinemic_aug.errors import DataError, KinemicError  # noqa: E402
 from kinemic_aug.skeleton.resample import resample  # noqa: E402
 from kinemic_aug.skeleton.retarget import retarget  # noqa: E402
+from kinemic_aug.utils.device import resolve_device  # noqa: E402
 from kinemic_aug.utils.io import atomic_write_json, atomic_write_text  # noqa: E402
-from kinemic_aug.viz import render_gif, render_strip  # noqa: E402
+from kinemic_aug.skeleton.render import render_gif, render_strip  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 
 MSR_LAYOUT = "msr_action3d"
@@ -448,15 +449,6 @@ def _repo_relative(path: Path) -> str:
     return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(path)
 
 
-def _device(requested: str) -> str:
-    """The device ``auto`` resolves to (as the augmenter and MMEngine pick it)."""
-    import torch
-
-    if requested != "auto":
-        return requested
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _finite(x: Any) -> Any:
     return None if isinstance(x, float) and not math.isfinite(x) else x
 
@@ -574,7 +566,7 @@ def full_demo(args: argparse.Namespace, target: Target) -> Dict[str, Any]:
         "arms": [{k: _finite(v) for k, v in a.items()} for a in arms],
         "preview": str(preview) if preview else None,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
-                    "threads": torch.get_num_threads(), "device": _device(args.device)},
+                    "threads": torch.get_num_threads(), "device": str(resolve_device(args.device))},
         "seconds": time.perf_counter() - t_start,
     }
     atomic_write_json(out / "demo_results.json", res)

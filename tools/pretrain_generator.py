@@ -98,8 +98,8 @@ def main(argv=None) -> int:
         root.addHandler(h)
     log = logging.getLogger("pretrain_generator")
     if a.toy_corpus:
-        from kinemic_aug.generator.toy import toy_corpus
-        toy_corpus(num_clips=16, seed=a.seed).save(a.corpus)
+        from kinemic_aug.data.procedural.swing_clips import swing_corpus
+        swing_corpus(num_clips=16, seed=a.seed).save(a.corpus)
         log.info("wrote procedural toy corpus (synthetic) to %s", a.corpus)
     spec = a.corpus
     if a.segments and spec.replace(" ", "").split("+")[-1] != "segments":

@@ -32,7 +32,7 @@ from kinemic_aug.errors import DataError  # noqa: E402
 from kinemic_aug.skeleton.layout import get_layout  # noqa: E402
 from kinemic_aug.skeleton.resample import resample  # noqa: E402
 from kinemic_aug.skeleton.retarget import retarget  # noqa: E402
-from kinemic_aug.viz import VIEWS, render_gif, render_strip  # noqa: E402
+from kinemic_aug.skeleton.render import VIEWS, render_gif, render_strip  # noqa: E402
 
 #: layout guessed from the joint count of a 3-D PYSKL pickle
 LAYOUT_BY_JOINTS = {25: "nturgb+d", 20: "msr_action3d", 22: "smpl22", 17: "coco", 15: "deepmimic15"}

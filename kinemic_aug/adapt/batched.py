@@ -21,7 +21,7 @@ keys need not know how an adapter was trained. What makes it so:
   that class's own length, under that class's state: the same shapes in the same order, so the same masks.
 * **padding**: the classes' batches are padded to the longest; padded frames are masked out of the
   attention keys and of every loss, so they change no valid output and get no gradient.
-* **parameters**: LoRA ``A``/``B`` stacked ``[C, ...]`` (:class:`~..generator.lora.StackedLoRALinear`),
+* **parameters**: LoRA ``A``/``B`` stacked ``[C, ...]`` (:class:`~..generator.models.lora.StackedLoRALinear`),
   one block of action-table rows per class, one MIC encoder and contrastive head (with its memory bank)
   per class. The loss is the sum of the classes' losses and no row mixes classes, so each slice's
   gradient is its own class's; gradient clipping is per class; AdamW is elementwise.
@@ -34,7 +34,6 @@ checkpoint written here is read by a lone trainer and the other way round.
 """
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,15 +41,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..errors import CacheError
-from ..generator import denoiser as _denoiser
-from ..generator.denoiser import MotionDenoiser, SelfAttention
-from ..generator.lora import AdapterRoute, load_stacked_lora, stack_lora, stacked_lora_state, stacked_modules
-from ..generator.pretrain import masked_mse_per_sample
-from ..generator.schedule import NoiseSchedule
+from ..generator.models.denoiser import MotionDenoiser
+from ..generator.models.lora import load_stacked_lora
+from ..generator.training.losses import masked_mse_per_sample
+from ..generator.schedulers.noise_schedule import NoiseSchedule
 from ..mining import ContrastiveHead, MICConfig, MICEncoder
 from ..utils.checksum import with_checksum
 from ..utils.device import resolve_device
@@ -58,8 +55,11 @@ from ..utils.io import atomic_torch_save
 from ..utils.rng import seeded
 from .config import AdaptConfig
 from .data import SourcePool, TargetShots
-from .trainer import (STATE_FORMAT, KineMICTrainer, build_target_stream, check_inputs,
-                      draw_step, mining_terms, needs_prior_stream, window_loss)
+from .batched_state import BatchedTrainerState
+from .stacked_target import ClassStreams, build_class_target, pad_time
+from .trainer import (KineMICTrainer, build_target_stream, check_inputs, draw_step, mining_terms, needs_prior_stream,
+                      window_loss)
+
 
 log = logging.getLogger(__name__)
 
@@ -87,218 +87,11 @@ class AdapterJob:
     name: str = ""
 
 
-# ---------------------------------------------------------------------------------------------- randomness
-def _default_generator(device: torch.device) -> torch.Generator:
-    if device.type == "cuda":
-        return torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()]
-    return torch.default_generator
-
-
-class ClassStreams:
-    """One random stream per class: the state the device's default generator has after
-    ``torch.manual_seed(seed)``, swapped in while that class's random ops run (:meth:`run`).
-
-    Why swap the default generator instead of passing generators: the modules' own dropout code draws
-    from the default generator and takes no ``generator`` argument; swapping runs that code unchanged."""
-
-    def __init__(self, seeds: Sequence[int], device: torch.device):
-        self.gen = _default_generator(device)
-        self.states: List[Tensor] = []
-        for s in seeds:
-            g = torch.Generator(device=device)
-            g.manual_seed(int(s))
-            self.states.append(g.get_state())
-
-    def run(self, k: int, fn: Callable[..., Any], *args: Any) -> Any:
-        self.gen.set_state(self.states[k])
-        try:
-            return fn(*args)
-        finally:
-            self.states[k] = self.gen.get_state()
-
-
-class ClassBatch(AdapterRoute):
-    """The row layout of one batched forward: which rows are which class (the adapter route), each
-    class's valid frame count (``frames``; the batch is padded to ``total``) and its random stream."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.frames: List[int] = []
-        self.total = 0
-        self.streams: Optional[ClassStreams] = None
-
-    def configure(self, segments: Sequence[Tuple[int, int, int]], frames: Optional[Sequence[int]] = None,
-                  total: int = 0, streams: Optional[ClassStreams] = None) -> None:
-        self.set_segments(segments)
-        self.frames = [int(f) for f in frames] if frames is not None else []
-        self.total = int(total)
-        self.streams = streams
-
-    def cut(self, i: int, size: int) -> int:
-        """Class ``i``'s extent of a sequence dimension of ``size`` (frames, or frames + condition token)."""
-        extra = size - self.total
-        if extra not in (0, 1):
-            raise RuntimeError(f"a sequence dimension of {size} matches neither {self.total} frames nor the "
-                               f"{self.total + 1} tokens of this batch (an unexpected random site?)")
-        return self.frames[i] + extra
-
-    def split(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """``x`` cut into its classes' row blocks (one split, so the backward costs one concatenation,
-        not a full-size gradient per class as separate slices would)."""
-        return x.split([e - s for _, s, e in self.segments], 0)
-
-    def per_class(self, x: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
-        """``fn`` applied to each class's rows, cut to its own length along dim 1 when ``x`` has a sequence
-        dimension, under its own stream; the padded rest passes through unchanged."""
-        out = []
-        for i, ((k, _, _), xc) in enumerate(zip(self.segments, self.split(x))):
-            n = self.cut(i, x.shape[1]) if x.dim() >= 3 else None
-            if n is None or n == x.shape[1]:
-                out.append(self.streams.run(k, fn, xc.contiguous()))
-            else:
-                out.append(torch.cat([self.streams.run(k, fn, xc[:, :n].contiguous()), xc[:, n:]], 1))
-        return torch.cat(out, 0)
-
-
-class ClassDropout(nn.Module):
-    """A dropout module run per class (see :class:`ClassBatch`); the wrapped module does the dropping,
-    so whatever dropout the denoiser uses (``nn.Dropout``, its fast variant) is what runs."""
-
-    def __init__(self, inner: nn.Module, batch: ClassBatch):
-        super().__init__()
-        self.inner = inner
-        self._class_batch = batch
-
-    def forward(self, x: Tensor) -> Tensor:
-        b = self._class_batch
-        if not self.training or b.streams is None or float(getattr(self.inner, "p", 1.0)) == 0.0:
-            return self.inner(x)
-        return b.per_class(x, self.inner)
-
-
-class ClassSelfAttention(SelfAttention):
-    """:class:`~..generator.denoiser.SelfAttention` whose attention core runs per class in training: the
-    projections see the whole batch; the core runs on each class's rows cut to its own length, under its
-    stream, with the module's own code path (``F.scaled_dot_product_attention``, or the fast variant).
-    Cut, not masked: attention over padded keys rounds differently (measured on CPU), so even without
-    dropout a padded class would drift from its lone run in the last bits."""
-
-    _class_batch: ClassBatch
-
-    def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
-        batch = self._class_batch
-        if batch.streams is None or not (attn_mask is None or torch.is_tensor(attn_mask)):
-            # sampling (nothing random: one attention call over the whole batch), or the denoiser's packed path
-            return super().forward(x, attn_mask)
-        b, n, w = x.shape
-        h = self.heads
-
-        def split(t: Tensor) -> Tensor:
-            return t.view(b, n, h, w // h).transpose(1, 2)
-
-        q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
-        masks = batch.split(attn_mask) if attn_mask is not None else [None] * len(batch.segments)
-        outs = []
-        for i, ((a, _, _), qc, kc, vc, mc) in enumerate(zip(batch.segments, batch.split(q), batch.split(k),
-                                                             batch.split(v), masks)):
-            ln = batch.cut(i, n)
-            oc = batch.streams.run(a, self._core, qc[:, :, :ln], kc[:, :, :ln], vc[:, :, :ln],
-                                   None if mc is None else mc[..., :ln])
-            if ln < n:  # padded queries: zeros (no valid token attends to them)
-                oc = torch.cat([oc, oc.new_zeros(oc.shape[0], oc.shape[1], n - ln, oc.shape[3])], 2)
-            outs.append(oc)
-        o = torch.cat(outs, 0)
-        return self.out_proj(o.transpose(1, 2).reshape(b, n, w))
-
-    def _core(self, q: Tensor, k: Tensor, v: Tensor, m: Optional[Tensor]) -> Tensor:
-        attend = getattr(super(), "_attend", None)
-        if attend is not None:  # the module's own attention core, whatever it does
-            return attend(q, k, v, m)
-        p = self.dropout if self.training else 0.0
-        fast = getattr(_denoiser, "_attention_fast_dropout", None)
-        if getattr(self, "fast", False) and fast is not None and p > 0:
-            return fast(q, k, v, m, p)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=m, dropout_p=p)
-
-
-class ClassDenoiser(MotionDenoiser):
-    """A :class:`MotionDenoiser` whose training-time condition drop is drawn per class."""
-
-    _class_batch: ClassBatch
-
-    def condition_dropout(self, batch: int, device=None, generator: Optional[torch.Generator] = None):
-        cb = self._class_batch
-        if generator is not None or cb.streams is None:
-            return super().condition_dropout(batch, device=device, generator=generator)
-        draw = super().condition_dropout
-        parts = [cb.streams.run(k, draw, e - s, device) for k, s, e in cb.segments]
-        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
-
-
-def build_class_target(prior: MotionDenoiser, cfg: AdaptConfig, actions: Sequence[int]) -> Tuple[ClassDenoiser, ClassBatch]:
-    """A copy of ``prior`` with ``len(actions)`` stacked adapters (zeros; fill them from lone streams) and
-    an action table of ``sum(actions)`` rows; every random site runs per class. ``prior`` is not modified."""
-    if type(prior) is not MotionDenoiser:
-        raise TypeError(f"batched adaptation needs a plain MotionDenoiser, got {type(prior).__name__}")
-    model = copy.deepcopy(prior)
-    batch = ClassBatch()
-    model.config = type(model.config)(**{**model.config.to_dict(), "num_actions": int(sum(actions)),
-                                         "cond_drop_text": cfg.cond_drop_text,
-                                         "cond_drop_action": cfg.cond_drop_action})
-    dev = next(prior.parameters()).device
-    model.embed_action = nn.Parameter(torch.zeros(int(sum(actions)), model.config.width, device=dev))
-    if cfg.lora_targets:
-        stack_lora(model, len(actions), targets=cfg.lora_targets, rank=cfg.lora_rank, alpha=cfg.lora_alpha,
-                   dropout=cfg.lora_dropout, route=batch)
-    for n, p in model.named_parameters():
-        p.requires_grad_(n == "embed_action" or n.endswith(".lora_A") or n.endswith(".lora_B"))
-    for name, mod in list(model.named_modules()):
-        if isinstance(mod, nn.Dropout):
-            parent, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent) if parent else model, child, ClassDropout(mod, batch))
-        elif type(mod) is SelfAttention:
-            mod.__class__ = ClassSelfAttention
-            mod._class_batch = batch
-        elif isinstance(mod, SelfAttention):
-            raise TypeError(f"{name}: unknown attention module {type(mod).__name__}")
-    model.__class__ = ClassDenoiser
-    model._class_batch = batch
-    return model, batch
-
-
-def stacked_target(prior: MotionDenoiser, cfg: AdaptConfig, states: Sequence[Dict[str, Any]]) -> ClassDenoiser:
-    """One model holding the adapters of ``states`` (lone-format adapter states, e.g. cache entries), for
-    sampling many classes in one batch: adapter ``k``'s action rows start at row ``sum of the earlier
-    states' table sizes`` (``k`` for per-class adapters). Eval mode; ``prior`` is not modified."""
-    actions = [int(sd["embed_action"].shape[0]) for sd in states]
-    model, _ = build_class_target(prior, cfg, actions)
-    dev = next(prior.parameters()).device
-    off = 0
-    with torch.no_grad():
-        for k, sd in enumerate(states):
-            if cfg.lora_targets:
-                load_stacked_lora(model, k, {n: v.to(dev) for n, v in sd["lora"].items()})
-            model.embed_action[off:off + actions[k]].copy_(sd["embed_action"].to(dev))
-            off += actions[k]
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model.eval()
-
-
-def _pad_time(x: Tensor, total: int) -> Tensor:
-    """Pad dim 1 to ``total`` with zeros (False for masks)."""
-    if x.shape[1] == total:
-        return x
-    pad = x.new_zeros((x.shape[0], total - x.shape[1]) + tuple(x.shape[2:]))
-    return torch.cat([x, pad], 1)
-
-
 def _structure(cfg: AdaptConfig) -> Dict[str, Any]:
     return {k: v for k, v in cfg.to_dict().items() if k not in FREE_FIELDS}
 
 
-# ---------------------------------------------------------------------------------------------- trainer
-class BatchedKineMICTrainer:
+class BatchedKineMICTrainer(BatchedTrainerState):
     """Trains the adapters of ``jobs`` together (see the module docstring).
 
     All jobs share ``base`` and ``schedule``, and their configs may differ only in :data:`FREE_FIELDS`
@@ -368,7 +161,7 @@ class BatchedKineMICTrainer:
                 m = lone[key]
                 self.target.embed_action[self.offsets[k]:self.offsets[k + 1]].copy_(m.embed_action)
                 if self.cfg.lora_targets:
-                    from ..generator.lora import lora_state_dict
+                    from ..generator.models.lora import lora_state_dict
                     load_stacked_lora(self.target, k, lora_state_dict(m))
             first = next(iter(lone.values()))
             self.lone_names = [n for n, p in first.named_parameters() if p.requires_grad]
@@ -396,11 +189,11 @@ class BatchedKineMICTrainer:
         total = max(frames[k] for k in bucket)
         self.batch.configure([(k, i * b, (i + 1) * b) for i, k in enumerate(bucket)], [frames[k] for k in bucket],
                              total, streams)
-        xhat, h = self.target(torch.cat([_pad_time(inputs[k][0], total) for k in bucket]),
+        xhat, h = self.target(torch.cat([pad_time(inputs[k][0], total) for k in bucket]),
                               torch.cat([draws[k].t_model for k in bucket]),
                               text_emb=torch.cat([draws[k].text_t for k in bucket]),
                               action=torch.cat([draws[k].yt + int(self.offsets[k]) for k in bucket]),
-                              mask=torch.cat([_pad_time(inputs[k][1], total) for k in bucket]),
+                              mask=torch.cat([pad_time(inputs[k][1], total) for k in bucket]),
                               return_features=True)
         return {k: (xc[:, :frames[k]], hc[:, :frames[k]])
                 for k, xc, hc in zip(bucket, self.batch.split(xhat), self.batch.split(h))}
@@ -542,109 +335,3 @@ class BatchedKineMICTrainer:
                 break
         if bar is not None:
             bar.close()
-        self.target.eval()
-        return self.histories
-
-    # ------------------------------------------------------------------ state
-    def _lone_params(self, k: int) -> List[Tuple[Any, Callable[[Tensor], Tensor]]]:
-        """Class ``k``'s optimiser parameters in the lone trainer's order, each as (batched tensor, slicer)."""
-        lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
-        named = dict(self.target_params)
-        out: List[Tuple[Any, Callable[[Tensor], Tensor]]] = []
-        for n in self.lone_names:
-            p = named[n]
-            out.append((p, (lambda t, lo=lo, hi=hi: t[lo:hi]) if n == "embed_action" else (lambda t, k=k: t[k])))
-        if self.needs_prior:
-            out += [(p, lambda t: t) for p in list(self.mics[k].parameters()) + list(self.heads[k].parameters())]
-        return out
-
-    def state_dict(self, k: int, include_optimizer: bool = False) -> Dict[str, Any]:
-        """Class ``k``'s state exactly as :meth:`KineMICTrainer.state_dict` writes it."""
-        job, head = self.jobs[k], self.heads[k]
-        sd: Dict[str, Any] = {
-            "format": STATE_FORMAT, "version": 1, "step": self.step, "config": job.cfg.to_dict(),
-            "classes": [int(c) for c in (job.classes or range(job.shots.num_classes))],
-            "lora": stacked_lora_state(self.target, k) if self.cfg.lora_targets else {},
-            "embed_action": self.target.embed_action[self.offsets[k]:self.offsets[k + 1]].detach().cpu().clone(),
-            "mic": {n: v.cpu() for n, v in self.mics[k].state_dict().items()},
-            "logit_scale": head.logit_scale.detach().cpu().clone(),
-            "bank": {"size": head.bank.size, "z": head.bank.z, "y": head.bank.y},
-            "history": [{n: float(v) for n, v in h.items()} for h in self.histories[k]],
-        }
-        if include_optimizer:
-            group = {n: v for n, v in self.optimizer.param_groups[0].items() if n != "params"}
-            params = self._lone_params(k)
-            state: Dict[int, Dict[str, Any]] = {}
-            for i, (p, sl) in enumerate(params):
-                st = self.optimizer.state.get(p)
-                if st:
-                    state[i] = {n: (v.clone() if v.dim() == 0 else sl(v).clone()) if torch.is_tensor(v) else v
-                                for n, v in st.items()}
-            sd["optimizer"] = {"state": state, "param_groups": [{**group, "params": list(range(len(params)))}]}
-        return sd
-
-    def load_states(self, states: Sequence[Optional[Dict[str, Any]]]) -> None:
-        """Load one lone-format state per job (all at the same step: one step count per stacked tensor)."""
-        if len(states) != len(self.jobs):
-            raise ValueError(f"{len(states)} states for {len(self.jobs)} jobs")
-        steps = {int(s["step"]) if s is not None else 0 for s in states}
-        if len(steps) != 1:
-            raise CacheError(f"the jobs of one batched run must resume from the same step, got steps {sorted(steps)}")
-        if steps == {0}:
-            return
-        for k, sd in enumerate(states):
-            if sd.get("format") != STATE_FORMAT:
-                raise CacheError(f"{self.jobs[k].name}: not an adapter state (format={sd.get('format')!r})")
-            if self.cfg.lora_targets:
-                load_stacked_lora(self.target, k, {n: v.to(self.device) for n, v in sd["lora"].items()})
-            lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
-            with torch.no_grad():
-                if tuple(sd["embed_action"].shape) != (hi - lo, self.target.embed_action.shape[1]):
-                    raise CacheError(f"{self.jobs[k].name}: action table shape {tuple(sd['embed_action'].shape)}")
-                self.target.embed_action[lo:hi].copy_(sd["embed_action"].to(self.device))
-                self.heads[k].logit_scale.copy_(sd["logit_scale"].to(self.device))
-            self.mics[k].load_state_dict(sd["mic"])
-            bank = sd.get("bank") or {}
-            self.heads[k].bank.load_state_dict({"size": bank.get("size", self.cfg.bank_size), "z": bank.get("z"),
-                                                "y": bank.get("y")})
-            self.histories[k] = [dict(h) for h in sd.get("history", [])]
-        self._load_optimizer([s.get("optimizer") for s in states])
-        self.step = steps.pop()
-
-    def _load_optimizer(self, opts: List[Optional[Dict[str, Any]]]) -> None:
-        if any(o is None for o in opts):
-            if all(o is None for o in opts):
-                return
-            raise CacheError("some resume checkpoints of the group carry optimiser state and some do not")
-        stacked_names = {id(p): n for n, p in self.target_params}
-        gathered: Dict[int, Tuple[str, Tensor, Dict[str, List[Tensor]]]] = {}
-        for k, opt in enumerate(opts):
-            params = self._lone_params(k)
-            if len(opt["param_groups"][0]["params"]) != len(params):
-                raise CacheError(f"{self.jobs[k].name}: optimiser state for {len(opt['param_groups'][0]['params'])} "
-                                 f"parameters, this trainer has {len(params)}")
-            for i, st in opt["state"].items():
-                p, _ = params[int(i)]
-                if id(p) in stacked_names:  # a slice of a tensor shared by the group: gather, then stack
-                    entry = gathered.setdefault(id(p), (stacked_names[id(p)], p, {}))[2]
-                    for n, v in st.items():
-                        entry.setdefault(n, []).append(v)
-                else:  # the class's own MIC / head parameter
-                    self.optimizer.state[p] = {n: v.to(p.device) if torch.is_tensor(v) and v.dim() else v
-                                               for n, v in st.items()}
-        for name, p, entry in gathered.values():
-            st: Dict[str, Any] = {}
-            for n, vs in entry.items():
-                if len(vs) != len(self.jobs):
-                    raise CacheError(f"optimiser state '{n}' of {name} is missing for some classes of the group")
-                if torch.is_tensor(vs[0]) and vs[0].dim() == 0:  # AdamW's step count: one per tensor
-                    if any(not torch.equal(v, vs[0]) for v in vs):
-                        raise CacheError(f"optimiser '{n}' of {name} differs between the classes of one group")
-                    st[n] = vs[0].clone()
-                elif name == "embed_action":  # each class's rows, in order
-                    st[n] = torch.cat(list(vs)).to(p.device)
-                else:
-                    st[n] = torch.stack(list(vs)).to(p.device)
-                if torch.is_tensor(st[n]) and st[n].dim() and tuple(st[n].shape) != tuple(p.shape):
-                    raise CacheError(f"optimiser state '{n}' of {name}: shape {tuple(st[n].shape)} != {tuple(p.shape)}")
-            self.optimizer.state[p] = st

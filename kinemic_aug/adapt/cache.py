@@ -132,26 +132,10 @@ class ArtifactCache:
         except OSError:
             return None
 
-    def load(self, kind: str, key: str, legacy: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    def load(self, kind: str, key: str) -> Optional[Dict[str, Any]]:
         """The payload if a complete, intact entry exists; ``None`` otherwise (a corrupt entry is
-        moved aside and logged, so the caller rebuilds it).
-
-        ``legacy``: the key an earlier version of the library gave the same entry. When only that entry
-        exists it is adopted: copied under ``key`` (its parts record where it came from) and served, so
-        a change of key scheme does not retrain what is already cached. The old entry is left in place.
-        """
-        payload = self._load(kind, key)
-        if payload is not None or not legacy or legacy == key:
-            return payload
-        payload = self._load(kind, legacy)
-        if payload is not None:
-            old = self.meta(kind, legacy) or {}
-            try:
-                self.save(kind, key, payload, parts={**old.get("parts", {}), "adopted_from": legacy})
-                log.info("cache entry %s/%s adopted from its legacy key %s", kind, key[:12], legacy[:12])
-            except CacheError as e:  # a read-only cache still serves the old entry
-                log.warning("serving %s/%s from its legacy key; could not copy it: %s", kind, legacy[:12], e)
-        return payload
+        moved aside and logged, so the caller rebuilds it)."""
+        return self._load(kind, key)
 
     def _load(self, kind: str, key: str) -> Optional[Dict[str, Any]]:
         d = self.entry_dir(kind, key)

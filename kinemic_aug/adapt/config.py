@@ -167,7 +167,7 @@ class AdaptConfig:
         (L_rec only; no mining, no contrastive term). ``nocontrastive``: mining with an untrained
         MIC encoder (λ_con = 0). ``noweight``: no window weighting. ``zeroshot``: no training at all
         (``steps = 0``: the generalist prompted with the class caption). ``retrieved``: no generator at all,
-        the class's soft-paired corpus clips themselves (:mod:`kinemic_aug.retrieval`; no adaptation).
+        the class's soft-paired corpus clips themselves (:mod:`kinemic_aug.augmenter.retrieved`; no adaptation).
         """
         if name == "kinemic":
             return self

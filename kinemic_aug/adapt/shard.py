@@ -3,7 +3,7 @@
 :func:`adapt_jobs` takes every class's adapter job with its cache key and makes sure each one ends up
 in the cache:
 
-1. classes already cached are skipped (an entry under an earlier key scheme is adopted);
+1. classes already cached are skipped;
 2. the rest is shared out over the processes of a distributed run (``torchrun --nproc_per_node N``,
    MMEngine's launchers: the rank and world size come from ``torch.distributed`` when it is initialised,
    else from the ``RANK`` / ``WORLD_SIZE`` environment variables those launchers set): rank ``r`` starts
@@ -51,13 +51,11 @@ KIND = "adapter"
 
 @dataclass
 class AdapterSpec:
-    """One class's adapter job and where it goes: cache ``key``, the ``parts`` recorded in its meta,
-    and the ``legacy`` key an earlier version gave it (adopted instead of retrained)."""
+    """One class's adapter job and where it goes: cache ``key`` and the ``parts`` recorded in its meta."""
 
     job: AdapterJob
     key: str
     parts: Dict[str, Any] = field(default_factory=dict)
-    legacy: Optional[str] = None
 
 
 @dataclass
@@ -140,8 +138,6 @@ class _Runner:
     def done(self, s: AdapterSpec) -> bool:
         if self.cache.meta(KIND, s.key) is not None and (self.cache.entry_dir(KIND, s.key) / "payload.pt").exists():
             return True
-        if s.legacy and s.legacy != s.key and self.cache.meta(KIND, s.legacy) is not None:
-            return self.cache.load(KIND, s.key, legacy=s.legacy) is not None  # adopts it under the new key
         return False
 
     def _lock(self, s: AdapterSpec) -> Optional[HeldLock]:

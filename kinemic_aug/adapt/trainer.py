@@ -41,10 +41,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import CacheError, DataError
-from ..generator.denoiser import MotionDenoiser
-from ..generator.lora import add_lora, load_lora, lora_state_dict
-from ..generator.pretrain import masked_mse_per_sample
-from ..generator.schedule import NoiseSchedule
+from ..generator.models.denoiser import MotionDenoiser
+from ..generator.models.lora import add_lora, load_lora, lora_state_dict
+from ..generator.training.losses import masked_mse_per_sample
+from ..generator.schedulers.noise_schedule import NoiseSchedule
 from ..mining import ContrastiveHead, MICConfig, MICEncoder, best_window_starts, extract_windows
 from ..utils.checksum import verify_checksum, with_checksum
 from ..utils.device import resolve_device

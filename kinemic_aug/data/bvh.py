@@ -1,4 +1,4 @@
-"""BVH (Biovision Hierarchy) reader, writer and forward kinematics in numpy.
+"""BVH (Biovision Hierarchy) data, writer and forward kinematics in numpy (the reader is :mod:`.bvh_parse`).
 
 BVH is the one motion-capture format that real, freely licensed human motion reaches this project in
 (the CMU database in its cgspeed conversion, shipped by Debian's ``assimp-testmodels``). The reader
@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -136,192 +135,6 @@ class BVH:
         except ValueError:
             raise DataError(f"no joint {name!r}; joints: {self.joint_names}", source=self.source,
                             field="joint_names") from None
-
-
-# ---------------------------------------------------------------------- reading
-class _Lines:
-    """Line cursor that yields (line number, tokens) and raises DataErrors that name the line."""
-
-    def __init__(self, text: str, source: str):
-        self.lines = text.splitlines()
-        self.source = source
-        self.i = 0
-
-    def error(self, msg: str, field: str, lineno: Optional[int] = None) -> DataError:
-        n = self.i if lineno is None else lineno
-        return DataError(msg, source=f"{self.source}, line {n}", field=field)
-
-    def next_tokens(self, field: str) -> Tuple[int, List[str]]:
-        """Next non-empty line, split on whitespace."""
-        while self.i < len(self.lines):
-            self.i += 1
-            tok = self.lines[self.i - 1].split()
-            if tok:
-                return self.i, tok
-        raise self.error("unexpected end of file", field, lineno=len(self.lines))
-
-
-def _floats(cur: _Lines, toks: Sequence[str], n: int, field: str) -> List[float]:
-    if len(toks) != n:
-        raise cur.error(f"expected {n} numbers, got {len(toks)}: {' '.join(toks)!r}", field)
-    try:
-        vals = [float(t) for t in toks]
-    except ValueError:
-        raise cur.error(f"not a number in {' '.join(toks)!r}", field) from None
-    if not all(math.isfinite(v) for v in vals):
-        raise cur.error(f"non-finite value in {' '.join(toks)!r}", field)
-    return vals
-
-
-def read_bvh(path: PathLike) -> BVH:
-    """Parse a BVH file. Malformed input raises :class:`DataError` naming the file, line and field.
-
-    A file whose MOTION section has more rows than its ``Frames:`` header keeps the declared number
-    of frames (a warning names the extra rows; some exporters write one trailing row too many); fewer
-    rows than declared is an error.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as e:
-        raise DataError(f"cannot read: {e}", source=str(path), field="file") from e
-    return parse_bvh(text, source=str(path))
-
-
-def parse_bvh(text: str, source: str = "<bvh>") -> BVH:
-    """Parse BVH text (see :func:`read_bvh`)."""
-    cur = _Lines(text, source)
-    ln, tok = cur.next_tokens("HIERARCHY")
-    if tok != ["HIERARCHY"]:
-        raise cur.error(f"expected 'HIERARCHY', got {' '.join(tok)!r}", "HIERARCHY")
-
-    names: List[str] = []
-    parents: List[int] = []
-    offsets: List[List[float]] = []
-    channels: List[Tuple[str, ...]] = []
-    end_parents: List[int] = []
-    end_offsets: List[List[float]] = []
-
-    ln, tok = cur.next_tokens("ROOT")
-    if tok[0] != "ROOT" or len(tok) < 2:
-        raise cur.error(f"expected 'ROOT <name>', got {' '.join(tok)!r}", "ROOT")
-    # stack of open blocks: joint index, or None for an End Site
-    stack: List[Optional[int]] = []
-    pending: Optional[Tuple[str, Optional[int], int]] = (" ".join(tok[1:]), -1, ln)  # (name, parent, line)
-
-    def expect_open(kind: str) -> None:
-        _, t = cur.next_tokens(kind)
-        if t != ["{"]:
-            raise cur.error(f"expected '{{' after {kind}, got {' '.join(t)!r}", kind)
-
-    def read_offset(kind: str) -> List[float]:
-        _, t = cur.next_tokens("OFFSET")
-        if t[0] != "OFFSET":
-            raise cur.error(f"expected 'OFFSET' in {kind}, got {' '.join(t)!r}", "OFFSET")
-        return _floats(cur, t[1:], 3, "OFFSET")
-
-    # open the root
-    while True:
-        if pending is not None:
-            name, par, _ = pending
-            pending = None
-            expect_open("ROOT" if par == -1 else "JOINT")
-            if name in names:
-                raise cur.error(f"duplicate joint name {name!r}", "JOINT")
-            j = len(names)
-            names.append(name)
-            parents.append(par)  # type: ignore[arg-type]
-            offsets.append(read_offset(name))
-            _, t = cur.next_tokens("CHANNELS")
-            if t[0] != "CHANNELS" or len(t) < 2:
-                raise cur.error(f"expected 'CHANNELS n ...' for joint {name!r}, got {' '.join(t)!r}", "CHANNELS")
-            try:
-                nch = int(t[1])
-            except ValueError:
-                raise cur.error(f"channel count {t[1]!r} is not an integer", "CHANNELS") from None
-            chs = tuple(t[2:])
-            if nch != len(chs):
-                raise cur.error(f"joint {name!r} declares {nch} channels but lists {len(chs)}", "CHANNELS")
-            bad = [c for c in chs if c not in CHANNEL_NAMES]
-            if bad:
-                raise cur.error(f"joint {name!r}: unknown channel(s) {bad}; valid: {list(CHANNEL_NAMES)}",
-                                "CHANNELS")
-            if len(set(chs)) != len(chs):
-                raise cur.error(f"joint {name!r}: repeated channel in {list(chs)}", "CHANNELS")
-            channels.append(chs)
-            stack.append(j)
-            continue
-        if not stack:
-            break
-        ln, t = cur.next_tokens("}")
-        if t[0] == "JOINT":
-            if stack[-1] is None:
-                raise cur.error("JOINT inside an End Site", "JOINT")
-            if len(t) < 2:
-                raise cur.error("JOINT without a name", "JOINT")
-            pending = (" ".join(t[1:]), stack[-1], ln)
-        elif t[:2] == ["End", "Site"] or t == ["End"]:
-            if stack[-1] is None:
-                raise cur.error("End Site inside an End Site", "End Site")
-            expect_open("End Site")
-            end_parents.append(stack[-1])  # type: ignore[arg-type]
-            end_offsets.append(read_offset("End Site"))
-            stack.append(None)
-        elif t == ["}"]:
-            stack.pop()
-        elif t[0] in ("MOTION", "ROOT"):
-            raise cur.error(f"{t[0]!r} before the hierarchy is closed (missing '}}')", "}")
-        else:
-            raise cur.error(f"unexpected {' '.join(t)!r} in HIERARCHY", t[0])
-
-    ln, t = cur.next_tokens("MOTION")
-    if t != ["MOTION"]:
-        raise cur.error(f"expected 'MOTION', got {' '.join(t)!r}", "MOTION")
-    ln, t = cur.next_tokens("Frames")
-    if t[0] != "Frames:" or len(t) != 2:
-        raise cur.error(f"expected 'Frames: <n>', got {' '.join(t)!r}", "Frames")
-    try:
-        n_frames = int(t[1])
-    except ValueError:
-        raise cur.error(f"frame count {t[1]!r} is not an integer", "Frames") from None
-    if n_frames < 0:
-        raise cur.error(f"negative frame count {n_frames}", "Frames")
-    ln, t = cur.next_tokens("Frame Time")
-    if t[:2] != ["Frame", "Time:"] or len(t) != 3:
-        raise cur.error(f"expected 'Frame Time: <seconds>', got {' '.join(t)!r}", "Frame Time")
-    try:
-        frame_time = float(t[2])
-    except ValueError:
-        raise cur.error(f"frame time {t[2]!r} is not a number", "Frame Time") from None
-    if not (frame_time > 0 and math.isfinite(frame_time)):
-        raise cur.error(f"frame time must be positive, got {frame_time}", "Frame Time")
-
-    n_ch = sum(len(c) for c in channels)
-    rows = [(i + 1, line) for i, line in enumerate(cur.lines[cur.i:], start=cur.i) if line.strip()]
-    if len(rows) < n_frames:
-        raise DataError(f"header declares {n_frames} frames, file has {len(rows)} rows",
-                        source=f"{source}, line {len(cur.lines)}", field="MOTION")
-    if len(rows) > n_frames:
-        warnings.warn(f"{source}: {len(rows) - n_frames} motion row(s) after the {n_frames} declared frames "
-                      f"(from line {rows[n_frames][0]}) ignored", stacklevel=3)
-        rows = rows[:n_frames]
-    motion = np.empty((n_frames, n_ch), dtype=np.float64)
-    for k, (lineno, line) in enumerate(rows):
-        toks = line.split()
-        if len(toks) != n_ch:
-            raise DataError(f"frame {k}: expected {n_ch} channel values, got {len(toks)}",
-                            source=f"{source}, line {lineno}", field="MOTION")
-        try:
-            motion[k] = [float(x) for x in toks]
-        except ValueError:
-            raise DataError(f"frame {k}: not a number in the row", source=f"{source}, line {lineno}",
-                            field="MOTION") from None
-    if not np.all(np.isfinite(motion)):
-        bad = int(np.nonzero(~np.all(np.isfinite(motion), axis=1))[0][0])
-        raise DataError(f"frame {bad}: NaN or inf", source=f"{source}, line {rows[bad][0]}", field="MOTION")
-    return BVH(joint_names=names, parents=parents, offsets=np.array(offsets), channels=channels,
-               frame_time=frame_time, motion=motion, end_site_parents=end_parents,
-               end_site_offsets=np.array(end_offsets).reshape(-1, 3), source=source)
 
 
 # ---------------------------------------------------------------------- kinematics

@@ -65,6 +65,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..skeleton.layout import get_layout
+from .quaternions import qbetween, qinv, qmul, qrot, quat_to_cont6d, yaw_quat
 
 NUM_JOINTS = 22
 HML_DIM = 263
@@ -132,63 +133,6 @@ class HmlVecConfig:
     bone_lengths: Optional[Sequence[float]] = None
 
 
-# ------------------------------------------------------------------------- quaternions (w, x, y, z)
-def _qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw], axis=-1)
-
-
-def _qinv(q: np.ndarray) -> np.ndarray:
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
-
-
-def _qrot(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors ``v[..., 3]`` by unit quaternions ``q[..., 4]`` (broadcast)."""
-    qv = np.broadcast_to(q[..., 1:], np.broadcast_shapes(q.shape[:-1], v.shape[:-1]) + (3,))
-    uv = np.cross(qv, v)
-    return v + 2.0 * (q[..., :1] * uv + np.cross(qv, uv))
-
-
-def _qbetween(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Unit quaternion of the minimal rotation taking direction ``u`` to ``v`` (w >= 0, as HumanML3D's).
-
-    A zero-length ``v`` gives the identity and exactly opposite directions a half turn about an
-    axis normal to ``u`` (HumanML3D gets NaN in both cases)."""
-    u, v = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(v, np.float64))
-    w = np.sqrt(np.sum(u * u, -1, keepdims=True) * np.sum(v * v, -1, keepdims=True)) + np.sum(u * v, -1, keepdims=True)
-    q = np.concatenate([w, np.cross(u, v)], axis=-1)
-    n = np.linalg.norm(q, axis=-1, keepdims=True)
-    bad = n[..., 0] < 1e-9
-    if np.any(bad):
-        vlen = np.linalg.norm(v, axis=-1)
-        axis = np.cross(u, np.array([1.0, 0.0, 0.0]))
-        axis = np.where(np.linalg.norm(axis, axis=-1, keepdims=True) < 1e-6, np.cross(u, np.array([0.0, 0.0, 1.0])),
-                        axis)
-        half_turn = np.concatenate([np.zeros_like(w), axis], axis=-1)
-        ident = np.zeros_like(q)
-        ident[..., 0] = 1.0
-        q = np.where(bad[..., None], np.where((vlen < 1e-9)[..., None], ident, half_turn), q)
-        n = np.linalg.norm(q, axis=-1, keepdims=True)
-    return q / n
-
-
-def _quat_to_cont6d(q: np.ndarray) -> np.ndarray:
-    """First two columns of the rotation matrix of ``q``, concatenated: [..., 6]."""
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    col0 = np.stack([1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y)], axis=-1)
-    col1 = np.stack([2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)], axis=-1)
-    return np.concatenate([col0, col1], axis=-1)
-
-
-def _yaw_quat(ang: np.ndarray) -> np.ndarray:
-    """Quaternion of a rotation by ``ang`` about +y."""
-    ang = np.asarray(ang, np.float64)
-    z = np.zeros_like(ang)
-    return np.stack([np.cos(ang / 2), z, np.sin(ang / 2), z], axis=-1)
-
-
 # ------------------------------------------------------------------------- encoding
 def _check_joints(joints: Any) -> np.ndarray:
     j = np.asarray(joints)
@@ -240,7 +184,7 @@ def root_rotations(joints: np.ndarray, sigma: float = 20.0) -> np.ndarray:
     """The heading quaternions ``r[T, 4]`` that turn each frame to face +z, frame 0 the identity
     (HumanML3D's root rotations)."""
     f = heading_forward(joints, sigma)
-    r = _qbetween(f, np.array([0.0, 0.0, 1.0]))
+    r = qbetween(f, np.array([0.0, 0.0, 1.0]))
     r[0] = (1.0, 0.0, 0.0, 0.0)
     return r
 
@@ -254,10 +198,10 @@ def inverse_kinematics(joints: np.ndarray, root_rot: np.ndarray) -> np.ndarray:
     for chain in KINEMATIC_CHAINS:
         acc = root_rot
         for a, b in zip(chain[:-1], chain[1:]):
-            glob = _qbetween(REST_DIRECTIONS[b], j[:, b] - j[:, a])
-            local = _qmul(_qinv(acc), glob)
+            glob = qbetween(REST_DIRECTIONS[b], j[:, b] - j[:, a])
+            local = qmul(qinv(acc), glob)
             q[:, b] = local
-            acc = _qmul(acc, local)
+            acc = qmul(acc, local)
     return q
 
 
@@ -314,14 +258,14 @@ def to_canonical(joints: np.ndarray, info: Dict[str, Any]) -> np.ndarray:
     to joints that are already on the target skeleton when ``info['uniform_skeleton']``."""
     j = np.asarray(joints, dtype=np.float64)
     shift = np.array([info["origin_xz"][0], info["floor"], info["origin_xz"][1]])
-    return _qrot(_yaw_quat(-info["heading0"]), j - shift)
+    return qrot(yaw_quat(-info["heading0"]), j - shift)
 
 
 def from_canonical(joints: np.ndarray, info: Dict[str, Any]) -> np.ndarray:
     """Undo :func:`to_canonical`: put canonical (or recovered) joints back where the input was."""
     j = np.asarray(joints, dtype=np.float64)
     shift = np.array([info["origin_xz"][0], info["floor"], info["origin_xz"][1]])
-    return _qrot(_yaw_quat(info["heading0"]), j) + shift
+    return qrot(yaw_quat(info["heading0"]), j) + shift
 
 
 def joints_to_hml_vec(joints: np.ndarray, feet_thre: float = 0.002, *, config: Optional[HmlVecConfig] = None,
@@ -351,13 +295,13 @@ def joints_to_hml_vec(joints: np.ndarray, feet_thre: float = 0.002, *, config: O
     feet_r = (disp2[:, list(FOOT_R)] < cfg.feet_thre).astype(np.float64)
 
     r = root_rotations(x, cfg.heading_sigma)                       # [T, 4]
-    rot6 = _quat_to_cont6d(inverse_kinematics(x, r))[:, 1:]        # [T, 21, 6]
+    rot6 = quat_to_cont6d(inverse_kinematics(x, r))[:, 1:]        # [T, 21, 6]
     root = x[:, 0]
-    lin = _qrot(r[1:], root[1:] - root[:-1])[:, [0, 2]]            # next frame's heading (step 5)
-    rot_vel = np.arcsin(np.clip(_qmul(r[1:], _qinv(r[:-1]))[:, 2], -1.0, 1.0))
+    lin = qrot(r[1:], root[1:] - root[:-1])[:, [0, 2]]            # next frame's heading (step 5)
+    rot_vel = np.arcsin(np.clip(qmul(r[1:], qinv(r[:-1]))[:, 2], -1.0, 1.0))
     ground = x - root[:, None] * np.array([1.0, 0.0, 1.0])
-    ric = _qrot(r[:, None], ground)                                # [T, 22, 3]
-    local_vel = _qrot(r[:-1, None], x[1:] - x[:-1])                # current frame's heading
+    ric = qrot(r[:, None], ground)                                # [T, 22, 3]
+    local_vel = qrot(r[:-1, None], x[1:] - x[:-1])                # current frame's heading
 
     feats = np.concatenate([
         rot_vel[:, None], lin, root[:-1, 1:2],
@@ -460,5 +404,5 @@ def recover_with_last_frame(feats: Any) -> np.ndarray:
     joints = recover_from_ric(f)
     yaw, _ = recover_root_rot_pos(f)
     vel = f[-1, HML_SLICES["local_vel"]].reshape(NUM_JOINTS, 3)
-    last = joints[-1] + _qrot(_yaw_quat(-yaw[-1]), vel)
+    last = joints[-1] + qrot(yaw_quat(-yaw[-1]), vel)
     return np.concatenate([joints, last[None]], axis=0)

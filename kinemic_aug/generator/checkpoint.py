@@ -27,9 +27,9 @@ import torch
 from ..errors import CacheError
 from ..utils.checksum import verify_checksum, with_checksum
 from ..utils.io import atomic_torch_save
-from .denoiser import DenoiserConfig, MotionDenoiser
+from .models.denoiser import DenoiserConfig, MotionDenoiser
 from .representation import MotionRepresentation, representation_from_state_dict
-from .schedule import NoiseSchedule
+from .schedulers.noise_schedule import NoiseSchedule
 
 FORMAT = "kinemic_aug.generator"
 VERSION = 1

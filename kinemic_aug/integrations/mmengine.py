@@ -14,7 +14,7 @@ the generator is never sampled in ``__getitem__``), and every sample, real or sy
 through the wrapped dataset's pipeline, unless ``synthetic_pipeline`` gives the synthetic samples their own
 (e.g. classic augmentation on the real shots only: the synthetic samples are already variations of them).
 Synthetic samples carry ``is_synthetic=True``; with ``variant='retrieved'`` the added samples are real corpus
-clips of other datasets instead (``is_synthetic=False``, ``retrieved=True``; :mod:`kinemic_aug.retrieval`), which
+clips of other datasets instead (``is_synthetic=False``, ``retrieved=True``; :mod:`kinemic_aug.augmenter.retrieved`), which
 ``synthetic_pipeline`` and ``RealShareSampler`` treat as added samples, not as shots.
 
 With ``report_dir`` (``tools/train.py`` sets it to the run's work dir) the wrapper also writes, atomically,
@@ -99,7 +99,7 @@ class KineMICAugmentedDataset:
         kw = dict(self.augmenter_cfg)
         preset = kw.pop("preset", None)
         if preset is not None:
-            from ..presets import preset_kwargs
+            from ..augmenter.presets import preset_kwargs
             kw = preset_kwargs(preset, kw)
         if kw.get("synthetic_per_class") == "mirror":
             # the wrapped dataset holds the shots only: the counts come from the split they were drawn from
@@ -184,13 +184,15 @@ class KineMICAugmentedDataset:
             return None if isinstance(v, float) and math.isnan(v) else v
 
         classes = [{k: clean(v) for k, v in asdict(r).items()} for r in aug.reports.values()]
+        loaded = aug.resources.loaded_generator  # never loaded just for the report
         return {"variant": aug.variant, "preset": aug.preset, "seed": aug.seed, "num_real": self._metainfo.get("num_real"),
                 "real_repeat": self.real_repeat, "num_real_unique": self._metainfo.get("num_real_unique"),
                 "num_synthetic": self._metainfo.get("num_synthetic"), "augment_seconds": self.augment_seconds,
                 "adapt": aug.adapt_cfg.to_dict(), "synthesis": aug.synth_cfg.to_dict(),
                 "synthetic_per_class": aug.synthetic_per_class, "synthetic_ratio": aug.synthetic_ratio,
-                "generator": str(aug.generator_path), "generator_sha256": getattr(aug, "_gen_sha", None),
-                "generator_step": int(aug._gen.step) if hasattr(aug, "_gen") else None, "target_norm": aug.target_norm,
+                "generator": str(aug.generator_path),
+                "generator_sha256": aug.resources.generator_sha if loaded is not None else None,
+                "generator_step": int(loaded.step) if loaded is not None else None, "target_norm": aug.target_norm,
                 "target_stats": None if aug.target_stats is None else str(aug.target_stats),
                 "consistency": self.consistency or None, "classes": classes,
                 "synthetic_pipeline": None if self.synthetic_pipeline_cfg is None else

@@ -9,8 +9,8 @@
 
 Backend modules import torch/transformers; they are loaded on first use.
 """
-from .base import (TextEncoder, available_text_encoders, file_sha256, get_text_encoder, l2_normalize,
-                   register_text_encoder, weights_sha256)
+from .base import TextEncoder, file_sha256, l2_normalize, weights_sha256
+from .registry import available_text_encoders, get_text_encoder, register_text_encoder
 from .cache import CachedTextEncoder, EmbeddingStore
 from .hashing import HashingTextEncoder
 from .labels import LabelEntry, LabelSet, available_label_sets, load_label_set

@@ -1,11 +1,13 @@
-"""Registration of the built-in text encoders (imported lazily by :func:`get_text_encoder`).
+"""The built-in text encoders' factories (registered by :mod:`.registry`).
 
 The factories import their backend module on call, so asking for the hashing encoder never imports
 torch-heavy code and asking for MiniLM never imports ``transformers``.
 """
 from __future__ import annotations
 
-from .base import TextEncoder, _REGISTRY, register_text_encoder
+from typing import Callable, Dict, Tuple
+
+from .base import TextEncoder
 
 
 def _minilm(**kw) -> TextEncoder:
@@ -23,7 +25,9 @@ def _hashing(**kw) -> TextEncoder:
     return HashingTextEncoder(**kw)
 
 
-if "minilm" not in _REGISTRY:
-    register_text_encoder("minilm", _minilm, aliases=("all-minilm-l6-v2", "all-MiniLM-L6-v2", "default"))
-    register_text_encoder("clip", _clip, aliases=("clip-vit-b32", "clip-vit-b-32", "vit-b/32"))
-    register_text_encoder("hashing", _hashing, aliases=("hash", "hashing-test-only"))
+#: name -> (factory, aliases)
+BUILTIN_ENCODERS: Dict[str, Tuple[Callable[..., TextEncoder], Tuple[str, ...]]] = {
+    "minilm": (_minilm, ("all-minilm-l6-v2", "all-MiniLM-L6-v2", "default")),
+    "clip": (_clip, ("clip-vit-b32", "clip-vit-b-32", "vit-b/32")),
+    "hashing": (_hashing, ("hash", "hashing-test-only")),
+}

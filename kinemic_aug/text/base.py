@@ -17,7 +17,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -179,62 +179,3 @@ def validate_texts(texts: Union[str, Iterable[str]], source: Optional[str] = Non
             raise DataError(f"expected str, got {type(t).__name__}", source=source, sample=i, field="text")
         out.append(t)
     return out
-
-
-# ------------------------------------------------------------------------------------ registry
-_REGISTRY: Dict[str, Callable[..., TextEncoder]] = {}
-_ALIASES: Dict[str, str] = {}
-
-
-def register_text_encoder(name: str, factory: Callable[..., TextEncoder],
-                          aliases: Iterable[str] = (), overwrite: bool = False) -> None:
-    """Make ``factory(**kw)`` reachable as ``get_text_encoder(name, **kw)``."""
-    key = name.lower()
-    if key in _REGISTRY and not overwrite:
-        raise ValueError(f"text encoder {name!r} is already registered")
-    _REGISTRY[key] = factory
-    for a in aliases:
-        _ALIASES[a.lower()] = key
-
-
-def _ensure_builtins() -> None:
-    from . import backends  # noqa: F401  (registers the built-in encoders on first import)
-
-
-def available_text_encoders() -> List[str]:
-    _ensure_builtins()
-    return sorted(_REGISTRY)
-
-
-def _takes(fn: Callable[..., Any], arg: str) -> bool:
-    """Whether ``fn`` accepts keyword ``arg`` (by name or through ``**kwargs``)."""
-    import inspect
-
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == arg or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-
-
-def get_text_encoder(name: str = "minilm", *, cache_dir: Optional[PathLike] = None, device: Optional[str] = None,
-                     **kw) -> TextEncoder:
-    """Build a registered encoder by name (``'minilm'``, ``'clip'``, ``'hashing'`` or an alias).
-
-    With ``cache_dir`` the encoder is wrapped in a :class:`~kinemic_aug.text.cache.CachedTextEncoder`.
-    ``device`` reaches encoders whose factory takes one (the shipped ones do); a registered factory without a
-    ``device`` argument is built on its own default.
-    """
-    _ensure_builtins()
-    key = name.lower()
-    key = _ALIASES.get(key, key)
-    if key not in _REGISTRY:
-        raise KeyError(f"unknown text encoder {name!r}; available: {', '.join(available_text_encoders())}")
-    factory = _REGISTRY[key]
-    if device is not None and _takes(factory, "device"):
-        kw["device"] = device
-    enc = factory(**kw)
-    if cache_dir is not None:
-        from .cache import CachedTextEncoder
-        enc = CachedTextEncoder(enc, cache_dir)
-    return enc

@@ -6,7 +6,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from .actions import Ctx, Key, action, flat_feet
+from .action_kit import Ctx, Key, action, flat_feet
 
 GUARD: Dict[str, float] = {"b_sh_flex": 35, "b_sh_hadd": 25, "b_sh_abd": 4, "b_elbow": 115, "b_knee": 14,
                            "b_hip_flex": 10, "spine_flex": 6, "neck_flex": 4}

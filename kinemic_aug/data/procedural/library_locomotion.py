@@ -6,7 +6,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from .actions import Ctx, _vm, action, flat_feet, smoothstep
+from .action_kit import Ctx, _vm, action, flat_feet, smoothstep
 
 
 def gait(ctx: Ctx, *, cadence: float, hip_mean: float, hip_amp: float, knee_load: float, knee_swing: float,

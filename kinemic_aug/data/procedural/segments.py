@@ -12,7 +12,7 @@ Sub-clip captions come from :func:`.captions.caption_segments` on the single seg
 rng seeded by ``(corpus seed, clip index, segment index)``, so they are the same on every machine
 and do not depend on which other clips are expanded. Sub-clips stay ``synthetic=True`` with the
 parent's ``source`` and record ``meta['segment_of']`` (the parent's name) and ``meta['span']``
-(seconds, HumanML3D's ``from``/``to``), which :class:`~kinemic_aug.generator.pretrain.MotionTextDataset`
+(seconds, HumanML3D's ``from``/``to``), which :class:`~kinemic_aug.generator.training.MotionTextDataset`
 reads to crop long parents only inside a captioned span.
 """
 from __future__ import annotations

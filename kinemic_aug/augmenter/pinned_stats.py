@@ -29,10 +29,10 @@ from typing import Any, Dict, Tuple, Union
 
 import numpy as np
 
-from .adapt.keys import array_sha
-from .errors import DataError
-from .generator.representation import MotionRepresentation
-from .utils.io import atomic_save_npz
+from ..adapt.input_digests import array_sha
+from ..errors import DataError
+from ..generator.representation import MotionRepresentation
+from ..utils.io import atomic_save_npz
 
 FIELDS = ("mean", "std", "representation", "layout", "provenance")
 

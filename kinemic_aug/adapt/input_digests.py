@@ -15,13 +15,16 @@ A key now hashes what the features are computed *from*, which is bit-stable ever
   (:data:`FEATURE_CODE`, :func:`feature_code_sha`): editing them retrains instead of serving
   adapters trained on features the new code would not produce.
 
-Keys written by earlier versions (``legacy``) are still read: an entry found only under its old key
-is adopted under the new one (:meth:`ArtifactCache.load`'s ``legacy`` argument).
+A feature-code module is hashed under the name it had when the keys were introduced
+(:data:`FEATURE_CODE_NAMES`), with its relative imports written as they would read from that place
+(:func:`_as_if_at`): moving a module changes its import lines, not the computation, and must not
+retrain every adapter. Any other edit changes the digest.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, Mapping
 
@@ -31,8 +34,13 @@ import numpy as np
 KEY_VERSION = 2
 
 #: Modules (relative to the package) whose code computes the features from the inputs.
-FEATURE_CODE = ("domain.py", "skeleton/layout.py", "skeleton/resample.py", "skeleton/retarget.py",
+FEATURE_CODE = ("generator/dataset_space.py", "skeleton/layout.py", "skeleton/resample.py", "skeleton/retarget.py",
                 "generator/representation.py")
+
+#: Where a module of :data:`FEATURE_CODE` lived when the keys were introduced (the name the digest records).
+FEATURE_CODE_NAMES = {"generator/dataset_space.py": "domain.py"}
+
+_RELATIVE_IMPORT = re.compile(rb"^(\s*from )(\.+)([\w.]*)( import )", re.M)
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -54,13 +62,54 @@ def shots_digest(anns: Iterable[Mapping[str, Any]], id_field: str) -> str:
     return h.hexdigest()
 
 
+def _as_if_at(source: bytes, actual: str, recorded: str) -> bytes:
+    """``source`` (of the module at package path ``actual``) with each relative import rewritten to
+    name the same module from package path ``recorded``."""
+    if actual == recorded:
+        return source
+    here = actual.split("/")[:-1]
+    there = recorded.split("/")[:-1]
+
+    def rewrite(m: "re.Match[bytes]") -> bytes:
+        dots, rest = len(m.group(2)), m.group(3).decode()
+        target = here[:len(here) - (dots - 1)] + ([p for p in rest.split(".") if p])
+        common = 0
+        while common < min(len(target), len(there)) and target[common] == there[common]:
+            common += 1
+        if common < len(there):  # the target is not below the recorded place: keep the line as it is
+            return m.group(0)
+        rel = "." + ".".join(target[common:])
+        return m.group(1) + rel.encode() + m.group(4)
+
+    return _RELATIVE_IMPORT.sub(rewrite, source)
+
+
+def _import_order(source: bytes) -> bytes:
+    """The first block of consecutive relative-import lines, sorted (a move may reorder them)."""
+    lines = source.split(b"\n")
+    idx = [i for i, line in enumerate(lines) if line.startswith(b"from .")]
+    if not idx:
+        return source
+    start = idx[0]
+    end = start
+    while end < len(lines) and lines[end].startswith(b"from ."):
+        end += 1
+    lines[start:end] = sorted(lines[start:end])
+    return b"\n".join(lines)
+
+
 @functools.lru_cache(maxsize=None)
 def feature_code_sha() -> str:
-    """sha256 of the source files in :data:`FEATURE_CODE` (read once per process)."""
+    """sha256 of the source files in :data:`FEATURE_CODE` (read once per process), each under its
+    recorded name and with its imports as read from there."""
     h = hashlib.sha256()
     for rel in FEATURE_CODE:
-        h.update(rel.encode())
-        h.update((_PACKAGE / rel).read_bytes())
+        recorded = FEATURE_CODE_NAMES.get(rel, rel)
+        source = (_PACKAGE / rel).read_bytes()
+        if recorded != rel:
+            source = _import_order(_as_if_at(source, rel, recorded))
+        h.update(recorded.encode())
+        h.update(source)
     return h.hexdigest()
 
 

@@ -12,52 +12,63 @@ The clips are real motion of *other* datasets (their labels are not the target's
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from .data.pyskl import id_key
-from .errors import DataError
-from .skeleton.resample import resample
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .augmenter import KineMICAugmenter
+from ..data.corpus import MotionCorpus
+from ..data.annotation_template import AnnotationTemplate
+from ..data.pyskl import id_key
+from ..errors import DataError
+from ..generator.dataset_space import TargetDomain
+from ..skeleton.resample import resample
+from ..text.labels import LabelSet
+from .counts import SyntheticCounts
+from .paired_sources import PairedSources
+from .reports import ClassReport
+from .shots import ShotSet
 
 #: longest clip served, in seconds (a 10 s Kinder-Gator trial keeps its middle 8 s)
 MAX_SECONDS = 8.0
 
 
-def retrieved_annotations(aug: "KineMICAugmenter") -> List[Dict[str, Any]]:
-    """The ``retrieved`` samples of every class of ``aug`` (``aug._count(c)`` each), in its dataset's layout."""
-    from .augmenter import ClassReport
+def _clip_in_generator_fps(clip: Any, gen_fps: float) -> np.ndarray:
+    """The clip at the generator's frame rate, its middle :data:`MAX_SECONDS` at most."""
+    j = clip.joints if abs(clip.fps - gen_fps) < 1e-6 else resample(clip.joints, clip.fps, gen_fps, sample=clip.name)
+    keep = int(MAX_SECONDS * gen_fps)
+    if len(j) > keep:
+        s = (len(j) - keep) // 2
+        j = j[s:s + keep]
+    return j
 
-    aug._shot_joints()  # the shots' own checks (layout, a second person) run on this path too
-    pair, corpus, template = aug._pairing(), aug._corpus(), aug.annotation_template()
-    gen_fps = aug.domain.generator_fps
+
+def retrieved_annotations(shots: ShotSet, paired: PairedSources, corpus: MotionCorpus, domain: TargetDomain,
+                          labels: LabelSet, counts: SyntheticCounts, template: AnnotationTemplate,
+                          seed: int) -> Tuple[List[Dict[str, Any]], Dict[int, ClassReport]]:
+    """The ``retrieved`` samples of every class (``counts.count(c)`` each) in the dataset's layout, and the
+    per-class reports."""
+    pair = paired.pairs
+    gen_fps = domain.generator_fps
     out: List[Dict[str, Any]] = []
-    for c in aug.classes:
-        refs = aug._shots_of(c)
-        rpt = aug.reports[c] = ClassReport(c, aug.labels[c].name, len(refs))
+    reports: Dict[int, ClassReport] = {}
+    for c in shots.classes:
+        refs = shots.of_class(c)
+        rpt = reports[c] = ClassReport(c, labels[c].name, len(refs))
         ids, sims = pair.neighbours(c)
-        n = aug._count(c)
+        n = counts.count(c)
         if n and not len(ids):
-            raise DataError(f"class {c} ({aug.labels[c].name}) has no paired corpus clip to serve", sample=f"class {c}",
+            raise DataError(f"class {c} ({labels[c].name}) has no paired corpus clip to serve", sample=f"class {c}",
                             field="neighbours")
         rpt.requested = n
         if len(sims):
             rpt.top1_similarity, rpt.kth_similarity = float(sims[0]), float(sims[-1])
-        rng = np.random.default_rng([aug.seed, c, 98])
+        rng = np.random.default_rng([seed, c, 98])
         for i in range(n):
             rank = i % len(ids)
             clip = corpus[int(ids[rank])]
-            j = clip.joints if abs(clip.fps - gen_fps) < 1e-6 else resample(clip.joints, clip.fps, gen_fps,
-                                                                              sample=clip.name)
-            keep = int(MAX_SECONDS * gen_fps)
-            if len(j) > keep:
-                s = (len(j) - keep) // 2
-                j = j[s:s + keep]
+            j = _clip_in_generator_fps(clip, gen_fps)
             ref = refs[int(rng.integers(0, len(refs)))]
-            kp = aug.domain.from_generator(j, reference=ref["keypoint"], sample=clip.name)
+            kp = domain.from_generator(j, reference=ref["keypoint"], sample=clip.name)
             ann = {"frame_dir": f"retrieved_c{c:03d}_{i:05d}", "label": int(c), "keypoint": kp.astype(np.float32),
                    "total_frames": int(kp.shape[1]), "is_synthetic": bool(clip.synthetic), "retrieved": True,
                    "retrieved_info": {"corpus_clip": clip.name, "source": clip.source,
@@ -68,4 +79,4 @@ def retrieved_annotations(aug: "KineMICAugmenter") -> List[Dict[str, Any]]:
             ann["is_synthetic"] = bool(clip.synthetic)  # conform marks everything it builds synthetic
             out.append(ann)
         rpt.generated = n
-    return out
+    return out, reports

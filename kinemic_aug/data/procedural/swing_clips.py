@@ -9,16 +9,23 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from ..data.corpus import MotionClip, MotionCorpus
-from ..skeleton.layout import get_layout
+from ..corpus import MotionClip, MotionCorpus
+from ...skeleton.layout import get_layout
+from ...skeleton.retarget import rest_pose
 
-# Rest pose (metres, y-up, facing +z, the body's left on +x), SMPL-22 order.
-_REST = np.array([
-    [0.0, 0.95, 0.0], [0.09, 0.87, 0.0], [-0.09, 0.87, 0.0], [0.0, 1.05, 0.0], [0.1, 0.5, 0.0],
-    [-0.1, 0.5, 0.0], [0.0, 1.18, 0.0], [0.1, 0.08, 0.0], [-0.1, 0.08, 0.0], [0.0, 1.25, 0.0],
-    [0.1, 0.02, 0.12], [-0.1, 0.02, 0.12], [0.0, 1.45, 0.0], [0.08, 1.38, 0.0], [-0.08, 1.38, 0.0],
-    [0.0, 1.6, 0.03], [0.18, 1.4, 0.0], [-0.18, 1.4, 0.0], [0.45, 1.4, 0.0], [-0.45, 1.4, 0.0],
-    [0.7, 1.4, 0.0], [-0.7, 1.4, 0.0]], dtype=np.float64)
+def _t_pose() -> np.ndarray:
+    """The library's one rest pose (:func:`~kinemic_aug.skeleton.retarget.rest_pose`, SMPL-22) with both arms
+    laid out sideways at shoulder height: the start pose every swing below is written against."""
+    pose = rest_pose("smpl22").astype(np.float64)
+    for shoulder, elbow, wrist, sign in ((16, 18, 20, 1.0), (17, 19, 21, -1.0)):
+        upper = np.linalg.norm(pose[elbow] - pose[shoulder])
+        fore = np.linalg.norm(pose[wrist] - pose[elbow])
+        pose[elbow] = pose[shoulder] + (sign * upper, 0.0, 0.0)
+        pose[wrist] = pose[elbow] + (sign * fore, 0.0, 0.0)
+    return pose
+
+
+_REST = _t_pose()
 
 CAPTIONS: Dict[str, List[str]] = {
     "walk": ["a person walks forward.", "someone is walking straight ahead."],
@@ -58,7 +65,7 @@ def _swing(pose: np.ndarray, parents, pivot: int, axis: str, angle: float) -> No
     pose[idx] = (pose[idx] - pose[pivot]) @ _rot(axis, angle).T + pose[pivot]
 
 
-def toy_clip(kind: str, seconds: float, fps: float, rng: np.random.Generator, name: str) -> MotionClip:
+def swing_clip(kind: str, seconds: float, fps: float, rng: np.random.Generator, name: str) -> MotionClip:
     parents = get_layout("smpl22").parents
     n = max(2, int(round(seconds * fps)))
     tt = np.arange(n) / fps
@@ -95,10 +102,10 @@ def toy_clip(kind: str, seconds: float, fps: float, rng: np.random.Generator, na
                       name=name, source="procedural", synthetic=True, meta={"toy_kind": kind})
 
 
-def toy_corpus(num_clips: int = 8, seconds=(1.5, 4.0), fps: float = 20.0, seed: int = 0) -> MotionCorpus:
+def swing_corpus(num_clips: int = 8, seconds=(1.5, 4.0), fps: float = 20.0, seed: int = 0) -> MotionCorpus:
     """``num_clips`` procedural clips cycling through the four kinds (all ``synthetic=True``)."""
     rng = np.random.default_rng(seed)
     kinds = list(CAPTIONS)
-    clips = [toy_clip(kinds[i % len(kinds)], float(rng.uniform(*seconds)), fps, rng, f"toy{i:04d}")
+    clips = [swing_clip(kinds[i % len(kinds)], float(rng.uniform(*seconds)), fps, rng, f"toy{i:04d}")
              for i in range(num_clips)]
     return MotionCorpus(clips, name="toy-procedural")

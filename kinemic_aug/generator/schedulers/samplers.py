@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .schedule import NoiseSchedule
+from .noise_schedule import NoiseSchedule
 
 ModelFn = Callable[[Tensor, Tensor], Tensor]
 

@@ -11,13 +11,13 @@ from typing import Any, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ..errors import DataError
-from .checkpoint import load_generator
-from .denoiser import MotionDenoiser
-from .pretrain import TextEmbedder, embed_texts
-from .representation import MotionRepresentation
-from .sampler import guided_model_fn, make_sampler
-from .schedule import NoiseSchedule
+from ...errors import DataError
+from ..checkpoint import load_generator
+from ..models.denoiser import MotionDenoiser
+from ..conditioning import TextEmbedder, embed_texts
+from ..representation import MotionRepresentation
+from ..schedulers.samplers import guided_model_fn, make_sampler
+from ..schedulers.noise_schedule import NoiseSchedule
 
 
 class MotionGenerator:

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import CacheError
+from ...errors import CacheError
 
 LORA_TARGETS: Dict[str, str] = {
     "attn": r"seqTransEncoder\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_proj|out_proj)",

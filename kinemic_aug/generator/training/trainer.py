@@ -23,8 +23,8 @@ Two step engines (``PretrainConfig.engine``), the same recipe and loss:
 
 * ``"fast"`` (default): the batch is sorted by crop length and run packed (the denoiser's
   ``groups`` forward): only valid frames go through the per-token layers, and attention runs per
-  group of similar lengths (:mod:`.length_groups`), each padded only to its own longest crop;
-  dropout uses :func:`~.denoiser.fast_dropout`; AdamW runs as PyTorch's fused kernel. Padding is
+  group of similar lengths (:mod:`..length_groups`), each padded only to its own longest crop;
+  dropout uses :func:`~..models.layers.fast_dropout`; AdamW runs as PyTorch's fused kernel. Padding is
   40-60 % of a padded batch's frame tokens with 1-10 s crops, and on a CPU the float Bernoulli
   masks of ``torch.nn`` dropout take 15-20 % of a padded step; both costs go
   (``benchmarks/pretrain_speed.py`` measures the two engines). Because padding keys are masked,
@@ -48,340 +48,27 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ..data.corpus import MotionCorpus
-from ..errors import CacheError, DataError
-from ..skeleton.layout import get_layout
-from ..skeleton.resample import resample
-from ..utils.device import resolve_device
-from ..utils.io import atomic_save_figure
-from ..utils.rng import seeded
-from .checkpoint import load_checkpoint, save_checkpoint
-from .denoiser import DenoiserConfig, MotionDenoiser
-from .length_groups import CPU_COST, GPU_COST, length_groups
-from .representation import MotionRepresentation
-from .schedule import NoiseSchedule
+from ...errors import CacheError, DataError
+from ...utils.device import resolve_device
+from ...utils.rng import seeded
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..models.denoiser import MotionDenoiser
+from ..length_groups import CPU_COST, GPU_COST, length_groups
+from ..schedulers.noise_schedule import NoiseSchedule
+from .config import PretrainConfig, _RECIPE_FIELDS
+from .dataset import MotionTextDataset
+from .losses import (masked_mse, masked_mse_per_sample, masked_velocity_mse,
+                     masked_velocity_mse_per_sample)
+from .plotting import save_loss_plot
 
 log = logging.getLogger(__name__)
-
-TextEmbedder = Union[Callable[[List[str]], np.ndarray], Mapping[str, np.ndarray], Any]
-CROP_MODES = ("random", "caption")
-ENGINES = ("fast", "legacy")
-#: ``"none"``: clips drawn uniformly (the original recipe); ``"source_label"``: sources by the square
-#: root of their duration, labels equally within a source (:mod:`kinemic_aug.data.corpora.balance`).
-BALANCE_MODES = ("none", "source_label")
-# Recipe fields whose change on resume alters what the run trains on: a mismatch is logged.
-_RECIPE_FIELDS = ("fps", "min_seconds", "max_seconds", "crop", "lambda_vel", "batch_size", "lr")
-
-
-@dataclass
-class PretrainConfig:
-    """Training hyper-parameters (MDM: AdamW lr 1e-4, batch 64, no weight decay, EMA for the 50-step model).
-
-    ``crop``: ``"random"`` (original recipe; the default, so runs resumed from older checkpoints,
-    whose config has no ``crop``, continue unchanged) or ``"caption"`` (crops always match their
-    caption; see the module docstring). ``lambda_vel``: weight of :func:`masked_velocity_mse`
-    added to the x0 loss (0 = off, the original recipe). Both are saved in the checkpoint's
-    ``config['train']``, so ``load_generator(...).config`` shows how a model was trained.
-    ``balance``: how clips are drawn (``BALANCE_MODES``). ``val_every``: with a validation corpus
-    (``pretrain(val_corpus=...)``), the EMA model's x0 loss on fixed held-out batches is measured
-    every ``val_every`` steps (0: at every save) and kept in the checkpoint (``val_history``).
-    ``engine``: ``"fast"`` (packed, length-grouped attention, cheap dropout masks) or ``"legacy"`` (the
-    original step); same recipe, different random draws (see the module docstring). A train config
-    saved before the option existed reads as ``"legacy"`` (:meth:`from_dict`), which is how that
-    run was trained; the engine a resumed run uses is the caller's, and :meth:`GeneratorTrainer.resume`
-    says when it differs from the checkpoint's.
-    """
-
-    steps: int = 1000
-    batch_size: int = 32
-    lr: float = 1e-4
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
-    ema_decay: float = 0.999
-    fps: float = 20.0
-    min_seconds: float = 1.0
-    max_seconds: float = 10.0
-    diffusion_steps: int = 100
-    schedule: str = "cosine"
-    save_every: int = 500
-    seed: int = 0
-    device: str = "auto"
-    progress: bool = True
-    plot: bool = True
-    crop: str = "random"
-    lambda_vel: float = 0.0
-    engine: str = "fast"
-    balance: str = "none"
-    val_every: int = 0
-
-    def __post_init__(self) -> None:
-        if self.balance not in BALANCE_MODES:
-            raise ValueError(f"balance must be one of {BALANCE_MODES}, got {self.balance!r}")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
-        if self.crop not in CROP_MODES:
-            raise ValueError(f"crop must be one of {CROP_MODES}, got {self.crop!r}")
-        if not (self.lambda_vel >= 0 and math.isfinite(self.lambda_vel)):
-            raise ValueError(f"lambda_vel must be finite and >= 0, got {self.lambda_vel}")
-        if not 0 < self.min_seconds <= self.max_seconds:
-            raise ValueError(f"need 0 < min_seconds <= max_seconds, got {self.min_seconds}, {self.max_seconds}")
-        if not 50 <= self.diffusion_steps <= 1000:
-            log.warning("diffusion_steps=%d is outside the usual 50..1000", self.diffusion_steps)
-
-    def to_dict(self) -> Dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "PretrainConfig":
-        names = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in names}
-        kw.setdefault("engine", "legacy")  # saved before the fast engine existed
-        return cls(**kw)
-
-
-def embed_texts(embedder: TextEmbedder, texts: List[str]) -> np.ndarray:
-    """Embed ``texts`` with a callable, an object with ``.encode`` or a ``{caption: vector}`` mapping."""
-    if isinstance(embedder, Mapping):
-        missing = [t for t in texts if t not in embedder]
-        if missing:
-            raise DataError(f"no precomputed embedding for {len(missing)} caption(s), e.g. {missing[0]!r}",
-                            field="captions")
-        out = np.stack([np.asarray(embedder[t], np.float32) for t in texts]) if texts else np.zeros((0, 0), np.float32)
-    elif hasattr(embedder, "encode"):
-        out = embedder.encode(texts)
-    elif callable(embedder):
-        out = embedder(texts)
-    else:
-        raise TypeError(f"text embedder must be a callable, have .encode, or be a mapping; got {type(embedder).__name__}")
-    if isinstance(out, Tensor):
-        out = out.detach().cpu().numpy()
-    out = np.asarray(out, dtype=np.float32)
-    if out.ndim != 2 or out.shape[0] != len(texts):
-        raise DataError(f"text embedder returned shape {out.shape} for {len(texts)} captions", field="captions")
-    return out
-
-
-def _parent_span(clip: Any) -> Optional[Tuple[str, float, float]]:
-    """``(parent name, from, to)`` in seconds when ``clip`` is a captioned sub-clip of another clip:
-    ``meta['segment_of']`` + ``meta['span']`` (procedural segments) or a HumanML3D sub-clip
-    (``meta['id']`` names the file, ``meta['span']`` is non-zero)."""
-    meta = clip.meta or {}
-    span = meta.get("span")
-    if not isinstance(span, (list, tuple)) or len(span) != 2:
-        return None
-    start, end = float(span[0]), float(span[1])
-    parent = meta.get("segment_of")
-    if parent is None and meta.get("id") not in (None, clip.name) and (start, end) != (0.0, 0.0):
-        parent = meta["id"]
-    if parent is None or not end > start >= 0:
-        return None
-    return str(parent), start, end
-
-
-class MotionTextDataset:
-    """Clips of one layout at one frame rate, their caption embeddings, and a batch sampler.
-
-    ``spans[i]`` lists the captioned spans ``(start, end, caption ids)`` (frames at ``fps``) inside
-    clip ``i``, taken from sub-clips of it present in the same corpus; ``crop="caption"`` batches
-    crop a long clip only inside one of them.
-    """
-
-    def __init__(self, corpus: MotionCorpus, representation: MotionRepresentation,
-                 text_embedder: Optional[TextEmbedder] = None, text_dim: int = 0, fps: float = 20.0,
-                 fit_stats: bool = True):
-        if len(corpus) == 0:
-            raise DataError("empty corpus", source=corpus.name, field="clips")
-        self.rep = representation
-        self.fps = float(fps)
-        want = representation.layout.name
-        self.names: List[str] = []
-        self.joints: List[np.ndarray] = []
-        self.caption_ids: List[List[int]] = []
-        captions: Dict[str, int] = {}
-        for clip in corpus:
-            if get_layout(clip.layout).name != want:
-                raise DataError(f"layout {clip.layout!r} but the representation is for {want!r}; retarget first",
-                                source=corpus.name, sample=clip.name, field="layout")
-            j = resample(clip.joints, clip.fps, self.fps, sample=clip.name) if abs(clip.fps - self.fps) > 1e-6 \
-                else clip.joints
-            representation.check_joints(j, sample=clip.name)
-            self.names.append(clip.name)
-            self.joints.append(j)
-            ids = []
-            for c in clip.captions:
-                c = c.strip()
-                if c:
-                    ids.append(captions.setdefault(c, len(captions)))
-            self.caption_ids.append(ids)
-        self.captions = list(captions)
-        self.text_dim = int(text_dim)
-        use_text = bool(self.text_dim) and text_embedder is not None and bool(self.captions)
-        if use_text:
-            emb = embed_texts(text_embedder, self.captions)
-            if emb.shape[1] != self.text_dim:
-                raise DataError(f"text embeddings are {emb.shape[1]}-d, the denoiser expects {self.text_dim}",
-                                source=corpus.name, field="captions")
-            self.text_emb = emb
-        else:
-            if self.text_dim and self.captions:
-                log.warning("no text embedder given: training without text conditioning")
-            self.text_emb = np.zeros((len(self.captions), max(self.text_dim, 1)), np.float32)
-            self.caption_ids = [[] for _ in self.caption_ids]
-        index = {n: i for i, n in enumerate(self.names)}
-        self.spans: List[List[Tuple[int, int, List[int]]]] = [[] for _ in self.joints]
-        for k, clip in enumerate(corpus):
-            ps = _parent_span(clip)
-            if ps is None or ps[0] not in index:
-                continue
-            i = index[ps[0]]
-            start = int(round(ps[1] * self.fps))
-            end = min(len(self.joints[i]), int(round(ps[2] * self.fps)))
-            if end > start:
-                self.spans[i].append((start, end, list(self.caption_ids[k])))
-        # chained clips (several recorded segments) that no sub-clip spans: "caption" crops of them
-        # fall back to the whole-clip caption; the trainer warns when they are too long to use whole
-        self.unspanned_chains = [i for i, clip in enumerate(corpus)
-                                 if len((clip.meta or {}).get("segments") or []) > 1 and not self.spans[i]]
-        if fit_stats:
-            representation.fit(self.joints, names=self.names)
-        self.corpus_name = corpus.name
-        self.corpus_fingerprint = corpus.fingerprint()
-        #: per-clip draw probabilities (``None``: uniform); see ``PretrainConfig.balance``
-        self.weights: Optional[np.ndarray] = None
-
-    def __len__(self) -> int:
-        return len(self.joints)
-
-    def _random_crop(self, rng: np.random.Generator, i: int, min_frames: int,
-                     max_frames: int) -> Tuple[int, int, List[int]]:
-        """The original recipe: a random-length window anywhere, the whole clip's captions."""
-        n = len(self.joints[i])
-        length = min(n, int(rng.integers(min_frames, max_frames + 1)))
-        start = int(rng.integers(0, n - length + 1))
-        return start, length, self.caption_ids[i]
-
-    def _caption_crop(self, rng: np.random.Generator, i: int, max_frames: int) -> Tuple[int, int, List[int]]:
-        """A window whose caption describes it: the whole clip if it fits, else inside one
-        captioned span (whole if the span fits, else ``max_frames`` of it), else the longest
-        window of the clip with the clip's caption."""
-        n = len(self.joints[i])
-        if n <= max_frames:
-            return 0, n, self.caption_ids[i]
-        if self.spans[i]:
-            lo, hi, ids = self.spans[i][int(rng.integers(len(self.spans[i])))]
-        else:
-            lo, hi, ids = 0, n, self.caption_ids[i]
-        if hi - lo <= max_frames:
-            return lo, hi - lo, ids
-        return lo + int(rng.integers(0, hi - lo - max_frames + 1)), max_frames, ids
-
-    def sample_batch(self, rng: np.random.Generator, batch_size: int, min_frames: int,
-                     max_frames: int, crop: str = "random") -> Dict[str, Tensor]:
-        """Random clips, each cropped per ``crop`` (see the module docstring; ``"random"``: crops
-        of ``min_frames..max_frames``, shorter clips whole; ``"caption"``: whole clips or captioned
-        spans, at most ``max_frames``), one random caption of the crop each. Returns ``x [B, T, D]``
-        (normalised, zero-padded), ``mask [B, T]``, ``text_emb [B, text_dim]`` (zeros = no caption),
-        ``has_text [B]`` and ``caption [B]`` (index into :attr:`captions`, -1 = none)."""
-        if crop not in CROP_MODES:
-            raise ValueError(f"crop must be one of {CROP_MODES}, got {crop!r}")
-        feats, caps = [], []
-        for _ in range(batch_size):
-            if self.weights is not None:
-                i = int(rng.choice(len(self.joints), p=self.weights))
-            else:
-                i = int(rng.integers(len(self.joints)))
-            if crop == "random":
-                start, length, ids = self._random_crop(rng, i, min_frames, max_frames)
-            else:
-                start, length, ids = self._caption_crop(rng, i, max_frames)
-            j = self.joints[i][start:start + length]
-            feats.append(self.rep.normalize(self.rep.encode(j, sample=self.names[i])))
-            caps.append(ids[int(rng.integers(len(ids)))] if ids else -1)
-        t_max = max(len(f) for f in feats)
-        x = np.zeros((batch_size, t_max, self.rep.dim), np.float32)
-        mask = np.zeros((batch_size, t_max), bool)
-        for b, f in enumerate(feats):
-            x[b, :len(f)] = f
-            mask[b, :len(f)] = True
-        has_text = np.array([c >= 0 for c in caps])
-        text = np.zeros((batch_size, max(self.text_dim, 1)), np.float32)
-        for b, c in enumerate(caps):
-            if c >= 0:
-                text[b] = self.text_emb[c]
-        return {"x": torch.from_numpy(x), "mask": torch.from_numpy(mask),
-                "text_emb": torch.from_numpy(text[:, :self.text_dim]) if self.text_dim else None,
-                "has_text": torch.from_numpy(has_text), "caption": torch.tensor(caps, dtype=torch.long)}
-
-
-def masked_mse_per_sample(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """Per-sample MSE over valid frames ``[B]`` (each clip weighs the same whatever its length)."""
-    m = mask.to(pred.dtype)[..., None]
-    return ((pred - target) ** 2 * m).sum(dim=(1, 2)) / (m.sum(dim=(1, 2)) * pred.shape[-1]).clamp(min=1)
-
-
-def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """Mean squared error over valid frames: per-sample mean over its valid elements, then the batch
-    mean (each clip weighs the same whatever its length)."""
-    return masked_mse_per_sample(pred, target, mask).mean()
-
-
-def masked_velocity_mse_per_sample(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """Per-sample :func:`masked_velocity_mse` ``[B]`` (0 for clips of one frame)."""
-    if pred.shape[1] < 2:
-        return pred.sum(dim=(1, 2)) * 0.0
-    dp = pred[:, 1:] - pred[:, :-1]
-    dt = target[:, 1:] - target[:, :-1]
-    pair = mask[:, 1:] & mask[:, :-1]
-    return masked_mse_per_sample(dp, dt, pair)
-
-
-def masked_velocity_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """Mean squared error between frame-to-frame differences of ``pred`` and ``target``.
-
-    Why: an x0 loss alone is satisfied by the mean of the plausible motions, which moves less than
-    any of them, so samples come out muted. Matching velocities penalises that directly. This is
-    the velocity term of MDM's geometric losses (Tevet et al., "Human Motion Diffusion Model",
-    ICLR 2023, Sec. 3: L_vel = mean over frames of ||(x_{i+1} - x_i) - (x̂_{i+1} - x̂_i)||²); MDM
-    computes it on joint positions, here it runs on the (normalised) representation features,
-    which for the ``xyz`` representation are root-relative positions. A difference counts only when
-    both of its frames are valid, so padding never leaks in; per-sample mean, then batch mean,
-    like :func:`masked_mse`. Clips of one frame contribute 0.
-    """
-    if pred.shape[1] < 2:
-        return pred.sum() * 0.0
-    return masked_velocity_mse_per_sample(pred, target, mask).mean()
-
-
-def save_loss_plot(losses: Sequence[float], path: Union[str, Path], title: str = "generator pretraining") -> Path:
-    """Raw and moving-average loss per step, written atomically as PNG."""
-
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    y = np.asarray(losses, dtype=np.float64)
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    if len(y):
-        ax.plot(np.arange(1, len(y) + 1), y, lw=0.6, alpha=0.4, label="loss")
-        k = max(1, len(y) // 50)
-        if k > 1:
-            sm = np.convolve(y, np.ones(k) / k, mode="valid")
-            ax.plot(np.arange(k, len(y) + 1), sm, lw=1.5, label=f"mean of {k}")
-        ax.set_yscale("log" if np.all(y > 0) else "linear")
-    ax.set_xlabel("step")
-    ax.set_ylabel("masked MSE (x0)")
-    ax.set_title(title)
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    return atomic_save_figure(fig, path)
 
 
 class GeneratorTrainer:
@@ -487,7 +174,7 @@ class GeneratorTrainer:
                                  noise: Tensor) -> Tensor:
         """The same loss (mean over clips of each clip's loss) with the batch sorted by crop length
         and run packed: valid frames only through the per-token layers, attention per group of
-        similar lengths (:mod:`.length_groups`)."""
+        similar lengths (:mod:`..length_groups`)."""
         lengths = mask.sum(1).cpu()
         order = torch.argsort(lengths, stable=True)
         cost = GPU_COST if self.device.type == "cuda" else CPU_COST
@@ -701,50 +388,3 @@ class GeneratorTrainer:
                                                "weights": ckpt.get("exported_from", {}).get("weights", "model")}
         log.info("continuing from the weights of %s at step %d (fresh optimizer)", path, self.step)
         return self
-
-
-def pretrain(corpus: MotionCorpus, out: Union[str, Path], *, representation: MotionRepresentation,
-             text_embedder: Optional[TextEmbedder] = None, denoiser: Union[str, DenoiserConfig] = "small",
-             config: Optional[PretrainConfig] = None, resume: bool = True,
-             text_info: Optional[Dict[str, Any]] = None,
-             val_corpus: Optional[MotionCorpus] = None,
-             init_from: Optional[Union[str, Path]] = None) -> GeneratorTrainer:
-    """Build dataset, denoiser and trainer, resume from ``out`` if it exists, and train.
-
-    ``init_from``: a sampling-only checkpoint to continue from (:meth:`GeneratorTrainer.continue_from`) when
-    ``out`` does not exist yet; once ``out`` is written, reruns resume from it exactly.
-
-    ``denoiser``: a preset name (``"small"``, ``"mdm"``, ...) or a config; its ``input_dim`` is set
-    from the representation, and ``text_dim`` from the embedder's output (0 without one).
-    ``val_corpus``: held-out clips (never trained on) for the validation curve; normalised with the
-    training corpus's statistics.
-    """
-    config = config or PretrainConfig()
-    probe = embed_texts(text_embedder, ["a person walks forward."]) if text_embedder is not None and \
-        not isinstance(text_embedder, Mapping) else None
-    if isinstance(text_embedder, Mapping) and text_embedder:
-        text_dim = int(np.asarray(next(iter(text_embedder.values()))).shape[-1])
-    else:
-        text_dim = int(probe.shape[1]) if probe is not None else 0
-    if isinstance(denoiser, str):
-        dcfg = DenoiserConfig.preset(denoiser, input_dim=representation.dim, text_dim=text_dim)
-    else:
-        dcfg = denoiser
-    with seeded(config.seed):  # seeded weight init, caller's RNG untouched (CPU and CUDA)
-        model = MotionDenoiser(dcfg)
-    dataset = MotionTextDataset(corpus, representation, text_embedder, text_dim=dcfg.text_dim, fps=config.fps)
-    if config.balance == "source_label":
-        from ..data.corpora.balance import balanced_weights
-        dataset.weights = balanced_weights(corpus)
-    trainer = GeneratorTrainer(model, dataset, config, out=out, extra_config={"text": dict(text_info or {})})
-    if val_corpus is not None and len(val_corpus):
-        val = MotionTextDataset(val_corpus, representation, text_embedder, text_dim=dcfg.text_dim, fps=config.fps,
-                                fit_stats=False)
-        trainer.set_validation(val)
-    if resume and Path(out).exists():
-        trainer.resume(out)
-        log.info("resumed from %s at step %d", out, trainer.step)
-    elif init_from is not None:
-        trainer.continue_from(init_from)
-    trainer.train()
-    return trainer

@@ -1,0 +1,70 @@
+"""What synthesis does for one class (:class:`SynthesisConfig`): sampler, guidance, filter thresholds, draw bound."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, Tuple
+
+
+@dataclass(frozen=True)
+class SynthesisConfig:
+    """How synthetic samples are drawn.
+
+    Attributes:
+        steps, sampler, eta, guidance: reverse diffusion (DDIM with 20 steps and guidance 2.5 by default).
+        batch_size: sequences per forward pass.
+        compose_with: unrelated captions for dual conditioning; ``compose_fraction`` of the samples
+            use one of them (with the class's action id) instead of the class caption.
+        static_ratio, explode_ratio, bone_cv_max: the degenerate-sample filter.
+        oversample: draw this factor more than asked, so the filter can drop some and still meet the count.
+        draw_limit: draw at most this many samples per sample asked (``draw_limit × n`` per class) before
+            giving up on the count; the class's report then records the shortfall and the filter's reasons.
+        shot_strength: ``1.0`` samples from pure noise (the paper's synthesis). Below 1, each sample
+            starts from one of the class's real shots noised ``shot_strength`` of the way up the chain
+            (partial diffusion): the adapted generator then re-draws the shot's detail, amplitude and
+            style while its timing stays, which keeps samples moving like the class even when the
+            generator alone produces muted motion. Shots are used in turn (each gets an equal share of
+            the samples drawn; the filter may then drop more of one shot's than of another's).
+        rechain_bones: rebuild each kept sample with the bone lengths of a real shot of the class
+            (see the module docstring); the filter judges the raw sample first.
+    """
+
+    steps: int = 20
+    sampler: str = "ddim"
+    eta: float = 0.0
+    guidance: float = 2.5
+    batch_size: int = 64
+    compose_with: Tuple[str, ...] = ()
+    compose_fraction: float = 0.0
+    static_ratio: float = 0.15
+    explode_ratio: float = 2.5
+    bone_cv_max: float = 0.6
+    oversample: float = 1.25
+    draw_limit: float = 8.0
+    shot_strength: float = 1.0
+    rechain_bones: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.shot_strength <= 1.0:
+            raise ValueError(f"shot_strength must be in (0, 1], got {self.shot_strength}")
+        if not self.oversample >= 1.0:
+            raise ValueError(f"oversample must be >= 1, got {self.oversample}")
+        if not self.draw_limit >= self.oversample:
+            raise ValueError(f"draw_limit ({self.draw_limit}) must be >= oversample ({self.oversample})")
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> "SynthesisConfig":
+        """Synthesis as the reference runs it: the full ancestral (DDPM) chain from pure noise, guidance
+        2.5, no degenerate-sample filter, no shot anchoring, no bone re-chaining. ``steps`` is capped at
+        the checkpoint's own number of diffusion steps, so 1000 means "all of them". ``overrides`` replace
+        fields."""
+        base = dict(steps=1000, sampler="ddpm", eta=0.0, guidance=2.5, static_ratio=0.0, explode_ratio=float("inf"),
+                    bone_cv_max=float("inf"), oversample=1.0, draw_limit=1.0, shot_strength=1.0, rechain_bones=False)
+        base.update(overrides)
+        if "compose_with" in base:
+            base["compose_with"] = tuple(base["compose_with"])
+        return cls(**base)
+
+    def to_dict(self) -> Dict:
+        d = asdict(self)
+        d["compose_with"] = list(self.compose_with)
+        return d

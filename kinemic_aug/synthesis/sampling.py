@@ -1,0 +1,168 @@
+"""Sampling one class: lengths from the shots, rounds of draws until the filter kept enough or the draw bound is hit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from ..generator.models.denoiser import MotionDenoiser
+from ..generator.representation import MotionRepresentation
+from ..generator.schedulers.samplers import guided_model_fn, make_sampler
+from ..generator.schedulers.noise_schedule import NoiseSchedule
+from ..skeleton.layout import get_layout
+from ..skeleton.retarget import bone_lengths, rechain
+from .config import SynthesisConfig
+from .filter import FilterReport, ShotStats, classify
+
+
+@torch.no_grad()
+def sample_sequences(model: MotionDenoiser, representation: MotionRepresentation, schedule: NoiseSchedule,
+                     lengths: Sequence[int], text_emb: np.ndarray, action: Optional[Sequence[int]],
+                     cfg: SynthesisConfig, seed: int,
+                     starts: Optional[Sequence[np.ndarray]] = None) -> List[np.ndarray]:
+    """Decode joint sequences ``[L_i, V, 3]`` for per-sample text embeddings ``[N, E]`` and actions.
+
+    ``starts``: per sample, normalised generator features ``[L_i, D]`` to start from (used with
+    ``cfg.shot_strength < 1``)."""
+    dev = next(model.parameters()).device
+    model.eval()
+    smp = make_sampler(cfg.sampler, schedule, steps=min(cfg.steps, schedule.num_steps), eta=cfg.eta)
+    out: List[np.ndarray] = []
+    lengths = [int(n) for n in lengths]
+    for start in range(0, len(lengths), cfg.batch_size):
+        lb = lengths[start:start + cfg.batch_size]
+        b, t = len(lb), max(lb)
+        te = torch.as_tensor(np.asarray(text_emb[start:start + b]), dtype=torch.float32, device=dev)
+        act = None if action is None else torch.as_tensor(list(action[start:start + b]), dtype=torch.long, device=dev)
+        mask = torch.arange(t, device=dev)[None] < torch.as_tensor(lb, device=dev)[:, None]
+        fn = guided_model_fn(model, scale=cfg.guidance, text_emb=te, action=act, mask=mask)
+        gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + start)
+        x_start = None
+        if starts is not None and cfg.shot_strength < 1.0:
+            x_start = torch.zeros(b, t, model.config.input_dim)
+            for i, st in enumerate(starts[start:start + b]):
+                st = torch.as_tensor(st[:lb[i]], dtype=torch.float32)
+                x_start[i, :len(st)] = st
+                x_start[i, len(st):lb[i]] = st[-1]  # a representation with L-1 feature frames (hml263) repeats the last
+        x = smp.sample(fn, (b, t, model.config.input_dim), generator=gen, device=dev, x_start=x_start,
+                       strength=cfg.shot_strength)
+        feats = representation.denormalize(x.float().cpu()).numpy()
+        out.extend(representation.decode(feats[i, :n]) for i, n in enumerate(lb))
+    return out
+
+
+@dataclass
+class _Round:
+    """One round of a class's draws: what to sample, and what each sample was drawn with."""
+
+    lens: np.ndarray
+    text_emb: np.ndarray
+    action: Optional[List[int]]
+    starts: Optional[List[np.ndarray]]
+    seed: int
+    cap: np.ndarray
+    composed: np.ndarray
+    which: np.ndarray
+
+
+class ClassDraws:
+    """The draw-and-filter loop of one class, one round at a time (:meth:`next_round`, then :meth:`accept`
+    with the round's samples), so several classes' rounds can be sampled in one batched run."""
+
+    def __init__(self, representation: MotionRepresentation, *, n: int, shot_joints: Sequence[np.ndarray],
+                 class_text_emb: np.ndarray, action: Optional[int], cfg: SynthesisConfig, seed: int,
+                 compose_text_emb: Optional[np.ndarray] = None):
+        self.n, self.cfg, self.seed, self.action = int(n), cfg, int(seed), action
+        self.class_text_emb, self.compose_text_emb = class_text_emb, compose_text_emb
+        self.rng = np.random.default_rng([int(seed), 17])
+        self.stats = ShotStats.from_shots(shot_joints)
+        self.shot_lens = np.array([len(s) for s in shot_joints])
+        self.num_shots = len(shot_joints)
+        self.anchored = cfg.shot_strength < 1.0
+        self.parents = get_layout("smpl22").parents
+        self.bones = [bone_lengths(np.asarray(s), self.parents) for s in shot_joints]
+        self.shot_feats = ([representation.normalize(representation.encode(np.asarray(s))).astype(np.float32)
+                            for s in shot_joints] if self.anchored else None)
+        self.turn = 0
+        self.max_draws = int(np.ceil(n * cfg.draw_limit))
+        self.report = FilterReport(requested=int(n), max_draws=self.max_draws)
+        self.kept: List[np.ndarray] = []
+        self.infos: List[dict] = []
+        self.rounds = 0
+        self.passed = 0  # samples the filter let through, surplus included: the pass rate that sizes the next round
+
+    def pending(self) -> bool:
+        return len(self.kept) < self.n and self.report.drawn < self.max_draws
+
+    def next_round(self) -> _Round:
+        cfg, rng, report = self.cfg, self.rng, self.report
+        need = self.n - len(self.kept)
+        if self.rounds == 0:
+            m = int(np.ceil(need * cfg.oversample))
+        else:  # sized by the pass rate so far; with nothing passed yet, the rest of the budget
+            rate = self.passed / max(report.drawn, 1)
+            m = int(np.ceil(need * cfg.oversample / rate)) if rate > 0 else self.max_draws
+        m = max(1, min(m, self.max_draws - report.drawn))
+        report.drawn += m
+        if self.anchored:  # each sample starts from a shot, in turn, and keeps its length
+            which = (self.turn + np.arange(m)) % self.num_shots
+            self.turn += m
+            lens = self.shot_lens[which]
+        else:
+            which = rng.integers(0, self.num_shots, size=m)  # the shot whose body (bone lengths) it gets
+            lens = rng.choice(self.shot_lens, size=m)
+        cap = rng.integers(0, len(self.class_text_emb), size=m)
+        te = self.class_text_emb[cap]
+        composed = np.zeros(m, dtype=bool)
+        comp = self.compose_text_emb
+        if comp is not None and len(comp) and cfg.compose_fraction > 0:
+            composed = rng.random(m) < cfg.compose_fraction
+            ci = rng.integers(0, len(comp), size=m)
+            te = np.where(composed[:, None], comp[ci], te)
+        acts = None if self.action is None else [int(self.action)] * m
+        starts = [self.shot_feats[w] for w in which] if self.anchored else None
+        return _Round(lens, te, acts, starts, self.seed * 31 + self.rounds, cap, composed, which)
+
+    def accept(self, rnd: _Round, seqs: Sequence[np.ndarray]) -> None:
+        cfg, report = self.cfg, self.report
+        for s, c, comp, w in zip(seqs, rnd.cap, rnd.composed, rnd.which):
+            verdict = classify(s, self.stats, cfg)
+            if verdict == "ok" and cfg.rechain_bones:
+                s = rechain(s, self.parents, self.bones[int(w)])
+                verdict = classify(s, self.stats, cfg)
+            self.passed += verdict == "ok"
+            if verdict == "ok" and len(self.kept) < self.n:
+                self.kept.append(s.astype(np.float32))
+                self.infos.append({"caption_index": int(c), "composed": bool(comp), "shot_index": int(w)})
+                report.kept += 1
+            elif verdict == "static":
+                report.static += 1
+            elif verdict == "exploding":
+                report.exploding += 1
+        self.rounds += 1
+
+    def result(self) -> Tuple[List[np.ndarray], FilterReport, List[dict]]:
+        self.report.rounds = self.rounds
+        return self.kept, self.report, self.infos
+
+
+def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation, schedule: NoiseSchedule, *,
+                     n: int, shot_joints: Sequence[np.ndarray], class_text_emb: np.ndarray,
+                     action: Optional[int], cfg: SynthesisConfig, seed: int,
+                     compose_text_emb: Optional[np.ndarray] = None) -> Tuple[List[np.ndarray], FilterReport, List[dict]]:
+    """``n`` filtered sequences (generator space) for one class, and what the filter did.
+
+    ``class_text_emb``: ``[P, E]`` the class's caption embeddings (one is drawn per sample).
+    ``compose_text_emb``: ``[Q, E]`` unrelated captions for dual conditioning.
+    Returns (sequences, report, per-sample info dicts with the caption index, whether composed and
+    ``shot_index``: the shot it started from (anchored) or whose bone lengths it got).
+    """
+    st = ClassDraws(representation, n=n, shot_joints=shot_joints, class_text_emb=class_text_emb, action=action,
+                     cfg=cfg, seed=seed, compose_text_emb=compose_text_emb)
+    while st.pending():
+        rnd = st.next_round()
+        st.accept(rnd, sample_sequences(model, representation, schedule, rnd.lens, rnd.text_emb, rnd.action, cfg,
+                                        seed=rnd.seed, starts=rnd.starts))
+    return st.result()
