@@ -73,7 +73,11 @@ def prepare(cache: Path) -> Dict[str, Any]:
     torch.set_num_threads(1)
     from kinemic_aug.augmenter import KineMICAugmenter
     if JOBS.exists():
-        return {"prepared_seconds": 0.0, "cached": True}
+        try:  # a pickle of objects whose classes have since moved or changed is rebuilt, not trusted
+            _load()
+            return {"prepared_seconds": 0.0, "cached": True}
+        except (ModuleNotFoundError, AttributeError, ImportError, pickle.UnpicklingError, EOFError):
+            JOBS.unlink()
     t0 = time.time()
     aug = KineMICAugmenter(str(MSR), split="xsub_train", shots=10, labels="msr_action3d", layout="msr_action3d",
                            cache_dir=cache, progress=False, allow_fewer=True, seed=0)

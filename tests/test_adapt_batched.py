@@ -70,7 +70,9 @@ def test_each_batched_adapter_equals_the_one_trained_alone(variant, extra):
     jobs = [AdapterJob(j.shots, j.pool if variant != "finetune" else None, j.cfg.variant(variant), j.classes, j.name)
             for j in jobs]
     bt = BatchedKineMICTrainer(copy.deepcopy(base), sch, jobs)
-    bt.train()
+    histories = bt.train()
+    assert histories is bt.histories and len(histories) == len(jobs) and all(histories)
+    assert not bt.target.training  # left ready for sampling, as a lone trainer is
     for k, j in enumerate(jobs):
         _assert_same_state(_lone(base, sch, j).state_dict(), bt.state_dict(k))
     if variant == "kinemic":  # the classes did learn, and differently

@@ -389,6 +389,50 @@ def test_bad_target_stats_files_are_refused_naming_the_file_and_field(msr_pkl, t
         _aug(msr_pkl, tiny_generator, cache, target_norm="generalist").save_target_stats(tmp_path / "x.npz")
 
 
+def test_cache_keys_hash_the_inputs_so_last_bit_feature_differences_still_hit(msr_pkl, tiny_generator, tmp_path,
+                                                                               monkeypatch):
+    cache = tmp_path / "cache"
+    first = _aug(msr_pkl, tiny_generator, cache)
+    a1 = first.annotations()
+    # another machine, BLAS build or thread count: the same inputs give features that differ in the last bits
+    from kinemic_aug.generator.representation import MotionRepresentation
+    normalize = MotionRepresentation.normalize
+    monkeypatch.setattr(MotionRepresentation, "normalize", lambda self, x: normalize(self, x) * (1 + 1e-6))
+    second = _aug(msr_pkl, tiny_generator, cache)
+    a2 = second.annotations()
+    assert all(r.adapt_cached and r.synth_cached for r in second.reports.values())
+    for x, y in zip(a1, a2):
+        np.testing.assert_array_equal(x["keypoint"], y["keypoint"])
+
+
+def test_a_changed_shot_caption_or_feature_code_is_a_new_adapter(msr_pkl, tiny_generator, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    adapt = AdaptConfig(**{**ADAPT.to_dict(), "negatives": "low_similarity", "low_similarity_k": 6})
+    kw = dict(adapt=adapt, target_norm="generalist")
+    _aug(msr_pkl, tiny_generator, cache, **kw).synthetic_annotations()
+    # one keypoint of one class-14 shot moves by a millimetre
+    with open(msr_pkl, "rb") as f:
+        data = pickle.load(f)
+    probe = _aug(msr_pkl, tiny_generator, cache, **kw)
+    shot = next(a for a in probe.shot_anns if a["label"] == 14)["frame_dir"]
+    for a in data["annotations"]:
+        if a["frame_dir"] == shot:
+            a["keypoint"] = a["keypoint"].copy()
+            a["keypoint"][0, 0, 0, 0] += 1e-3
+    edited = KineMICAugmenter(data, **{**dict(split="xsub_train", shots=2, labels="msr_action3d",
+                                              layout="msr_action3d", classes=[0, 14], synthetic_per_class=3,
+                                              generator=tiny_generator["path"], corpus=tiny_generator["corpus"],
+                                              cache_dir=cache, synthesis=PERMISSIVE, progress=False), **kw})
+    edited.synthetic_annotations()
+    assert edited.reports[0].adapt_cached and not edited.reports[14].adapt_cached
+    # the code that computes the features from the inputs is part of every key
+    import kinemic_aug.augmenter.cache_keys as cache_keys
+    monkeypatch.setattr(cache_keys, "feature_code_sha", lambda: "edited retargeting code")
+    recoded = _aug(msr_pkl, tiny_generator, cache, **kw)
+    recoded.synthetic_annotations()
+    assert not any(r.adapt_cached or r.synth_cached for r in recoded.reports.values())
+
+
 def test_progress_bars_stay_out_of_redirected_output(msr_pkl, tiny_generator, tmp_path, capfd):
     aug = _aug(msr_pkl, tiny_generator, tmp_path / "cache", progress=True, classes=[0])
     aug.synthetic_annotations()

@@ -3,7 +3,9 @@ was split into stages: entries written by earlier versions must stay hits (no re
 
 The shots are a few rounded random arrays, the generator is the shipped ``small`` one (a file in the
 repository) and the corpus is the seed corpus, so nothing here depends on data outside the repository.
-If a pinned value changes, every cache built so far is silently missed: fix the code, not the pin.
+If a pinned value changes, every cache built so far is silently missed: when the change was meant to be
+behaviour-neutral (a move, a rename), fix the code, not the pin; when it changes how features or keys are
+computed on purpose, update the pin and say so.
 """
 import numpy as np
 import pytest

@@ -18,7 +18,7 @@ keys need not know how an adapter was trained. What makes it so:
   dropouts, output LoRA). Here each class keeps its own generator state (:class:`ClassStreams`), and
   every random site of the batched forward (:class:`ClassDropout`, :class:`ClassSelfAttention`, the
   condition drop of :class:`ClassDenoiser`) runs the module's own code on that class's rows, cut to
-  that class's own length, under that class's state: the same shapes in the same order, so the same masks.
+  that class's own length, under that class's state (those classes live in :mod:`.stacked_target`): the same shapes in the same order, so the same masks.
 * **padding**: the classes' batches are padded to the longest; padded frames are masked out of the
   attention keys and of every loss, so they change no valid output and get no gradient.
 * **parameters**: LoRA ``A``/``B`` stacked ``[C, ...]`` (:class:`~..generator.models.lora.StackedLoRALinear`),
@@ -335,3 +335,5 @@ class BatchedKineMICTrainer(BatchedTrainerState):
                 break
         if bar is not None:
             bar.close()
+        self.target.eval()
+        return self.histories

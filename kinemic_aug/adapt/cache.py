@@ -1,7 +1,7 @@
 """Content-addressed, checksummed, lock-protected store for adapters and synthetic sets.
 
 An entry's key is the sha256 of everything that determines it (base checkpoint hash, text
-encoder id, the exact shots, the source corpus and pairing, the config; ``keys.py`` says how). So a
+encoder id, the exact shots, the source corpus and pairing, the config; ``adapt/input_digests.py`` and ``augmenter/cache_keys.py`` say how). So a
 changed shot or config gives a new entry and never a stale one, and an unchanged one is a cache hit.
 
 Layout: ``<root>/<kind>/<key[:2]>/<key>/`` holding

@@ -18,7 +18,10 @@ A key now hashes what the features are computed *from*, which is bit-stable ever
 A feature-code module is hashed under the name it had when the keys were introduced
 (:data:`FEATURE_CODE_NAMES`), with its relative imports written as they would read from that place
 (:func:`_as_if_at`): moving a module changes its import lines, not the computation, and must not
-retrain every adapter. Any other edit changes the digest.
+retrain every adapter. Any other edit changes the digest. The rewrite is deliberately narrow: single-line
+``from .x import y`` statements whose target lies below the recorded place, and the first block of them
+sorted (:func:`_import_order`; the one moved module had its block sorted at its old place). A module moved
+somewhere this cannot express changes the digest, which ``tests/test_cache_key_pins.py`` reports.
 """
 from __future__ import annotations
 

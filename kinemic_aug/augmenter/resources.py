@@ -1,7 +1,8 @@
 """What the stages read but never change: the generalist checkpoint, the text encoders and the corpus.
 
-Each is loaded on first use (a run served from the cache never loads the corpus, and a missing
-checkpoint is reported when it is needed, not at construction) and then shared by every stage.
+Each is loaded on first use (a missing checkpoint is reported when it is needed, not at construction; a
+run whose adapters are all cached still loads the corpus when mining or the contrastive term is on, since
+their keys name the paired clips) and then shared by every stage.
 """
 from __future__ import annotations
 

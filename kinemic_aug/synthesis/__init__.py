@@ -25,7 +25,7 @@ anchored on, or a drawn one), so its bones stay constant and match a real body (
 SMPL-22, real subjects differ by about a centimetre per bone, so this mostly removes stretch).
 
 Modules: :mod:`.config` (the recipe), :mod:`.filter` (what is dropped and why), :mod:`.sampling` (one
-class), :mod:`.batched` (all classes in one run), :mod:`.retrieval` (the no-generator baseline).
+class), :mod:`.batched` (all classes in one run), :mod:`kinemic_aug.augmenter.retrieved` (the no-generator baseline).
 """
 from .batched import MULTI_ROWS, ClassRequest, synthesize_classes
 from .config import SynthesisConfig

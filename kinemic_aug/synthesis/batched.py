@@ -27,7 +27,7 @@ MULTI_ROWS = {"cpu": 16}
 @dataclass
 class ClassRequest:
     """One class's synthesis in :func:`synthesize_classes`: the arguments :func:`synthesize_class` takes,
-    plus ``adapter``, the class's index in a stacked model (:func:`kinemic_aug.adapt.batched.stacked_target`),
+    plus ``adapter``, the class's index in a stacked model (:func:`kinemic_aug.adapt.stacked_target.stacked_target`),
     and ``action`` already as its row of the stacked action table (``None`` for no action term)."""
 
     n: int
@@ -85,7 +85,7 @@ def _sample_group(model: MotionDenoiser, representation: MotionRepresentation, s
                   chunks: List[_Chunk], cfg: SynthesisConfig) -> List[List[np.ndarray]]:
     """Sample several forward batches (of one class or many) as ONE batch: padded to the longest, each
     batch's rows through its own adapter (the model's route), classifier-free guidance per batch as
-    :func:`~.generator.schedulers.samplers.classifier_free_guidance` computes it. Deterministic DDIM only (initial
+    :func:`~..generator.schedulers.samplers.classifier_free_guidance` computes it. Deterministic DDIM only (initial
     noise from each batch's own generator; nothing drawn later), or a single batch."""
     dev = next(model.parameters()).device
     model.eval()

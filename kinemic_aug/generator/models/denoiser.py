@@ -25,7 +25,7 @@ training step; valid frames get the same outputs as the padded forward (to float
 Fast dropout (:meth:`MotionDenoiser.set_fast_dropout`, off by default): on a CPU, drawing a float
 Bernoulli mask is slow (15-20 % of a padded pretraining step with the ``small`` preset), so the
 pretraining loop switches every dropout, attention dropout included, to masks drawn from 16-bit
-random integers (:func:`fast_dropout`): the same keep probability (to 1/65536) and 1/(1-p) scaling,
+random integers (:func:`~.layers.fast_dropout`): the same keep probability (to 1/65536) and 1/(1-p) scaling,
 three to four times cheaper, but a different random stream, which is why it is opt-in. Evaluation
 (and any module with ``p = 0``) is unaffected: the weights, state-dict keys and eval outputs are the same.
 """

@@ -10,9 +10,6 @@ from typing import Any, Dict, Mapping
 
 log = logging.getLogger(__name__)
 
-
-log = logging.getLogger(__name__)
-
 CROP_MODES = ("random", "caption")
 ENGINES = ("fast", "legacy")
 #: ``"none"``: clips drawn uniformly (the original recipe); ``"source_label"``: sources by the square

@@ -1,8 +1,8 @@
-"""Pretraining the generalist text-to-motion denoiser on a captioned :class:`MotionCorpus`.
+"""Pretraining the generalist text-to-motion denoiser on a captioned :class:`MotionCorpus`: the trainer.
 
-Three parts, each swappable:
+Three parts, each swappable, each in its own module of this package:
 
-* :class:`MotionTextDataset`: resamples clips to one frame rate, checks the layout, fits the
+* :class:`MotionTextDataset` (:mod:`.dataset`): resamples clips to one frame rate, checks the layout, fits the
   representation's normalisation, embeds every distinct caption once, and draws padded, masked
   batches with one caption each, cropped one of two ways (``PretrainConfig.crop``):
 
@@ -14,9 +14,9 @@ Three parts, each swappable:
     inside a captioned span (the segment sub-clips of ``expand_segments`` / HumanML3D sub-clips,
     with that span's caption), or, without spans, as the longest window allowed with the clip's
     caption, so the crop covers as much of the captioned motion as possible.
-* :func:`masked_mse`: the x0 loss on valid frames only; :func:`masked_velocity_mse`: an optional
+* :func:`masked_mse` (:mod:`.losses`): the x0 loss on valid frames only; :func:`masked_velocity_mse`: an optional
   velocity term (``lambda_vel``) against muted, over-smoothed samples.
-* :class:`GeneratorTrainer`: AdamW + gradient clipping + EMA, periodic atomic checkpoints, tqdm
+* :class:`GeneratorTrainer` (here): AdamW + gradient clipping + EMA, periodic atomic checkpoints, tqdm
   progress, a loss-curve PNG and exact resume.
 
 Two step engines (``PretrainConfig.engine``), the same recipe and loss:
@@ -352,7 +352,7 @@ class GeneratorTrainer:
         return self
 
     def continue_from(self, path: Union[str, Path]) -> "GeneratorTrainer":
-        """Start from the weights of a sampling-only checkpoint (:func:`~.checkpoint.export_inference_checkpoint`,
+        """Start from the weights of a sampling-only checkpoint (:func:`~..checkpoint.export_inference_checkpoint`,
         e.g. a shipped generalist) and keep training it: live weights and EMA both start from its weights, the
         step count, loss and validation history and the normalisation statistics continue, the optimizer
         starts fresh and the random streams are reseeded from (seed, step). Not the same as :meth:`resume`
