@@ -552,7 +552,13 @@ def test_a_shipped_generalist_is_named_and_a_path_is_a_path(tmp_path):
     from kinemic_aug.generator.checkpoint import SHIPPED_DIR, SHIPPED_GENERATORS, resolve_generator
 
     assert resolve_generator() == resolve_generator("small") == SHIPPED_DIR / SHIPPED_GENERATORS["small"]
-    for name in SHIPPED_GENERATORS:  # every name points at a file the package ships
+    from kinemic_aug.generator.checkpoint import load_generator
+
+    for name in SHIPPED_GENERATORS:  # every name points at a file the package ships, which loads
         assert resolve_generator(name).is_file(), name
+        assert load_generator(resolve_generator(name)).step > 0
+    # the real-motion generalist says what it learned from (its terms are in the NOTICE beside it)
+    assert load_generator(resolve_generator("bandai")).corpus["name"] == "bandai+seed"
+    assert "CC BY-NC 4.0" in (SHIPPED_DIR / "NOTICE.md").read_text()
     assert resolve_generator(tmp_path / "g.pt") == tmp_path / "g.pt"
     assert resolve_generator("work_dirs/g.pt") == Path("work_dirs/g.pt")

@@ -38,7 +38,7 @@ VERSION = 1
 #: the generalists shipped in ``kinemic_aug/assets/generator/`` by name; their training data and terms are in
 #: the ``NOTICE.md`` beside them
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "generator"
-SHIPPED_GENERATORS = {"small": "generalist_small.pt"}
+SHIPPED_GENERATORS = {"small": "generalist_small.pt", "bandai": "generalist_bandai_small.pt"}
 DEFAULT_SHIPPED = "small"
 
 
