@@ -138,12 +138,18 @@ def load_lora(model: nn.Module, sd: Dict[str, Tensor]) -> None:
     """Load adapter tensors into a model already passed through :func:`add_lora` with the same
     targets and rank; any missing, unexpected or mis-shaped key is reported, all at once."""
     own = {k: v for k, v in model.state_dict().items() if k.endswith(".lora_A") or k.endswith(".lora_B")}
+    _copy_matching(own, sd, "the model")
+
+
+def _copy_matching(own: Dict[str, Tensor], sd: Dict[str, Tensor], what: str) -> None:
+    """Copy ``sd`` into the tensors ``own`` after checking that both have the same keys and shapes; every
+    missing, unexpected or mis-shaped key is reported at once (a :class:`CacheError` naming ``what``)."""
     missing = sorted(set(own) - set(sd))
     unexpected = sorted(set(sd) - set(own))
     shapes = sorted(f"{k}: file {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
                     for k in set(own) & set(sd) if tuple(sd[k].shape) != tuple(own[k].shape))
     if missing or unexpected or shapes:
-        raise CacheError("LoRA state dict does not match the model:\n" + "\n".join(
+        raise CacheError(f"LoRA state dict does not match {what}:\n" + "\n".join(
             [f"  missing: {k}" for k in missing] + [f"  unexpected: {k}" for k in unexpected] +
             [f"  shape: {s}" for s in shapes]))
     with torch.no_grad():
@@ -296,14 +302,4 @@ def load_stacked_lora(model: nn.Module, k: int, sd: Dict[str, Tensor]) -> None:
     all at once, as :func:`load_lora` does."""
     mods = stacked_modules(model)
     own = {f"{n}.lora_{w}": getattr(m, f"lora_{w}")[k] for n, m in mods.items() for w in ("A", "B")}
-    missing = sorted(set(own) - set(sd))
-    unexpected = sorted(set(sd) - set(own))
-    shapes = sorted(f"{key}: file {tuple(sd[key].shape)} vs model {tuple(own[key].shape)}"
-                    for key in set(own) & set(sd) if tuple(sd[key].shape) != tuple(own[key].shape))
-    if missing or unexpected or shapes:
-        raise CacheError("LoRA state dict does not match the stacked model:\n" + "\n".join(
-            [f"  missing: {x}" for x in missing] + [f"  unexpected: {x}" for x in unexpected] +
-            [f"  shape: {x}" for x in shapes]))
-    with torch.no_grad():
-        for key, v in sd.items():
-            own[key].copy_(v)
+    _copy_matching(own, sd, "the stacked model")

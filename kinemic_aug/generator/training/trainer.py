@@ -317,15 +317,20 @@ class GeneratorTrainer:
         log.info("saved %s at step %d", p, self.step)
         return p
 
+    def _check_compatible(self, ckpt: Dict[str, Any], path: Union[str, Path], field: str) -> None:
+        """A checkpoint to start from must have this trainer's denoiser config (else :class:`DataError` on
+        ``field``); one trained on another corpus only warns."""
+        if ckpt["config"]["denoiser"] != self.model.config.to_dict():
+            raise DataError(f"checkpoint denoiser config {ckpt['config']['denoiser']} differs from "
+                            f"{self.model.config.to_dict()}", source=str(path), field=field)
+        if ckpt.get("corpus", {}).get("fingerprint") != self.dataset.corpus_fingerprint:
+            log.warning("%s was trained on a different corpus; continuing anyway", path)
+
     def resume(self, path: Union[str, Path]) -> "GeneratorTrainer":
         """Restore weights, EMA, optimizer, step, losses, RNG states and normalisation from ``path``.
         The denoiser config must equal this trainer's; a different corpus only warns."""
         ckpt = load_checkpoint(path, map_location="cpu")
-        if ckpt["config"]["denoiser"] != self.model.config.to_dict():
-            raise DataError(f"checkpoint denoiser config {ckpt['config']['denoiser']} differs from "
-                            f"{self.model.config.to_dict()}", source=str(path), field="config")
-        if ckpt.get("corpus", {}).get("fingerprint") != self.dataset.corpus_fingerprint:
-            log.warning("%s was trained on a different corpus; continuing anyway", path)
+        self._check_compatible(ckpt, path, field="config")
         # checkpoints from before an option existed ran with its default (from_dict fills it in)
         was = PretrainConfig.from_dict(ckpt["config"].get("train", {})).to_dict()
         changed = {k: (was[k], getattr(self.cfg, k)) for k in _RECIPE_FIELDS if was[k] != getattr(self.cfg, k)}
@@ -362,11 +367,7 @@ class GeneratorTrainer:
         for field in ("config", "model", "representation", "step"):
             if field not in ckpt:
                 raise DataError(f"not a generator checkpoint: no {field!r}", source=str(path), field=field)
-        if ckpt["config"]["denoiser"] != self.model.config.to_dict():
-            raise DataError(f"checkpoint denoiser config {ckpt['config']['denoiser']} differs from "
-                            f"{self.model.config.to_dict()}", source=str(path), field="config.denoiser")
-        if ckpt.get("corpus", {}).get("fingerprint") != self.dataset.corpus_fingerprint:
-            log.warning("%s was trained on a different corpus; continuing anyway", path)
+        self._check_compatible(ckpt, path, field="config.denoiser")
         weights = ckpt["ema"] if ckpt.get("ema") else ckpt["model"]
         missing, unexpected = self.model.load_state_dict(weights, strict=False)
         # an exported checkpoint drops the sinusoidal position tables (rebuilt by the model); nothing else may differ
