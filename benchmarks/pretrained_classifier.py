@@ -263,7 +263,9 @@ def main(argv=None) -> None:
                         row["kinemic"] = {k: rep.get(k) for k in ("variant", "preset", "generator", "generator_step",
                                                                    "generator_sha256", "num_synthetic", "target_norm",
                                                                    "synthetic_per_class")}
-                        row["kinemic"]["adapt_steps"] = (rep.get("adapt") or {}).get("steps")
+                        adapt = rep.get("adapt") or {}
+                        row["kinemic"].update(adapt_steps=adapt.get("steps"), adapt_mode=adapt.get("mode"),
+                                              adapt_lr=adapt.get("lr"), corpus=rep.get("corpus"))
                     if name:
                         meta = read_backbone(path)["meta"]
                         row.update(backbone_name=name, backbone_file=str(path),

@@ -47,6 +47,29 @@ def test_feature_code_digest_is_unchanged():
     assert feature_code_sha() == PINNED["feature_code"]
 
 
+def test_an_edit_after_the_recorded_split_changes_the_digest(tmp_path, monkeypatch):
+    """The split's equivalence names one exact state of the code: a one-byte edit to any feature-code
+    file, including the modules the split created, gives a new digest."""
+    from kinemic_aug.adapt import input_digests as d
+
+    for rel in d.FEATURE_CODE:
+        pkg = tmp_path / rel.replace("/", "_")
+        for other in d.FEATURE_CODE:
+            (pkg / other).parent.mkdir(parents=True, exist_ok=True)
+            (pkg / other).write_bytes((d._PACKAGE / other).read_bytes())
+        (pkg / rel).write_bytes((d._PACKAGE / rel).read_bytes() + b"# edited\n")
+        monkeypatch.setattr(d, "_PACKAGE", pkg)
+        d.feature_code_sha.cache_clear()
+        d._raw_feature_code_sha.cache_clear()
+        try:
+            assert d.feature_code_sha() != PINNED["feature_code"], rel
+        finally:
+            monkeypatch.undo()
+            d.feature_code_sha.cache_clear()
+            d._raw_feature_code_sha.cache_clear()
+    assert d.feature_code_sha() == PINNED["feature_code"]
+
+
 @pytest.mark.filterwarnings("ignore:corpus 'seed' is not the one")
 def test_per_class_adapter_and_synthetic_keys_are_unchanged(tmp_path):
     aug = _aug(tmp_path / "cache")

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kinemic_aug.data.corpus import MotionCorpus  # noqa: E402
 from kinemic_aug.errors import KinemicError  # noqa: E402
 from kinemic_aug.pairing import PairingConfig, PairingResult, soft_pair  # noqa: E402
-from kinemic_aug.pairing.soft import class_caption_embeddings, clip_embeddings, similarity_matrix  # noqa: E402
+from kinemic_aug.pairing.similarity import class_caption_embeddings, clip_embeddings, similarity_matrix  # noqa: E402
 from kinemic_aug.text import TextEncoder, get_text_encoder, load_label_set  # noqa: E402
 
 

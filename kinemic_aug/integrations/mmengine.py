@@ -191,6 +191,7 @@ class KineMICAugmentedDataset:
                 "adapt": aug.adapt_cfg.to_dict(), "synthesis": aug.synth_cfg.to_dict(),
                 "synthetic_per_class": aug.synthetic_per_class, "synthetic_ratio": aug.synthetic_ratio,
                 "generator": str(aug.generator_path),
+                "corpus": None if aug.corpus_spec is None else str(aug.corpus_spec),
                 "generator_sha256": aug.resources.generator_sha if loaded is not None else None,
                 "generator_step": int(loaded.step) if loaded is not None else None, "target_norm": aug.target_norm,
                 "target_stats": None if aug.target_stats is None else str(aug.target_stats),
