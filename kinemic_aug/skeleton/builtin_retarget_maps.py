@@ -31,7 +31,7 @@ def _sided(template: Dict[str, JointSpec], target: Tuple[str, str], source: Tupl
 _SMPL_NAMES = get_layout(CANONICAL).joint_names
 _IDENTITY = {j: j for j in _SMPL_NAMES}
 
-# -- NTU RGB+D, Kinect v2 (25). KineMIC's Kinect-25 -> SMPL-22 rule (formats.md §10): 17 joints
+# -- NTU RGB+D, Kinect v2 (25). The KineMIC reference code's Kinect-25 -> SMPL-22 rule: 17 joints
 # copied, collars 0.4 of the way from spine_shoulder to the shoulder, spine3 halfway between
 # spine_mid and spine_shoulder; hands, tips and thumbs dropped. spine1 sits 0.4 of the way from
 # spine_base to spine_mid (SMPL's spine1 is ~0.2 of pelvis->neck) and spine2 is spine_mid.
@@ -111,7 +111,7 @@ _BANDAI_FROM_SMPL: Dict[str, JointSpec] = {
     }, ("left_", "right_"), ("L_", "R_")),
 }
 
-# -- DeepMimic humanoid (15 FK points; formats.md §11 offsets x0.25 m): chest 0.24 m above the
+# -- DeepMimic humanoid (15 FK points; the humanoid file's joint offsets times 0.25 m): chest 0.24 m above the
 # root, neck 0.22 m above the chest, no head or toes. The head is extrapolated 0.4 of chest->neck
 # above the neck; the SMPL foot 0.1 shank lengths below the ankle.
 _DM_TO_SMPL: Dict[str, JointSpec] = {
