@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Build the shipped seed motion corpus (``kinemic_aug/assets/seed``) from registry downloads.
 
-Sources (the only real human motion that package registries carry, see environment.md §7):
+Sources (the only real human motion that the package registries reachable from the build machine carry):
 
 * ``pip download --no-deps pybullet==3.2.7``: ``pybullet_data/data/motions/humanoid3d_*.txt`` (15
   DeepMimic clips) and ``walker/*.txt`` (5 walking/turning clips, same 44-float format);
