@@ -73,7 +73,9 @@ def test_lora_saved_and_loaded_apart_from_base_and_merge():
 
     merged = merge_lora(fresh)
     assert merged and not any(isinstance(mod, LoRALinear) for mod in fresh.modules())
-    assert torch.allclose(fresh(x, t, **kw), want, atol=1e-5)
+    # merging rounds W + s·BA to float32 once, where the unmerged path rounds W·x and s·B(A·x) apart: with
+    # B ~ N(0, 1) that differs by up to ~2e-5 on some CPUs' kernels, far below a wrong merge's O(1) error
+    assert torch.allclose(fresh(x, t, **kw), want, atol=1e-5, rtol=1e-4)
 
     other = make().eval()
     add_lora(other, targets=("attn",), rank=2, alpha=4)
