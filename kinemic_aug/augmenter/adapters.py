@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -23,6 +23,32 @@ from ..text.labels import LabelSet
 from .cache_keys import CacheKeys, KeyParts, recorded_parts
 from .shots import ShotSet
 from .source_pools import SourcePools
+
+
+class ClassJob(NamedTuple):
+    """What :meth:`Adapters.job` gives: the job to train, its cache key and the parts the key is made of."""
+
+    job: AdapterJob
+    key: str
+    parts: KeyParts
+
+
+class ClassAdapter(NamedTuple):
+    """A class's trainer with its adapter in place (:meth:`Adapters.for_class`)."""
+
+    trainer: KineMICTrainer
+    key: str
+    cached: bool
+    seconds: float
+
+
+class JointAdapter(NamedTuple):
+    """The joint adapter's trainer (:meth:`Adapters.joint`); the field order is the one callers unpack."""
+
+    trainer: KineMICTrainer
+    key: str
+    seconds: float
+    cached: bool
 
 
 class Adapters:
@@ -43,7 +69,7 @@ class Adapters:
         rep = self.target_rep
         return [rep.normalize(rep.encode(j)).astype(np.float32) for j in joints]
 
-    def job(self, c: int) -> Tuple[AdapterJob, str, KeyParts]:
+    def job(self, c: int) -> ClassJob:
         """Class ``c``'s adapter job (shots, pool, config), its cache key and key parts."""
         feats = self._features(self.joints[c])
         shots = TargetShots(feats, np.zeros(len(feats), dtype=np.int64), self.class_text(c)[None],
@@ -53,7 +79,7 @@ class Adapters:
             ids = self.pools.paired.class_ids(c)
             pool = self.pools.class_pool(c, ids)
         key, parts = self.keys.adapter(c, ids)
-        return AdapterJob(shots, pool, self.cfg, [int(c)], f"class {c} ({self.labels[c].name})"), key, parts
+        return ClassJob(AdapterJob(shots, pool, self.cfg, [int(c)], f"class {c} ({self.labels[c].name})"), key, parts)
 
     def load_or_train(self, trainer: KineMICTrainer, key: str, parts: KeyParts) -> bool:
         """Load adapter ``key`` into ``trainer`` or train it (resumable) and cache it; True on a cache hit."""
@@ -66,19 +92,19 @@ class Adapters:
             self.cache.save("adapter", key, trainer.state_dict(), parts=recorded_parts(parts))
             return False
 
-    def for_class(self, c: int) -> Tuple[KineMICTrainer, str, bool, float]:
+    def for_class(self, c: int) -> ClassAdapter:
         """Class ``c``'s trainer with its adapter loaded (or trained), its key, whether it was cached, and seconds."""
         job, key, parts = self.job(c)
         trainer = KineMICTrainer(copy.deepcopy(self.generator.model), self.generator.schedule, job.shots, job.pool,
                                  job.cfg, classes=[c])
         if job.cfg.steps == 0:
-            return trainer, key, False, 0.0
+            return ClassAdapter(trainer, key, False, 0.0)
         t0 = time.time()
         cached = self.load_or_train(trainer, key, parts)
         seconds = time.time() - t0
         if c in self.adapted:  # trained (or found) by adapt_all: report that, not the load
             cached, seconds = self.adapted[c]
-        return trainer, key, cached, seconds
+        return ClassAdapter(trainer, key, cached, seconds)
 
     def adapt_all(self, classes: List[int], rank: Optional[int] = None, world_size: Optional[int] = None,
                   say: Callable[[], None] = lambda: None) -> Dict[int, Outcome]:
@@ -106,7 +132,7 @@ class Adapters:
         text = np.stack([np.concatenate([x, x[np.arange(p - len(x)) % len(x)]]) for x in caps])
         return TargetShots(feats, np.asarray(labels), text, names)
 
-    def joint(self, classes: List[int]) -> Tuple[KineMICTrainer, str, float, bool]:
+    def joint(self, classes: List[int]) -> JointAdapter:
         """Train or load ONE adapter over all classes (``mode='joint'``, the paper's setting): the action
         table has a row per class, every class's soft positives are in the pool and the other classes'
         sources in a batch are the contrastive negatives. Cheaper than one adapter per class (one run of
@@ -122,10 +148,10 @@ class Adapters:
         trainer = KineMICTrainer(copy.deepcopy(self.generator.model), self.generator.schedule, shots, pool, self.cfg,
                                  classes=classes)
         if self.cfg.steps == 0:
-            return trainer, key, 0.0, False
+            return JointAdapter(trainer, key, 0.0, False)
         t0 = time.time()
         cached = self.load_or_train(trainer, key, parts)
-        return trainer, key, time.time() - t0, cached
+        return JointAdapter(trainer, key, time.time() - t0, cached)
 
 
 def uses_pool(cfg: AdaptConfig) -> bool:

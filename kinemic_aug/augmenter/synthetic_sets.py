@@ -7,7 +7,7 @@ run reads it back exactly.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -25,6 +25,13 @@ from .counts import SyntheticCounts
 SyntheticSet = Tuple[List[np.ndarray], List[Dict[str, Any]], Dict[str, Any]]
 
 
+class SetKey(NamedTuple):
+    """A class's synthetic-set cache key and how many samples the set holds."""
+
+    key: str
+    count: int
+
+
 class SyntheticSets:
     """Sampling (or loading) synthetic sets. ``class_text(c)``: class ``c``'s caption embeddings;
     ``compose``: the embeddings of ``SynthesisConfig.compose_with`` (dual conditioning), or ``None``."""
@@ -38,10 +45,10 @@ class SyntheticSets:
         #: class -> seconds, for the sets :meth:`sample_all` sampled
         self.sampled: Dict[int, float] = {}
 
-    def key(self, c: int, adapter_key: str) -> Tuple[str, int]:
+    def key(self, c: int, adapter_key: str) -> "SetKey":
         """Class ``c``'s synthetic-set key and sample count."""
         n = self.counts.count(c)
-        return self.keys.synthetic(c, adapter_key, n), n
+        return SetKey(self.keys.synthetic(c, adapter_key, n), n)
 
     def save(self, key: str, seqs: List[np.ndarray], infos: List[dict], report: FilterReport) -> Dict[str, Any]:
         report_dict = report.to_dict()
