@@ -1,6 +1,6 @@
-# The two commands in the README: `make demo` and `make test`. Both create .venv when it is missing
-# and install everything, torch first and alone (so pip keeps the CPU build this machine provides
-# instead of pulling a multi-GB CUDA build), never torchvision.
+# The README's set-up commands: `make venv` and `make test` (`make demo`, `make docs` too). Each creates .venv
+# when it is missing and installs everything, torch first and alone (so pip keeps the CPU build this machine
+# provides instead of pulling a multi-GB CUDA build), never torchvision.
 PYTHON ?= python3
 VENV   ?= .venv
 VPY    := $(VENV)/bin/python
@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 
-.PHONY: venv demo test test-all bench bench-small clean-venv
+.PHONY: venv demo test test-all docs bench bench-small clean-venv
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(VPY) -m pytest -q -m "" tests
+
+# the API reference from the docstrings (pdoc), into build/api (git-ignored); fails on any pdoc warning
+docs: $(STAMP)
+	$(VPY) tools/build_api_docs.py --out build/api
 
 bench-small: $(STAMP)
 	$(VPY) -m benchmarks.run --small

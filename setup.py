@@ -10,7 +10,8 @@ extras = {
     # CLIP text tower from local weights; open_clip itself needs torchvision and is optional.
     "clip": ["transformers>=4.40", "ftfy", "regex"],
     "graph": ["torch-geometric>=2.5"],
-    "dev": ["pytest>=7", "hypothesis>=6", "pytest-timeout"],
+    "dev": ["pytest>=7", "hypothesis>=6", "pytest-timeout",
+            "pdoc>=16; python_version >= '3.10'"],  # pdoc (make docs) 16 needs 3.10+
 }
 extras["all"] = sorted({d for v in extras.values() for d in v})
 

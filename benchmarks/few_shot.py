@@ -156,7 +156,7 @@ ARMS: Dict[str, ArmSpec] = {
                                              {AUG + "variant": "kinemic", AUG + "synthesis.shot_strength": 0.3},
                                              kinemic=True, description="real+classic's pipeline on real and "
                                              "synthetic samples, + real+kinemic-anchored's samples"),
-    # beyond the paper, the measured recipe of session 3 (benchmarks/results/kinemic_probe.md): one joint adapter,
+    # beyond the paper, the recipe measured by the 2026-11-21 probes (results/kinemic_probe.md): one joint adapter,
     # sampling from the shots, and only the samples the real arm's classifier of the same cell recognises
     "real+kinemic-filtered": ArmSpec(KINEMIC_CONFIG, {AUG + "variant": "kinemic", AUG + "adapt.mode": "joint",
                                                       AUG + "adapt.steps": 600, AUG + "adapt.lr": 0.0003,
@@ -297,7 +297,7 @@ RECIPE = """\
 :func:`recipe_text`, which writes the same text for MSR from its spec, data and configs)."""
 #: per dataset, the measured training-seed noise the paired tables are read against (where it was measured)
 SEED_NOISE = {DATASET: "with the 5 shots of seed 0 fixed, ten training seeds of `real` scored 51.6-62.6 % "
-                       "(57.3 ± 3.5 %; `kinemic_probe.md`, sessions 5 and 8)"}
+                       "(57.3 ± 3.5 %; `kinemic_probe.md`, probes of 2026-11-22)"}
 #: per dataset, outside figures quoted for orientation only (test stage)
 ORIENTATION = {DATASET: "For orientation, the issue quotes a reference compact ST-GCN on this data at about 22/48/61/68 % "
                         "(real, 1/3/5/10 shots) and 30/63/70/72 % (real+classic); those numbers come from a different "

@@ -48,7 +48,7 @@ from kinemic_aug.utils.io import atomic_save_npz, atomic_write_json  # noqa: E40
 
 EVALUATOR_CONFIG = REPO / "configs" / "stgcn" / "stgcn_msr_xsub_full.py"
 EVALUATOR_ROOT = REPO / "work_dirs" / "few_shot" / "evaluator"
-DIVERSITY_PAIRS = 300        # the ACTOR/MDM protocol (evaluation-and-peers.md §1.1)
+DIVERSITY_PAIRS = 300        # random pairs, as in the text-to-motion evaluation of Guo et al. (CVPR 2022) that MDM uses
 MULTIMODALITY_PAIRS = 10     # pairs per class
 
 

@@ -1,7 +1,7 @@
 """Training throughput (samples/s) of har's ST-GCN against mmaction2 1.2.0's STGCN on CPU.
 
-mmaction2 lives in a separate location, never in the project venv: install it into a target folder
-(environment.md §3), e.g.::
+mmaction2 lives in a separate location, never in the project venv: install it into a target folder without
+its dependencies, e.g.::
 
     .venv/bin/pip install --no-deps --target /tmp/har_mmaction_site mmaction2==1.2.0 mmcv-lite==2.1.0 \\
         importlib_metadata==8.5.0 zipp einops
@@ -12,8 +12,8 @@ GCN head + cross-entropy + SGD step, the part of training that differs between t
 (data loading is the same numpy pipeline in both). Two sizes: the CPU preset used by the few-shot
 benchmark and the published ST-GCN. The implementations alternate (har, mmaction, har, ...) so that
 load from other processes on a shared machine hits both alike; the median over repeats is reported.
-mmaction2's import is patched as environment.md §3 describes (stub ``localizers.drn``; the
-``multimodal`` package, which needs timm, is stubbed too since it is not used).
+mmaction2's import is patched in :func:`_build`: ``localizers.drn`` is stubbed, and so is the ``multimodal``
+package, which needs timm; neither is used here.
 """
 from __future__ import annotations
 

@@ -2,10 +2,10 @@
 
 ST-GCN style models mix joint features with a small stack of fixed ``[K, V, V]`` adjacency matrices
 (``x' = sum_k X W_k A_k``), so the graph is plain data computed once: for V <= 25 joints a dense
-matrix and an ``einsum`` beat sparse message passing by several times (environment.md §5). This
-module only builds those matrices; the models live in :mod:`har.models`.
+matrix and an ``einsum`` are used, no sparse message passing. This module only builds those matrices;
+the models live in :mod:`har.models`.
 
-Conventions (formats.md §5):
+Conventions (those of the ST-GCN and PYSKL graph code):
 
 * ``A[k, v, w]`` is the weight with which joint ``v`` feeds joint ``w`` in partition ``k``, so a
   layer computes ``y[..., w] = sum_v x[..., v] * A[k, v, w]``.

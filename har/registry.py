@@ -2,7 +2,7 @@
 
 Everything goes into MMEngine's *root* registries, so ``dict(type='STGCN')`` resolves from the default
 ``'mmengine'`` scope and also from a child scope such as ``default_scope='mmaction'`` when mmaction2
-happens to be installed (environment.md §4). Nothing here imports mmcv.
+happens to be installed. Nothing here imports mmcv.
 
 Runtime fixes, applied on import:
 

@@ -1,11 +1,11 @@
 """PYSKL-pickle dataset for MMEngine, with few-shot selection and an explicit skeleton layout.
 
-The annotation pickle (formats.md §1) is read with :func:`kinemic_aug.data.pyskl.load_pyskl` (safe
-unpickling and validation). A split name picks the samples; ``few_shot`` then keeps K samples per
-class of that split, chosen by :func:`kinemic_aug.data.fewshot.make_few_shot_split`, so every
-experiment that says "5 shots, seed 2" trains on the same samples. The dataset's ``layout`` is
-written into every sample (``results['layout']``), which is how :class:`PreNormalize3D` and
-:class:`GenSkeFeat` find the right joints for a non-NTU skeleton.
+The annotation pickle (the PYSKL format, see :mod:`kinemic_aug.data.pyskl`) is read with
+:func:`kinemic_aug.data.pyskl.load_pyskl` (safe unpickling and validation). A split name picks the samples;
+``few_shot`` then keeps K samples per class of that split, chosen by
+:func:`kinemic_aug.data.fewshot.make_few_shot_split`, so every experiment that says "5 shots, seed 2" trains on
+the same samples. The dataset's ``layout`` is written into every sample (``results['layout']``), which is how
+:class:`PreNormalize3D` and :class:`GenSkeFeat` find the right joints for a non-NTU skeleton.
 """
 from __future__ import annotations
 

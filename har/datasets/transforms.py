@@ -1,4 +1,4 @@
-"""Skeleton pipeline steps with PYSKL semantics (formats.md §7), registered in MMEngine's ``TRANSFORMS``.
+"""Skeleton pipeline steps with the semantics of PYSKL's pose pipeline, registered in MMEngine's ``TRANSFORMS``.
 
 Each step takes and returns the PYSKL results dict (``keypoint [M, T, V, C]``, ``total_frames``,
 ``label``, ...). Steps that need the skeleton (normalisation, bone features) read the layout from

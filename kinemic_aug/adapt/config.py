@@ -1,7 +1,7 @@
 """Configuration of a KineMIC adaptation, and the named ablation variants.
 
-Defaults follow the reference implementation where it applies (kinemic-method.md §5-§10): LoRA
-rank 16 / alpha 32 / dropout 0.1 on attention, feed-forward, input, output and timestep layers;
+Defaults follow the KineMIC paper (Cazzola & Alboody, arXiv 2512.11654) and its reference implementation where
+they apply: LoRA rank 16 / alpha 32 / dropout 0.1 on attention, feed-forward, input, output and timestep layers;
 loss weights 1/1/1; window weighting (DWW) on; temperature 0.07 capped at 100; memory bank 60;
 AdamW, weight decay 1e-5, gradient clipping 1.0; condition dropout 0.1 per term; guidance 2.5.
 

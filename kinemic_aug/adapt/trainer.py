@@ -1,6 +1,6 @@
 """One KineMIC adaptation: a frozen prior stream, a LoRA target stream, the MIC encoder, three losses.
 
-A training step (kinemic-method.md §5, with the reference code's flaws avoided):
+A training step (KineMIC's, Cazzola & Alboody, arXiv 2512.11654):
 
 1. draw ``batch_size`` target shots (with replacement when there are fewer) and, for each, one
    soft-positive source clip of its class (plus, per-class mode, a few negatives);

@@ -2,7 +2,7 @@
 
 Few-shot results are only meaningful when (1) the shots come from the training split, (2) the
 draw is reproducible from a seed, and (3) train and test share no subject. The KineMIC reference
-code broke (3) by reading the NTU setup field as the subject (kinemic-method.md §12, flaw 1); here
+code broke (3) by reading the NTU setup field as the subject; here
 the caller passes a ``subject_of`` function and :func:`make_few_shot_split` refuses splits whose
 subjects overlap. The manifest records everything needed to redraw or audit the subset.
 

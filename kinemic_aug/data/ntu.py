@@ -1,6 +1,6 @@
 """NTU RGB+D raw ``.skeleton`` files → PYSKL annotation pickle, with the official splits.
 
-File format (``formats.md`` §2, §9), one value group per line::
+File format (NTU RGB+D's ``.skeleton`` text files, Shahroudy et al., CVPR 2016), one value group per line::
 
     <number of frames>
     per frame:  <number of bodies>
@@ -11,11 +11,11 @@ File format (``formats.md`` §2, §9), one value group per line::
 
 Sample names are ``SsssCcccPpppRrrrAaaa``: setup, camera, **performer**, replication, action.
 The cross-subject split is defined on the performer (P). The KineMIC reference code read the setup
-(S) field instead, which leaks subjects across train and val (kinemic-method.md §12, flaw 1). Here
+(S) field instead, which leaks subjects across train and val. Here
 the subject is always the performer, and :func:`ntu_splits` checks that the subject sets of train and
 val are disjoint.
 
-Conversion follows PYSKL's preprocessing as described in formats.md §1: drop noisy bodies (too short,
+Conversion follows PYSKL's NTU preprocessing (``docs/ntu.md`` has the thresholds): drop noisy bodies (too short,
 or shaped like an object rather than a person), keep the <= 2 most-moving ones, put the person
 present at the first frame first, and trim leading/trailing frames where nobody is tracked.
 """

@@ -1,6 +1,6 @@
 """PYSKL / mmaction2 skeleton annotation pickles: validate, load, save, split.
 
-The format (``formats.md`` §1) is a pickled dict::
+The format (PYSKL's and mmaction2's skeleton annotation files) is a pickled dict::
 
     {"split": {"xsub_train": [frame_dir, ...], ...},
      "annotations": [{"frame_dir": str, "label": int, "keypoint": ndarray [M, T, V, C],

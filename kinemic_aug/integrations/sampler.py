@@ -2,8 +2,8 @@
 
 Why: next to many synthetic samples the few real shots are a small part of each epoch, and the
 usual fix, listing every shot several times (``real_repeat``), ties the share to the list's length.
-(A cost of the longer list itself, seen with one to three training seeds in sessions 4-5, did not hold
-up for the shots listed twice over ten training seeds in session 8:
+(A cost of the longer list itself, seen with one to three training seeds in the probes of 2026-11-21 and
+2026-11-22, did not hold up for the shots listed twice over ten training seeds:
 ``benchmarks/results/kinemic_probe.md``.) This sampler fixes the share without duplicating the list: it
 interleaves two endless streams, each a fresh seeded permutation of its own indices per pass, so
 

@@ -5,7 +5,7 @@ per-frame attention weights. The embedding is trained contrastively (target shot
 soft-paired source clips); the attention says *where* in a long source clip the target action is,
 which is what window mining uses.
 
-Architecture (sizes as in the KineMIC reference implementation, kinemic-method.md §3.3):
+Architecture (sizes as in the KineMIC reference implementation):
 input Linear → 1-layer bidirectional GRU with a learned initial state → attention scorer
 (Linear → LayerNorm → LeakyReLU(0.2) → Linear→1, masked softmax over valid frames) →
 attention-weighted sum of GRU outputs → output MLP (Linear → LayerNorm → LeakyReLU → Linear).

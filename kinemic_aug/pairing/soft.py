@@ -1,7 +1,7 @@
 """Soft positive search: for every label, the top-k corpus clips whose captions mean the same thing.
 
-KineMIC (method notes §4) encodes every caption of the text-to-motion corpus, represents a clip by the
-mean of its caption embeddings, and retrieves the k = 250 nearest clips to each label caption by cosine
+KineMIC (Cazzola & Alboody, arXiv 2512.11654) encodes every caption of the text-to-motion corpus, represents a
+clip by the mean of its caption embeddings, and retrieves the k = 250 nearest clips to each label caption by cosine
 similarity; the prior motion of a training pair is then drawn uniformly from those neighbours. This
 module does the same and keeps what the original throws away:
 
