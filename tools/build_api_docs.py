@@ -62,7 +62,10 @@ def _resolve_lazy_exports(names: Sequence[str]) -> None:
 def _ours(w: warnings.WarningMessage) -> bool:
     """A warning pdoc raised, or one raised from this repository's code (not a third-party deprecation)."""
     path = str(Path(w.filename).resolve()) if w.filename else ""
-    return "pdoc" in Path(path).parts or path.startswith(str(REPO) + os.sep)
+    parts = Path(path).parts
+    if "site-packages" in parts or "dist-packages" in parts:  # an installed package, e.g. a venv inside the repo
+        return "pdoc" in parts
+    return path.startswith(str(REPO) + os.sep)
 
 
 def build(out: Path, packages: Sequence[str] = PACKAGES) -> List[str]:

@@ -5,8 +5,6 @@ Training is resumable and locked per key (a second process waits for the first o
 training it twice); :meth:`Adapters.adapt_all` trains every missing per-class adapter in batched runs,
 shared out over the processes of a distributed run.
 """
-from __future__ import annotations
-
 import copy
 import time
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
