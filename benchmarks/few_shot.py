@@ -299,9 +299,9 @@ RECIPE = """\
 SEED_NOISE = {DATASET: "with the 5 shots of seed 0 fixed, ten training seeds of `real` scored 51.6-62.6 % "
                        "(57.3 ± 3.5 %; `kinemic_probe.md`, probes of 2026-11-22)"}
 #: per dataset, outside figures quoted for orientation only (test stage)
-ORIENTATION = {DATASET: "For orientation, the issue quotes a reference compact ST-GCN on this data at about 22/48/61/68 % "
-                        "(real, 1/3/5/10 shots) and 30/63/70/72 % (real+classic); those numbers come from a different "
-                        "setup and were not reproduced here."}
+ORIENTATION = {DATASET: "For orientation only: a compact reference ST-GCN set up differently on this data has been reported at "
+                        "about 22/48/61/68 % (real, 1/3/5/10 shots) and 30/63/70/72 % (real+classic); those numbers "
+                        "were not reproduced here."}
 
 
 @dataclass(frozen=True)
@@ -509,7 +509,7 @@ def cell_action(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], 
     if rec is None or force:
         return "run"
     if with_gen and ARMS.get(arm, ArmSpec("")).kinemic and rec.get("gen_fid") is None \
-            and (work / "synthetic.pkl").exists():
+            and samples_pickle(work) is not None:
         return "gen"
     return "skip"
 
@@ -601,22 +601,40 @@ class EvaluatorCache:
                 raise
         return self._ev
 
-    def metrics(self, synthetic_pkl: Path) -> Dict[str, Any]:
+    def metrics(self, synthetic_pkl: Path, split: str = "synthetic") -> Dict[str, Any]:
         from benchmarks import generation_metrics as gm
 
         ev = self.get()
-        out = gm.synthetic_metrics(ev, synthetic_pkl)
+        out = gm.synthetic_metrics(ev, synthetic_pkl, split)
         out["gen_reference"] = self._ref
         return out
 
 
+def _rel(path: Path) -> str:
+    """``path`` relative to the repository where it lies inside it (reports are committed)."""
+    path = path.resolve()
+    return str(path.relative_to(REPO)) if REPO in path.parents else str(path)
+
+
+def samples_pickle(work: Path) -> Optional[Tuple[Path, str]]:
+    """The pickle a cell's generation metrics are computed on, and its split: ``synthetic.pkl`` (generated
+    samples), else ``retrieved.pkl`` (the ``retrieved`` arm's real corpus clips: how far the corpus itself is
+    from the target); ``None`` when the cell wrote neither."""
+    for name, split in (("synthetic.pkl", "synthetic"), ("retrieved.pkl", "retrieved")):
+        if (work / name).exists():
+            return work / name, split
+    return None
+
+
 def add_generation_metrics(rec: Dict[str, Any], work: Path, evaluator: EvaluatorCache) -> Dict[str, Any]:
-    """``rec`` with ``gen_*`` from ``work/synthetic.pkl`` (or ``gen_error`` saying why there are none)."""
-    pkl = work / "synthetic.pkl"
-    if not pkl.exists():
-        return dict(rec, gen_error=f"no synthetic.pkl in {work} (no synthetic sample passed the filter?)")
+    """``rec`` with ``gen_*`` from the cell's samples (:func:`samples_pickle`), or ``gen_error`` saying why
+    there are none."""
+    found = samples_pickle(work)
+    if found is None:
+        return dict(rec, gen_error=f"neither synthetic.pkl nor retrieved.pkl in {_rel(work)} (the augmenter kept "
+                                   "no sample, or the cell's work dir was removed)")
     try:
-        return {k: v for k, v in dict(rec, **evaluator.metrics(pkl)).items() if k != "gen_error"}
+        return {k: v for k, v in dict(rec, **evaluator.metrics(*found)).items() if k != "gen_error"}
     except Exception as e:  # noqa: BLE001  (a metric failure must not lose the trained cell)
         return dict(rec, gen_error=f"{type(e).__name__}: {e}")
 

@@ -176,6 +176,35 @@ def test_cell_action_resume_logic(tmp_path):
     assert fs.cell_action([dict(kin, gen_fid=1.0)], "real+kinemic", 5, 0, work) == "skip"
 
 
+def test_retrieved_cells_are_measured_on_their_corpus_clips(tmp_path):
+    """The retrieved arm writes its real corpus clips to retrieved.pkl, not synthetic.pkl: its generation metrics
+    are computed on those, and a cell with neither says so instead of blaming the filter."""
+    ret = fs.build_record("real+retrieved", 5, 0, _summary(), 1.0, fs.config_for("real+retrieved", 5), {}, "full",
+                          _report())
+    work = tmp_path / "cell"
+    work.mkdir()
+    assert fs.samples_pickle(work) is None
+    assert fs.cell_action([ret], "real+retrieved", 5, 0, work) == "skip"
+    (work / "retrieved.pkl").write_bytes(b"")
+    assert fs.samples_pickle(work) == (work / "retrieved.pkl", "retrieved")
+    assert fs.cell_action([ret], "real+retrieved", 5, 0, work) == "gen"
+    (work / "synthetic.pkl").write_bytes(b"")   # generated samples win where a cell has both
+    assert fs.samples_pickle(work) == (work / "synthetic.pkl", "synthetic")
+
+    class Ev:
+        def metrics(self, pkl, split):
+            self.seen = (pkl.name, split)
+            return {"gen_fid": 1.5}
+
+    ev = Ev()
+    (work / "synthetic.pkl").unlink()
+    assert fs.add_generation_metrics(dict(ret, gen_error="old"), work, ev)["gen_fid"] == 1.5
+    assert ev.seen == ("retrieved.pkl", "retrieved")
+    (work / "retrieved.pkl").unlink()
+    err = fs.add_generation_metrics(ret, work, ev)["gen_error"]
+    assert "neither synthetic.pkl nor retrieved.pkl" in err and str(work) in err
+
+
 def test_finished_cells_are_not_rerun_and_legacy_rows_count(tmp_path, capsys):
     results = tmp_path / "few_shot.json"
     # a row as benchmarks/har_few_shot.py wrote them before few_shot.py existed (no variant, no cfg_options)

@@ -105,7 +105,7 @@ DEEPMIMIC_CLIPS: Sequence[ClipSpec] = (
 )
 
 # CMU windows: spans in 120 fps BVH rows, captions written after looking at each window's
-# root path, heights and hand positions (see the report printed by --describe).
+# root path, heights and hand positions.
 CMU_CLIPS: Sequence[ClipSpec] = (
     # 01_01 "playground - forward jumps, turn around": jumps along z, turns at ~8.5 s and ~16.5 s.
     ClipSpec("cmu_01_01_a", "cmu", "01_01.bvh", (

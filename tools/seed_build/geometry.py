@@ -10,7 +10,6 @@ from kinemic_aug.skeleton.layout import get_layout
 from .recorded import LAYOUT
 
 _SMPL = get_layout(LAYOUT)
-_FEET = [_SMPL.index(n) for n in ("L_ankle", "R_ankle", "L_foot", "R_foot")]
 _L_HIP, _R_HIP = _SMPL.index("L_hip"), _SMPL.index("R_hip")
 _L_SH, _R_SH = _SMPL.index("L_shoulder"), _SMPL.index("R_shoulder")
 
