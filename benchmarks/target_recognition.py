@@ -47,7 +47,8 @@ def build_augmenter(spec: Any, pkl: Path, generator: Path, corpus: str, variant:
     from kinemic_aug.synthesis import SynthesisConfig
 
     adapt = AdaptConfig(mode="joint", steps=a.adapt_steps, lr=a.adapt_lr, batch_size=16, progress=False)
-    synth = SynthesisConfig(shot_strength=0.3 if variant == "kinemic-anchored" else 1.0)
+    synth = SynthesisConfig(**{"shot_strength": 0.3 if variant == "kinemic-anchored" else 1.0,
+                               **getattr(a, "synthesis", {})})
     return KineMICAugmenter(str(pkl), split=spec.train_split, shots=a.shots, allow_fewer=spec.allow_fewer,
                             labels=spec.labels, layout=spec.layout, fps=spec.fps, synthetic_per_class=a.per_class,
                             variant="kinemic" if variant.startswith("kinemic") else variant, adapt=adapt,
@@ -108,6 +109,8 @@ def main(argv=None) -> Dict[str, Any]:
     ap.add_argument("--work", default=str(REPO / "work_dirs" / "target_recognition"))
     ap.add_argument("--stem", default="target_recognition")
     ap.add_argument("--out-dir", default=str(RESULTS_DIR))
+    ap.add_argument("--synthesis-options", nargs="*", default=[],
+                    help="KEY=VALUE fields of SynthesisConfig for every generated set (e.g. travel_cap=1.0)")
     a = ap.parse_args(argv)
     import torch
 
@@ -125,6 +128,7 @@ def main(argv=None) -> Dict[str, Any]:
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     ev_options = parse_cfg_options(a.evaluator_options)
+    a.synthesis = parse_cfg_options(a.synthesis_options)
     judge_note = f"all real `{spec.train_split}` sequences"
     if a.judge_without_shots:
         first = a.generators[0].split("=", 1)[1]
@@ -156,6 +160,7 @@ def main(argv=None) -> Dict[str, Any]:
     out = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": "2-core CPU (shared)",
            "dataset": spec.name, "shots": a.shots, "seed": a.seed, "per_class": a.per_class,
            "adapt": {"mode": "joint", "steps": a.adapt_steps, "lr": a.adapt_lr, "batch_size": 16},
+           "synthesis_options": a.synthesis,
            "judge": {"config": str(config.relative_to(REPO)), "directory": str(ev.directory),
                      "trained_on": judge_note, "without_shots": bool(a.judge_without_shots)},
            "rows": rows, "classes": names}
@@ -167,7 +172,8 @@ def main(argv=None) -> Dict[str, Any]:
           f"Run {out['date']}, {out['machine']}. Judge: the `real` arm's full-data ST-GCN (`{config.relative_to(REPO)}`, "
           f"trained on {judge_note}, never synthetic data). {a.per_class} samples per class; KineMIC: "
           f"one joint adapter, {a.adapt_steps} steps, lr {a.adapt_lr}, batch 16; anchored: shot_strength 0.3. "
-          f"Chance {chance:.1f} %. Nothing is chosen on a test split. "
+          + (f"Synthesis options: {', '.join(f'`{k}={v}`' for k, v in a.synthesis.items())}. " if a.synthesis else "")
+          + f"Chance {chance:.1f} %. Nothing is chosen on a test split. "
           + ("The judge never saw the shots." if a.judge_without_shots else
              "The judge was trained on all training subjects, the shots included, so samples anchored on the shots "
              "partly measure how close they stay to sequences the judge has seen (`--judge-without-shots` avoids it)."),

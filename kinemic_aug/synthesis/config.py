@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,11 @@ class SynthesisConfig:
             the samples drawn; the filter may then drop more of one shot's than of another's).
         rechain_bones: rebuild each kept sample with the bone lengths of a real shot of the class
             (see the module docstring); the filter judges the raw sample first.
+        travel_cap: ``None`` (default) leaves the root path as drawn. A number ``c`` scales each sample's
+            ground-plane root path down so it travels at most ``c`` times the farthest any of the class's
+            shots travels (:func:`~kinemic_aug.synthesis.filter.cap_travel`), for targets performed on the
+            spot; the pose and vertical motion are kept. Off, it is left out of the cache key, so keys made
+            before it existed still match.
     """
 
     steps: int = 20
@@ -42,6 +47,7 @@ class SynthesisConfig:
     draw_limit: float = 8.0
     shot_strength: float = 1.0
     rechain_bones: bool = True
+    travel_cap: Optional[float] = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.shot_strength <= 1.0:
@@ -50,6 +56,8 @@ class SynthesisConfig:
             raise ValueError(f"oversample must be >= 1, got {self.oversample}")
         if not self.draw_limit >= self.oversample:
             raise ValueError(f"draw_limit ({self.draw_limit}) must be >= oversample ({self.oversample})")
+        if self.travel_cap is not None and not self.travel_cap > 0.0:
+            raise ValueError(f"travel_cap must be None or > 0, got {self.travel_cap}")
 
     @classmethod
     def paper(cls, **overrides: Any) -> "SynthesisConfig":
@@ -67,4 +75,6 @@ class SynthesisConfig:
     def to_dict(self) -> Dict:
         d = asdict(self)
         d["compose_with"] = list(self.compose_with)
+        if d["travel_cap"] is None:  # off: the key of every set made before the option existed
+            del d["travel_cap"]
         return d

@@ -74,16 +74,41 @@ def bone_cv(joints: np.ndarray, layout: str = "smpl22") -> float:
     return float((lengths.std(0) / np.maximum(mean, 1e-6)).max())
 
 
+def root_travel(joints: np.ndarray, root: int = 0) -> float:
+    """The farthest the root gets from where it starts, on the ground plane (x, z; metres, y-up)."""
+    d = joints[:, root, [0, 2]] - joints[:1, root, [0, 2]]
+    return float(np.linalg.norm(d, axis=-1).max()) if len(d) else 0.0
+
+
+def cap_travel(joints: np.ndarray, cap: float, root: int = 0) -> np.ndarray:
+    """``joints`` with the root's ground-plane path from its first frame scaled down so that
+    :func:`root_travel` is at most ``cap``; the pose relative to the root and the vertical motion are kept.
+
+    Why: the generalist learned from corpora full of walks and runs, so its samples wander (on MSR Action3D
+    the body's path spans about twice the real sequences' median, and its 90th percentile over three times),
+    while the target's actions are performed on the spot; after ``PreNormalize3D`` that travel reaches the
+    classifier as motion no real sample of the class has."""
+    travel = root_travel(joints, root)
+    if travel <= cap or travel <= 0.0:
+        return joints
+    out = np.array(joints, dtype=np.float32, copy=True)
+    path = out[:, root, [0, 2]] - out[:1, root, [0, 2]]
+    out[:, :, [0, 2]] -= (path * (1.0 - cap / travel))[:, None, :]
+    return out
+
+
 @dataclass
 class ShotStats:
     """Reference statistics of the real shots (generator space) for the filter."""
 
     min_speed: float
     max_extent: float
+    max_travel: float = float("inf")
 
     @classmethod
     def from_shots(cls, shots: Sequence[np.ndarray]) -> "ShotStats":
-        return cls(min_speed=min(motion_speed(s) for s in shots), max_extent=max(extent(s) for s in shots))
+        return cls(min_speed=min(motion_speed(s) for s in shots), max_extent=max(extent(s) for s in shots),
+                   max_travel=max(root_travel(s) for s in shots))
 
 
 def classify(joints: np.ndarray, stats: ShotStats, cfg: SynthesisConfig) -> str:

@@ -14,7 +14,7 @@ from ..generator.schedulers.noise_schedule import NoiseSchedule
 from ..skeleton.layout import get_layout
 from ..skeleton.retarget import bone_lengths, rechain
 from .config import SynthesisConfig
-from .filter import FilterReport, ShotStats, classify
+from .filter import FilterReport, ShotStats, cap_travel, classify
 
 
 @torch.no_grad()
@@ -129,8 +129,11 @@ class ClassDraws:
         cfg, report = self.cfg, self.report
         for s, c, comp, w in zip(seqs, rnd.cap, rnd.composed, rnd.which):
             verdict = classify(s, self.stats, cfg)
-            if verdict == "ok" and cfg.rechain_bones:
-                s = rechain(s, self.parents, self.bones[int(w)])
+            if verdict == "ok" and (cfg.rechain_bones or cfg.travel_cap is not None):
+                if cfg.rechain_bones:
+                    s = rechain(s, self.parents, self.bones[int(w)])
+                if cfg.travel_cap is not None:
+                    s = cap_travel(s, cfg.travel_cap * self.stats.max_travel)
                 verdict = classify(s, self.stats, cfg)
             self.passed += verdict == "ok"
             if verdict == "ok" and len(self.kept) < self.n:
