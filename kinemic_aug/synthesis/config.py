@@ -29,8 +29,9 @@ class SynthesisConfig:
         travel_cap: ``None`` (default) leaves the root path as drawn. A number ``c`` scales each sample's
             ground-plane root path down so it travels at most ``c`` times the farthest any of the class's
             shots travels (:func:`~kinemic_aug.synthesis.filter.cap_travel`), for targets performed on the
-            spot; the pose and vertical motion are kept. Off, it is left out of the cache key, so keys made
-            before it existed still match.
+            spot; the pose and vertical motion are kept. It is applied before the degenerate-sample filter, so
+            a sample that only wandered is pulled back instead of dropped as exploding. Off, it is left out of
+            the cache key, so keys made before it existed still match.
     """
 
     steps: int = 20

@@ -128,12 +128,11 @@ class ClassDraws:
     def accept(self, rnd: _Round, seqs: Sequence[np.ndarray]) -> None:
         cfg, report = self.cfg, self.report
         for s, c, comp, w in zip(seqs, rnd.cap, rnd.composed, rnd.which):
+            if cfg.travel_cap is not None:  # before the filter: a wandering sample is pulled back, not dropped
+                s = cap_travel(s, cfg.travel_cap * self.stats.max_travel)
             verdict = classify(s, self.stats, cfg)
-            if verdict == "ok" and (cfg.rechain_bones or cfg.travel_cap is not None):
-                if cfg.rechain_bones:
-                    s = rechain(s, self.parents, self.bones[int(w)])
-                if cfg.travel_cap is not None:
-                    s = cap_travel(s, cfg.travel_cap * self.stats.max_travel)
+            if verdict == "ok" and cfg.rechain_bones:
+                s = rechain(s, self.parents, self.bones[int(w)])
                 verdict = classify(s, self.stats, cfg)
             self.passed += verdict == "ok"
             if verdict == "ok" and len(self.kept) < self.n:
