@@ -509,7 +509,7 @@ def cell_action(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], 
     if rec is None or force:
         return "run"
     if with_gen and ARMS.get(arm, ArmSpec("")).kinemic and rec.get("gen_fid") is None \
-            and samples_pickle(work) is not None:
+            and samples_pickle(work, _retrieved(arm)) is not None:
         return "gen"
     return "skip"
 
@@ -610,17 +610,24 @@ class EvaluatorCache:
         return out
 
 
+def _retrieved(arm: str) -> bool:
+    spec = ARMS.get(arm)
+    return spec is not None and spec.cfg_options.get(AUG + "variant") == "retrieved"
+
+
 def _rel(path: Path) -> str:
     """``path`` relative to the repository where it lies inside it (reports are committed)."""
     path = path.resolve()
     return str(path.relative_to(REPO)) if REPO in path.parents else str(path)
 
 
-def samples_pickle(work: Path) -> Optional[Tuple[Path, str]]:
+def samples_pickle(work: Path, retrieved_first: bool = False) -> Optional[Tuple[Path, str]]:
     """The pickle a cell's generation metrics are computed on, and its split: ``synthetic.pkl`` (generated
     samples), else ``retrieved.pkl`` (the ``retrieved`` arm's real corpus clips: how far the corpus itself is
-    from the target); ``None`` when the cell wrote neither."""
-    for name, split in (("synthetic.pkl", "synthetic"), ("retrieved.pkl", "retrieved")):
+    from the target); ``None`` when the cell wrote neither. ``retrieved_first`` (the ``retrieved`` arm, whose
+    ``synthetic.pkl`` holds only the procedural clips of a corpus that has them) reads ``retrieved.pkl`` first."""
+    order = [("synthetic.pkl", "synthetic"), ("retrieved.pkl", "retrieved")]
+    for name, split in (order[::-1] if retrieved_first else order):
         if (work / name).exists():
             return work / name, split
     return None
@@ -629,7 +636,7 @@ def samples_pickle(work: Path) -> Optional[Tuple[Path, str]]:
 def add_generation_metrics(rec: Dict[str, Any], work: Path, evaluator: EvaluatorCache) -> Dict[str, Any]:
     """``rec`` with ``gen_*`` from the cell's samples (:func:`samples_pickle`), or ``gen_error`` saying why
     there are none."""
-    found = samples_pickle(work)
+    found = samples_pickle(work, _retrieved(rec.get("arm", "")))
     if found is None:
         return dict(rec, gen_error=f"neither synthetic.pkl nor retrieved.pkl in {_rel(work)} (the augmenter kept "
                                    "no sample, or the cell's work dir was removed)")

@@ -48,8 +48,9 @@ pickle.dump(out, open(sys.argv[2], "wb"))
 
 
 def _shots(msr: Path, out: Path) -> Path:
-    with open(msr, "rb") as f:
-        d = pickle.load(f)
+    from kinemic_aug.data.pyskl import load_pyskl  # the restricted unpickler: research data is not trusted code
+
+    d = load_pyskl(msr)
     train = set(d["split"]["xsub_train"])
     sel = [a for c in (0, 14) for a in [a for a in d["annotations"] if a["frame_dir"] in train and a["label"] == c][:2]]
     with open(out, "wb") as f:
@@ -94,6 +95,8 @@ def main() -> None:
     ap.add_argument("--msr", type=Path, default=Path(os.environ.get(
         "KINEMIC_MSR_PKL", REPO.parent / "shared" / "data" / "msr_action3d" / "msr_action3d_skeleton.pkl")))
     a = ap.parse_args()
+    from kinemic_aug.utils.io import atomic_write_json
+
     with tempfile.TemporaryDirectory() as tmp:
         shots = _shots(a.msr, Path(tmp) / "shots.pkl")
         old = _sample(a.old.resolve(), shots, Path(tmp) / "old.pkl")
@@ -103,7 +106,7 @@ def main() -> None:
            "machine": "shared 2-core CPU, one thread"}
     rows = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     rows = [r for r in rows if r.get("label") != a.label] + [row]
-    RESULTS.write_text(json.dumps(rows, indent=1) + "\n")
+    atomic_write_json(RESULTS, rows, indent=1)
     print(json.dumps(row, indent=1))
 
 

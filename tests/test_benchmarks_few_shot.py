@@ -188,8 +188,12 @@ def test_retrieved_cells_are_measured_on_their_corpus_clips(tmp_path):
     (work / "retrieved.pkl").write_bytes(b"")
     assert fs.samples_pickle(work) == (work / "retrieved.pkl", "retrieved")
     assert fs.cell_action([ret], "real+retrieved", 5, 0, work) == "gen"
-    (work / "synthetic.pkl").write_bytes(b"")   # generated samples win where a cell has both
+    (work / "synthetic.pkl").write_bytes(b"")   # generated samples win where a cell has both...
     assert fs.samples_pickle(work) == (work / "synthetic.pkl", "synthetic")
+    # ...except in the retrieved arm, whose synthetic.pkl holds only a corpus's procedural clips
+    assert fs.samples_pickle(work, retrieved_first=True) == (work / "retrieved.pkl", "retrieved")
+    ev0 = type("Ev0", (), {"metrics": lambda self, pkl, split: {"gen_fid": 2.0, "split": split}})()
+    assert fs.add_generation_metrics(ret, work, ev0)["split"] == "retrieved"
 
     class Ev:
         def metrics(self, pkl, split):

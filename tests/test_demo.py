@@ -59,7 +59,10 @@ def test_synthesis_overrides_are_typed_and_checked(demo, capsys):
     cfg = demo.synthesis_config(a)
     assert (cfg.guidance, cfg.compose_with, cfg.steps) == (3.0, ("a jump", "a spin"), 7)
     assert demo.synthesis_config(demo.parse_args([])) is None  # the augmenter's own default
-    for bad in ("nope=1", "steps=x", "guidance"):
+    # an optional field, off by default, parses as its annotated type ("none" keeps it off)
+    assert demo.synthesis_config(demo.parse_args(["--synthesis", "travel_cap=1.5"])).travel_cap == 1.5
+    assert demo.synthesis_config(demo.parse_args(["--synthesis", "travel_cap=none"])).travel_cap is None
+    for bad in ("nope=1", "steps=x", "guidance", "travel_cap=far"):
         with pytest.raises(SystemExit):
             demo.parse_args(["--synthesis", bad])
     assert "--synthesis" in capsys.readouterr().err

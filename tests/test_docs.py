@@ -7,7 +7,7 @@ import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Iterator, List, Tuple
 
 import pytest
 
@@ -17,10 +17,8 @@ SKIP_DIRS = {".git", ".venv", "work_dirs", "build", "dist", "demo_out", "__pycac
 
 #: documents that earlier docstrings cited and that are not (and never were) in the repository
 DANGLING_NAMES = ("formats.md", "kinemic-method.md", "environment.md", "evaluation-and-peers.md", "method notes")
-#: exemptions (file -> name) for a file that must keep citing one of them; none today
-KNOWN_DANGLING: Dict[str, str] = {}
 #: numbered rounds of work ("session 4", "round 2", "probe round"); the project speaks of dates instead
-ROUNDS = re.compile(r"\b(?:session|round)s?[ -]?\d+\b|\bprobe[ -]rounds?\b", re.I)
+ROUNDS = re.compile(r"\b(?:session|round)s?[ -]?\d+\b|\bprobe[ -]rounds?\b|\bprobes P\d+-P\d+\b", re.I)
 
 
 @lru_cache(maxsize=None)
@@ -105,16 +103,12 @@ def test_no_document_outside_the_repository_is_cited():
         if f == HERE:
             continue
         for name in DANGLING_NAMES:
-            if name.lower() in text.lower() and KNOWN_DANGLING.get(f) != name:
+            if name.lower() in text.lower():
                 line = text.lower()[:text.lower().index(name.lower())].count("\n") + 1
                 bad.append(f"{f}:{line}: {name}")
     assert not bad, "references to documents that are not in the repository:\n" + "\n".join(bad)
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "shared/reference" not in readme
-
-
-def test_the_known_dangling_exemptions_name_tracked_files():
-    assert set(KNOWN_DANGLING) <= set(tracked_files())
 
 
 # ------------------------------------------------------------------ (c) no numbered rounds of work
@@ -125,7 +119,7 @@ def test_no_numbered_rounds_of_work_anywhere():
 
 
 def test_the_rounds_pattern_catches_what_it_should():
-    for s in ("Session 5 probes", "sessions 4-5", "the session-5 row", "round 2 of", "probe round"):
+    for s in ("Session 5 probes", "sessions 4-5", "the session-5 row", "round 2 of", "probe round", "(probes P1-P4)"):
         assert ROUNDS.search(s), s
     for s in ("the round trip", "round(n * f)", "rounded to 2 digits", "session-scoped fixtures"):
         assert not ROUNDS.search(s), s
