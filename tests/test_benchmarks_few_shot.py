@@ -756,3 +756,12 @@ def test_jobs_train_cells_at_once_and_a_shared_adapter_cell_waits(tmp_path, monk
     assert fs.elapsed_hours(rows) * 3600 < sum(r["seconds"] for r in rows)   # overlapped
     with pytest.raises(ValueError):
         fs.run_variant(v, {}, jobs=0)
+
+
+def test_bn_recalibration_refuses_an_unfinished_cell(tmp_path):
+    from benchmarks.bn_recalibration import recalibrate
+
+    (tmp_path / "cell").mkdir()
+    (tmp_path / "cell" / "stgcn.py").write_text("x = 1\n")
+    with pytest.raises(FileNotFoundError, match="iter_600.pth"):
+        recalibrate(tmp_path / "cell")
