@@ -8,7 +8,7 @@ scored as trained, then again after its BatchNorm running statistics are re-esti
 ``--passes`` passes, no weight changes) on the cell's **real** training samples alone, through the cell's own
 training pipeline. Batches that mix real and synthetic samples set those statistics during training; if the
 synthetic samples sit elsewhere in feature space, real test samples are then normalised with the wrong
-statistics. A large gain after re-estimation in the KineMIC cells, and none in the real-only cells, points at
+statistics (``RealBatchNormHook`` does the same at the end of training). A large gain after re-estimation in the KineMIC cells, and none in the real-only cells, points at
 that mechanism; what re-estimation does not recover was learned in the weights.
 
 The score is the cell's own test loader: the validation subjects for a ``--stage val`` cell (use those for any
@@ -43,12 +43,11 @@ def _score(runner: Any, model: Any) -> float:
 
 def recalibrate(cell: Path, passes: int = 10, seed: int = 0) -> Dict[str, Any]:
     """The cell's top-1 as trained and after its BatchNorm statistics are re-estimated on its real samples."""
-    import torch
     from mmengine.config import Config
-    from mmengine.dataset import pseudo_collate
     from mmengine.registry import DATASETS
     from mmengine.runner import Runner
-    from torch.utils.data import DataLoader
+
+    from kinemic_aug.integrations.real_bn import reestimate_batchnorm
 
     configs = sorted(cell.glob("*.py"))
     ckpt = cell / "iter_600.pth"
@@ -64,16 +63,7 @@ def recalibrate(cell: Path, passes: int = 10, seed: int = 0) -> Dict[str, Any]:
     inner = cfg.train_dataloader.dataset
     inner = inner.get("dataset", inner) if inner.get("type") == "KineMICAugmentedDataset" else inner
     real = DATASETS.build(copy.deepcopy(inner))  # the real shots only, with the cell's training pipeline
-    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over every batch below
-    model.train()
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for _ in range(passes):
-            for batch in DataLoader(real, batch_size=16, shuffle=True, collate_fn=pseudo_collate, generator=gen):
-                model(**model.data_preprocessor(batch, True), mode="tensor")
+    reestimate_batchnorm(model, real, list(range(len(real))), passes=passes, seed=seed)
     return {"cell": cell.name, "config": configs[0].name, "real_samples": len(real), "passes": passes,
             "top1_as_trained": as_trained, "top1_bn_on_real": _score(runner, model)}
 

@@ -40,6 +40,7 @@ def test_kinemic_augmented_dataset_trains_through_the_runner(msr_pkl, tiny_gener
     cfg.param_scheduler = None
     cfg.optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.05, momentum=0.9))
     cfg.default_hooks.checkpoint = dict(type="CheckpointHook", interval=-1)
+    cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + [dict(type="RealBatchNormHook", passes=1)]
     runner = Runner.from_cfg(cfg)
     ds = runner.train_dataloader.dataset
     assert type(ds).__name__ == "KineMICAugmentedDataset"
@@ -50,6 +51,8 @@ def test_kinemic_augmented_dataset_trains_through_the_runner(msr_pkl, tiny_gener
     assert tuple(sample["inputs"].shape[-3:]) == (16, 20, 3)
     runner.train()
     assert runner.iter == 2 * 3  # 12 samples / batch 4 = 3 iterations per epoch
+    bn_hook = next(h for h in runner.hooks if type(h).__name__ == "RealBatchNormHook")
+    assert bn_hook.done == 3  # ran once, at the last iteration, on the 3 real shots only
     hist = history_summary(tmp_path / "work")
     assert hist is not None and "last" in hist
 

@@ -44,6 +44,7 @@ from ..augmenter import KineMICAugmenter
 from ..errors import DataError
 from ..synthesis import SynthesisConfig
 from .sampler import RealShareSampler  # noqa: F401  (registered with this module's import, for custom_imports)
+from .real_bn import RealBatchNormHook  # noqa: F401  (registered with this module's import, for custom_imports)
 
 
 @DATASETS.register_module()
