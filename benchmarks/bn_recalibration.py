@@ -8,8 +8,9 @@ scored as trained, then again after its BatchNorm running statistics are re-esti
 ``--passes`` passes, no weight changes) on the cell's **real** training samples alone, through the cell's own
 training pipeline. Batches that mix real and synthetic samples set those statistics during training; if the
 synthetic samples sit elsewhere in feature space, real test samples are then normalised with the wrong
-statistics (``RealBatchNormHook`` does the same at the end of training). A large gain after re-estimation in the KineMIC cells, and none in the real-only cells, points at
-that mechanism; what re-estimation does not recover was learned in the weights.
+statistics (``RealBatchNormHook`` does the same at the end of training). A large gain after re-estimation in
+the KineMIC cells, and none in the real-only cells, points at that mechanism; what re-estimation does not
+recover was learned in the weights.
 
 The score is the cell's own test loader: the validation subjects for a ``--stage val`` cell (use those for any
 choice), the test split for a test-stage cell. Writes ``benchmarks/results/<stem>.{json,md}``.
