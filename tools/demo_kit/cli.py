@@ -50,14 +50,15 @@ def _synthesis_option(text: str) -> Tuple[str, Any]:
     from kinemic_aug.synthesis import SynthesisConfig
 
     key, sep, value = text.partition("=")
-    defaults = {f.name: getattr(SynthesisConfig(), f.name) for f in fields(SynthesisConfig)}
+    declared = {f.name: f for f in fields(SynthesisConfig)}
+    defaults = {name: getattr(SynthesisConfig(), name) for name in declared}
     if not sep or key not in defaults:
         raise argparse.ArgumentTypeError(f"--synthesis takes KEY=VALUE with KEY one of {sorted(defaults)}, got {text!r}")
     kind = type(defaults[key])
     if defaults[key] is None:  # an optional field (``Optional[float]``, off by default): "none" keeps it off
         if value.lower() == "none":
             return key, None
-        kind = float if "float" in str(next(f.type for f in fields(SynthesisConfig) if f.name == key)) else int
+        kind = float if "float" in str(declared[key].type) else int
     try:
         if kind is tuple:
             return key, tuple(v.strip() for v in value.split(",") if v.strip())
