@@ -32,6 +32,11 @@ class SynthesisConfig:
             spot; the pose and vertical motion are kept. It is applied before the degenerate-sample filter, so
             a sample that only wandered is pulled back instead of dropped as exploding. Off, it is left out of
             the cache key, so keys made before it existed still match.
+        root_from_shot: ``False`` (default) keeps the root path the generator drew. ``True`` moves each
+            sample along the root path of the shot it was anchored on, or whose bones it gets (ground plane
+            and height, resampled to its length, turned to its heading; :mod:`~kinemic_aug.synthesis.root_path`):
+            the generator's pose is kept and its drift, where its error in metres concentrates, is dropped.
+            Applied first, before ``travel_cap`` and the filter. Off, it is left out of the cache key.
     """
 
     steps: int = 20
@@ -49,6 +54,7 @@ class SynthesisConfig:
     shot_strength: float = 1.0
     rechain_bones: bool = True
     travel_cap: Optional[float] = None
+    root_from_shot: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 < self.shot_strength <= 1.0:
@@ -78,4 +84,6 @@ class SynthesisConfig:
         d["compose_with"] = list(self.compose_with)
         if d["travel_cap"] is None:  # off: the key of every set made before the option existed
             del d["travel_cap"]
+        if not d["root_from_shot"]:  # off: likewise
+            del d["root_from_shot"]
         return d

@@ -15,6 +15,7 @@ from ..skeleton.layout import get_layout
 from ..skeleton.retarget import bone_lengths, rechain
 from .config import SynthesisConfig
 from .filter import FilterReport, ShotStats, cap_travel, classify
+from .root_path import root_path_from
 
 
 @torch.no_grad()
@@ -78,6 +79,7 @@ class ClassDraws:
         self.class_text_emb, self.compose_text_emb = class_text_emb, compose_text_emb
         self.rng = np.random.default_rng([int(seed), 17])
         self.stats = ShotStats.from_shots(shot_joints)
+        self.shot_joints = [np.asarray(s) for s in shot_joints] if cfg.root_from_shot else None
         self.shot_lens = np.array([len(s) for s in shot_joints])
         self.num_shots = len(shot_joints)
         self.anchored = cfg.shot_strength < 1.0
@@ -128,6 +130,8 @@ class ClassDraws:
     def accept(self, rnd: _Round, seqs: Sequence[np.ndarray]) -> None:
         cfg, report = self.cfg, self.report
         for s, c, comp, w in zip(seqs, rnd.cap, rnd.composed, rnd.which):
+            if self.shot_joints is not None:  # first: the path of the shot it started from or gets its bones from
+                s = root_path_from(s, self.shot_joints[int(w)])
             if cfg.travel_cap is not None:  # before the filter: a wandering sample is pulled back, not dropped
                 s = cap_travel(s, cfg.travel_cap * self.stats.max_travel)
             verdict = classify(s, self.stats, cfg)
