@@ -48,7 +48,7 @@ def build_augmenter(spec: Any, pkl: Path, generator: Path, corpus: str, variant:
 
     adapt = AdaptConfig(mode="joint", steps=a.adapt_steps, lr=a.adapt_lr, batch_size=16, progress=False)
     synth = SynthesisConfig(**{"shot_strength": 0.3 if variant == "kinemic-anchored" else 1.0,
-                               **a.synthesis})
+                               **(a.synthesis if variant != "retrieved" else {})})  # retrieved: no synthesis
     return KineMICAugmenter(str(pkl), split=spec.train_split, shots=a.shots, allow_fewer=spec.allow_fewer,
                             labels=spec.labels, layout=spec.layout, fps=spec.fps, synthetic_per_class=a.per_class,
                             variant="kinemic" if variant.startswith("kinemic") else variant, adapt=adapt,

@@ -213,8 +213,11 @@ def test_augmenter_batched_switch_gives_the_sequential_adapters_and_samples(msr_
         np.testing.assert_allclose(x["keypoint"], y["keypoint"], atol=1e-3)
 
 
-@pytest.mark.parametrize("sampler,guidance,strength", [("ddim", 2.5, 1.0), ("ddim", 1.0, 0.6), ("ddpm", 2.5, 1.0)])
-def test_sampling_many_classes_in_one_batch_equals_sampling_each_alone(tiny_generator, sampler, guidance, strength):
+@pytest.mark.parametrize("sampler,guidance,strength,extra", [
+    ("ddim", 2.5, 1.0, {}), ("ddim", 1.0, 0.6, {}), ("ddpm", 2.5, 1.0, {}),
+    ("ddim", 2.5, 0.6, {"residual": True, "root_from_shot": True})])  # + the shots' reconstruction pass
+def test_sampling_many_classes_in_one_batch_equals_sampling_each_alone(tiny_generator, sampler, guidance, strength,
+                                                                       extra):
     """Three adapted classes (different shot lengths, captions, seeds) sampled as one stacked batch against
     each class's lone target stream: same filter decisions, same infos, frames to float tolerance."""
     from kinemic_aug.adapt.stacked_target import stacked_target
@@ -226,7 +229,7 @@ def test_sampling_many_classes_in_one_batch_equals_sampling_each_alone(tiny_gene
     rng = np.random.default_rng(0)
     cfg = AdaptConfig(steps=2, batch_size=4, progress=False, use_mining=False, use_contrastive=False, lr=1e-2)
     scfg = SynthesisConfig(steps=4, batch_size=3, sampler=sampler, guidance=guidance, shot_strength=strength,
-                           static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9)
+                           static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9, **extra)
     trainers, reqs = [], []
     for c in range(3):
         shots = [corp[3 * c + i].joints[:20 + 5 * c + 3 * i] for i in range(2)]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -169,34 +169,48 @@ def synthesize_classes(model: MotionDenoiser, representation: MotionRepresentati
     if max_rows is None:
         max_rows = MULTI_ROWS.get(next(model.parameters()).device.type, 8 * cfg.batch_size)
     max_rows = int(max_rows)
-    deterministic = cfg.sampler == "ddim" and cfg.eta == 0.0
+    if cfg.residual:  # each class's shots reconstructed first, batched like a round
+        rec = cfg.reconstruction()
+        rounds = {i: st.reconstruction_round() for i, st in enumerate(states)}
+        for i, seqs in _sample_rounds(model, representation, schedule, requests, rounds, rec, max_rows,
+                                      length_slack).items():
+            states[i].set_reconstructions(seqs)
     while True:
         live = [i for i, st in enumerate(states) if st.pending()]
         if not live:
             break
         rounds = {i: states[i].next_round() for i in live}
-        chunks: List[_Chunk] = []
-        for i in live:
-            r = rounds[i]
-            chunks += _chunks(model, i, requests[i].adapter, r.lens, r.text_emb, r.action, cfg, r.seed, r.starts)
-        order = sorted(range(len(chunks)), key=lambda j: max(chunks[j].lengths))
-        groups: List[List[int]] = []
-        rows, shortest = 0, 0
-        for j in order:
-            b, t = len(chunks[j].lengths), max(chunks[j].lengths)
-            if groups and deterministic and rows + b <= max_rows and t <= (1.0 + length_slack) * shortest:
-                groups[-1].append(j)
-                rows += b
-            else:
-                groups.append([j])
-                rows, shortest = b, t
-        sampled: Dict[int, List[np.ndarray]] = {}
-        for g in groups:
-            for j, seqs in zip(g, _sample_group(model, representation, schedule, [chunks[j] for j in g], cfg)):
-                sampled[j] = seqs
-        per_class: Dict[int, List[np.ndarray]] = {i: [] for i in live}
-        for j, c in enumerate(chunks):  # chunks were made in each class's order
-            per_class[c.owner].extend(sampled[j])
-        for i in live:
-            states[i].accept(rounds[i], per_class[i])
+        for i, seqs in _sample_rounds(model, representation, schedule, requests, rounds, cfg, max_rows,
+                                      length_slack).items():
+            states[i].accept(rounds[i], seqs)
     return [st.result() for st in states]
+
+
+def _sample_rounds(model: MotionDenoiser, representation: MotionRepresentation, schedule: NoiseSchedule,
+                   requests: Sequence[ClassRequest], rounds: Dict[int, Any], cfg: SynthesisConfig, max_rows: int,
+                   length_slack: float) -> Dict[int, List[np.ndarray]]:
+    """One round of several classes (``rounds``: class index -> its round), sampled in length-bucketed groups;
+    each class's sequences in its round's order."""
+    deterministic = cfg.sampler == "ddim" and cfg.eta == 0.0
+    chunks: List[_Chunk] = []
+    for i, r in rounds.items():
+        chunks += _chunks(model, i, requests[i].adapter, r.lens, r.text_emb, r.action, cfg, r.seed, r.starts)
+    order = sorted(range(len(chunks)), key=lambda j: max(chunks[j].lengths))
+    groups: List[List[int]] = []
+    rows, shortest = 0, 0
+    for j in order:
+        b, t = len(chunks[j].lengths), max(chunks[j].lengths)
+        if groups and deterministic and rows + b <= max_rows and t <= (1.0 + length_slack) * shortest:
+            groups[-1].append(j)
+            rows += b
+        else:
+            groups.append([j])
+            rows, shortest = b, t
+    sampled: Dict[int, List[np.ndarray]] = {}
+    for g in groups:
+        for j, seqs in zip(g, _sample_group(model, representation, schedule, [chunks[j] for j in g], cfg)):
+            sampled[j] = seqs
+    per_class: Dict[int, List[np.ndarray]] = {i: [] for i in rounds}
+    for j, c in enumerate(chunks):  # chunks were made in each class's order
+        per_class[c.owner].extend(sampled[j])
+    return per_class

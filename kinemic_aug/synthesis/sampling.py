@@ -80,6 +80,11 @@ class ClassDraws:
         self.rng = np.random.default_rng([int(seed), 17])
         self.stats = ShotStats.from_shots(shot_joints)
         self.shot_joints = [np.asarray(s) for s in shot_joints] if cfg.root_from_shot else None
+        # residual: the shots in the frame samples are decoded in, and (set_reconstructions) the generator's own
+        # reconstruction of each; a sample keeps its shot plus what the chain changed beyond that
+        self.canonical_shots = ([representation.decode(representation.encode(np.asarray(s))) for s in shot_joints]
+                                if cfg.residual else None)
+        self.reconstructions: Optional[List[np.ndarray]] = None
         self.shot_lens = np.array([len(s) for s in shot_joints])
         self.num_shots = len(shot_joints)
         self.anchored = cfg.shot_strength < 1.0
@@ -127,9 +132,26 @@ class ClassDraws:
         starts = [self.shot_feats[w] for w in which] if self.anchored else None
         return _Round(lens, te, acts, starts, self.seed * 31 + self.rounds, cap, composed, which)
 
+    def reconstruction_round(self) -> _Round:
+        """The pass :meth:`set_reconstructions` needs (``cfg.residual``): every shot once, from itself,
+        with the class's first caption; sample it with ``cfg.reconstruction()``."""
+        m = self.num_shots
+        acts = None if self.action is None else [int(self.action)] * m
+        return _Round(self.shot_lens.copy(), np.repeat(self.class_text_emb[:1], m, 0), acts, list(self.shot_feats),
+                      self.seed * 31 - 1, np.zeros(m, dtype=int), np.zeros(m, dtype=bool), np.arange(m))
+
+    def set_reconstructions(self, seqs: Sequence[np.ndarray]) -> None:
+        if len(seqs) != self.num_shots:
+            raise ValueError(f"expected {self.num_shots} reconstructions, got {len(seqs)}")
+        self.reconstructions = [np.asarray(s) for s in seqs]
+
     def accept(self, rnd: _Round, seqs: Sequence[np.ndarray]) -> None:
         cfg, report = self.cfg, self.report
+        if cfg.residual and self.reconstructions is None:
+            raise RuntimeError("residual synthesis: set_reconstructions() must run before the first round")
         for s, c, comp, w in zip(seqs, rnd.cap, rnd.composed, rnd.which):
+            if self.canonical_shots is not None:  # the shot plus what the chain changed, the generator's bias removed
+                s = self.canonical_shots[int(w)] + (s - self.reconstructions[int(w)])
             if self.shot_joints is not None:  # first: the path of the shot it started from or gets its bones from
                 s = root_path_from(s, self.shot_joints[int(w)])
             if cfg.travel_cap is not None:  # before the filter: a wandering sample is pulled back, not dropped
@@ -167,6 +189,10 @@ def synthesize_class(model: MotionDenoiser, representation: MotionRepresentation
     """
     st = ClassDraws(representation, n=n, shot_joints=shot_joints, class_text_emb=class_text_emb, action=action,
                      cfg=cfg, seed=seed, compose_text_emb=compose_text_emb)
+    if cfg.residual:
+        rnd = st.reconstruction_round()
+        st.set_reconstructions(sample_sequences(model, representation, schedule, rnd.lens, rnd.text_emb, rnd.action,
+                                                cfg.reconstruction(), seed=rnd.seed, starts=rnd.starts))
     while st.pending():
         rnd = st.next_round()
         st.accept(rnd, sample_sequences(model, representation, schedule, rnd.lens, rnd.text_emb, rnd.action, cfg,
