@@ -55,3 +55,29 @@ def test_a_clean_shot_comes_back_as_itself_and_the_generators_bias_is_removed(ti
         same_shot = [r2 - f2 for f2, r2, i2 in zip(free, resid, infos) if i2["shot_index"] == info["shot_index"]]
         for o in same_shot:
             np.testing.assert_allclose(o, offset, atol=1e-5)
+
+
+def test_residual_in_target_needs_residual_and_keeps_the_recorded_joints(msr_pkl):
+    """A sample equal to its shot brought through the bridge is the recorded shot itself (real hands and
+    Kinect noise included); a change on top of the bridged shot is carried onto the recorded one."""
+    import pickle
+
+    from kinemic_aug.augmenter.annotations import on_recorded_shot
+    from kinemic_aug.generator.dataset_space import TargetDomain
+
+    with pytest.raises(ValueError, match="needs residual"):
+        SynthesisConfig(shot_strength=0.3, residual_in_target=True)
+    assert "residual_in_target" not in SynthesisConfig(shot_strength=0.3, residual=True).to_dict()
+    with open(msr_pkl, "rb") as f:
+        shot = pickle.load(f)["annotations"][0]["keypoint"]
+    dom = TargetDomain("msr_action3d", 15)
+    bridged = dom.from_generator(dom.to_generator(shot), reference=shot)
+    assert np.abs(bridged[0, :shot.shape[1]] - shot[0, :bridged.shape[1]]).max() > 0.01  # the bridge changes joints
+    np.testing.assert_allclose(on_recorded_shot(bridged, shot, dom), shot[:1], atol=1e-5)
+    lift = np.zeros_like(bridged)
+    lift[0, :, 11] = [0.0, 0.1, 0.0]                                     # one joint raised by 10 cm
+    out = on_recorded_shot(bridged + lift, shot, dom)
+    assert out.shape == shot[:1].shape
+    np.testing.assert_allclose(out[0, :, 11] - shot[0, :, 11], np.tile([0.0, 0.1, 0.0], (shot.shape[1], 1)), atol=1e-5)
+    others = [j for j in range(shot.shape[2]) if j != 11]
+    np.testing.assert_allclose(out[0][:, others], shot[0][:, others], atol=1e-5)

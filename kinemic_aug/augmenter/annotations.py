@@ -30,6 +30,27 @@ class SampleProvenance:
     seed: int
 
 
+def _retime(x: np.ndarray, length: int) -> np.ndarray:
+    """``x [T, ...]`` linearly resampled to ``length`` frames (first and last kept)."""
+    if len(x) == length:
+        return x
+    t = np.linspace(0.0, len(x) - 1.0, int(length))
+    i = np.floor(t).astype(int)
+    j = np.minimum(i + 1, len(x) - 1)
+    w = (t - i).reshape((-1,) + (1,) * (x.ndim - 1))
+    return x[i] * (1.0 - w) + x[j] * w
+
+
+def on_recorded_shot(kp: np.ndarray, shot: np.ndarray, domain: TargetDomain, sample: str = "") -> np.ndarray:
+    """``SynthesisConfig.residual_in_target``: the recorded shot (person 0, its non-empty frames) plus what
+    separates the sample ``kp [1, T, V, 3]`` from the shot brought through the same bridge and placed alike."""
+    real = np.asarray(shot, dtype=np.float32)[0]
+    real = real[~np.all(real == 0, axis=(1, 2))]
+    bridged = domain.from_generator(domain.to_generator(shot, sample=sample), reference=shot, sample=sample)[0]
+    change = _retime(kp[0], len(bridged)) - bridged
+    return (real + _retime(change, len(real)))[None].astype(np.float32)
+
+
 def synthetic_annotations_of_class(c: int, seqs: Sequence[np.ndarray], infos: Sequence[Dict[str, Any]],
                                    refs: List[Dict[str, Any]], adapter_key: str, domain: TargetDomain,
                                    labels: LabelSet, template: AnnotationTemplate,
@@ -41,6 +62,8 @@ def synthetic_annotations_of_class(c: int, seqs: Sequence[np.ndarray], infos: Se
         # the shot the sample started from / took its bones from; placed in that shot's frame
         ref = refs[info["shot_index"]] if info.get("shot_index", -1) >= 0 else refs[int(rng.integers(0, len(refs)))]
         kp = domain.from_generator(s, reference=ref["keypoint"], sample=f"synthetic_{c}_{i}")
+        if made.synth_cfg.residual_in_target and info.get("shot_index", -1) >= 0:
+            kp = on_recorded_shot(kp, ref["keypoint"], domain, sample=f"synthetic_{c}_{i}")
         caption = (made.synth_cfg.compose_with[0] if info.get("composed") else
                    labels.captions(c)[info["caption_index"]])
         ann = {"frame_dir": f"synthetic_{made.variant}_c{c:03d}_{i:05d}", "label": int(c),

@@ -48,6 +48,10 @@ class SynthesisConfig:
             (the shipped Bandai generalist moves an MSR Action3D shot's hands by 3-8 cm at zero noise, toward
             the corpus's poses), and that bias, the same in every sample of a shot, is not variation the class
             has. Applied before ``root_from_shot``. Off, it is left out of the cache key.
+        residual_in_target: with ``residual``, also take the change back to the dataset's own joints: the
+            sample becomes the real shot as recorded plus (the sample - the shot), both brought back through
+            the same bridge, so the joints the generator's skeleton does not have (MSR Action3D's hands, the
+            Kinect's noise) stay the real ones. Off, it is left out of the cache key.
     """
 
     steps: int = 20
@@ -67,6 +71,7 @@ class SynthesisConfig:
     travel_cap: Optional[float] = None
     root_from_shot: bool = False
     residual: bool = False
+    residual_in_target: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 < self.shot_strength <= 1.0:
@@ -78,12 +83,14 @@ class SynthesisConfig:
         if self.residual and self.shot_strength >= 1.0:
             raise ValueError("residual=True needs anchored sampling (shot_strength < 1): a sample from pure noise "
                              "has no shot to keep")
+        if self.residual_in_target and not self.residual:
+            raise ValueError("residual_in_target=True needs residual=True")
         if self.travel_cap is not None and not self.travel_cap > 0.0:
             raise ValueError(f"travel_cap must be None or > 0, got {self.travel_cap}")
 
     def reconstruction(self) -> "SynthesisConfig":
         """The pass that reconstructs the clean shots (``residual``): one deterministic step from the shot."""
-        return replace(self, shot_strength=RECONSTRUCTION_STRENGTH, sampler="ddim", eta=0.0, residual=False)
+        return replace(self, shot_strength=RECONSTRUCTION_STRENGTH, sampler="ddim", eta=0.0, residual=False, residual_in_target=False)
 
     @classmethod
     def paper(cls, **overrides: Any) -> "SynthesisConfig":
@@ -103,7 +110,7 @@ class SynthesisConfig:
         d["compose_with"] = list(self.compose_with)
         if d["travel_cap"] is None:  # off: the key of every set made before the option existed
             del d["travel_cap"]
-        for flag in ("root_from_shot", "residual"):  # off: likewise
+        for flag in ("root_from_shot", "residual", "residual_in_target"):  # off: likewise
             if not d[flag]:
                 del d[flag]
         return d
