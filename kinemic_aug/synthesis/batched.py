@@ -13,7 +13,7 @@ from ..generator.schedulers.samplers import make_sampler
 from ..generator.schedulers.noise_schedule import NoiseSchedule
 from .config import SynthesisConfig
 from .filter import FilterReport
-from .sampling import ClassDraws, sample_sequences
+from .sampling import ClassDraws
 
 
 #: sequences per class-batched sampling run by device type (:func:`synthesize_classes`). CPU: 16, measured
@@ -54,7 +54,7 @@ class _Chunk:
 def _chunks(model: MotionDenoiser, owner: int, adapter: int, lengths: Sequence[int], text_emb: np.ndarray,
             action: Optional[Sequence[int]], cfg: SynthesisConfig, seed: int,
             starts: Optional[Sequence[np.ndarray]]) -> List[_Chunk]:
-    """The forward batches :func:`sample_sequences` would run for these samples, each with its generator
+    """The forward batches :func:`~.sampling.sample_sequences` would run for these samples, each with its generator
     seeded as there and its initial noise drawn from it (as the sampler draws it: on the CPU, first)."""
     out = []
     lengths = [int(n) for n in lengths]
