@@ -1207,6 +1207,8 @@ def make_variant(args: argparse.Namespace) -> Variant:
         changes["arms"] = tuple(args.arms)
     if args.results is not None:
         changes["results"] = Path(args.results)
+        if args.log_dir is None:  # a results file of its own gets logs of its own: cells of two runs share names
+            changes["log_dir"] = changes["results"].parent / "logs" / changes["results"].stem
     if args.work_root is not None:
         changes["work_root"] = Path(args.work_root)
     if args.log_dir is not None:
@@ -1239,7 +1241,8 @@ def build_parser(prog: str = "python -m benchmarks.few_shot") -> argparse.Argume
     p.add_argument("--arms", nargs="+", default=None, choices=list(ARMS))
     p.add_argument("--results", default=None, help="result JSON (the .md/.png go next to it)")
     p.add_argument("--work-root", default=None)
-    p.add_argument("--log-dir", default=None)
+    p.add_argument("--log-dir", default=None,
+                   help="per-cell logs (default: the variant's, or logs/<results stem>/ beside --results)")
     p.add_argument("--evaluator-root", default=None, help="default work_dirs/few_shot/evaluator")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cfg-options", nargs="+", default=None,

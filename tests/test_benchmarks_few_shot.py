@@ -479,6 +479,17 @@ def test_every_arm_has_its_utd_configs(arm):
         assert fs.config_for(arm, None, UTD).name.startswith("stgcn_utd_xsub_full")
 
 
+def test_a_results_file_of_its_own_gets_a_log_dir_of_its_own(tmp_path):
+    parse = fs.build_parser().parse_args
+    own = fs.make_variant(parse(["--budget", "--stage", "val", "--results", str(tmp_path / "probe_a.json")]))
+    assert own.log_dir == tmp_path / "logs" / "probe_a"
+    other = fs.make_variant(parse(["--budget", "--stage", "val", "--results", str(tmp_path / "probe_b.json")]))
+    assert other.log_dir != own.log_dir
+    named = fs.make_variant(parse(["--results", str(tmp_path / "probe_a.json"), "--log-dir", str(tmp_path / "x")]))
+    assert named.log_dir == tmp_path / "x"
+    assert fs.make_variant(parse(["--budget"])).log_dir == fs.variant_for(name="budget").log_dir
+
+
 def test_msr_keeps_its_files_and_other_datasets_and_stages_get_their_own():
     assert fs.variant_for() == fs.FULL and fs.variant_for(small=True) == fs.SMALL
     utd = fs.variant_for(UTD)
