@@ -98,7 +98,8 @@ def main(argv=None) -> Dict[str, Any]:
     spec = get_dataset_spec(a.dataset)
     pkl = spec.require_pickle()
     gen_path = resolve_generator(a.generator)
-    # the draw of benchmarks.target_recognition (same augmenter arguments), so its judge is a cache hit
+    # the shots benchmarks.target_recognition draws for this dataset, seed and shot count, so the same judge
+    # (trained without exactly these shots) is a cache hit
     aug = KineMICAugmenter(str(pkl), split=spec.train_split, shots=a.shots, allow_fewer=spec.allow_fewer,
                            labels=spec.labels, layout=spec.layout, fps=spec.fps, variant="retrieved",
                            generator=gen_path, seed=a.seed, progress=False)

@@ -1207,8 +1207,12 @@ def make_variant(args: argparse.Namespace) -> Variant:
         changes["arms"] = tuple(args.arms)
     if args.results is not None:
         changes["results"] = Path(args.results)
-        if args.log_dir is None:  # a results file of its own gets logs of its own: cells of two runs share names
+        # a results file of its own gets logs and cell dirs of its own: cells of two runs share names (the
+        # augmenter cache stays the variant's, so adapters are still shared)
+        if args.log_dir is None:
             changes["log_dir"] = changes["results"].parent / "logs" / changes["results"].stem
+        if args.work_root is None:
+            changes["work_root"] = REPO / "work_dirs" / changes["results"].stem
     if args.work_root is not None:
         changes["work_root"] = Path(args.work_root)
     if args.log_dir is not None:
@@ -1240,7 +1244,8 @@ def build_parser(prog: str = "python -m benchmarks.few_shot") -> argparse.Argume
     p.add_argument("--shots", nargs="+", default=None, help="1 3 5 10 full")
     p.add_argument("--arms", nargs="+", default=None, choices=list(ARMS))
     p.add_argument("--results", default=None, help="result JSON (the .md/.png go next to it)")
-    p.add_argument("--work-root", default=None)
+    p.add_argument("--work-root", default=None,
+                   help="cell work dirs (default: the variant's, or work_dirs/<results stem>/ with --results)")
     p.add_argument("--log-dir", default=None,
                    help="per-cell logs (default: the variant's, or logs/<results stem>/ beside --results)")
     p.add_argument("--evaluator-root", default=None, help="default work_dirs/few_shot/evaluator")

@@ -61,7 +61,10 @@ JUDGE_SPLIT = "train_without_shots"
 
 def without_shots(pkl: Path, train_split: str, shot_ids: set, work: Path):
     """The dataset with one more split, the training split minus the shots (for a judge that never saw them);
-    written into ``work``. Returns (path, number of sequences in that split)."""
+    written into ``work`` under a name of its own for the dataset file and the shots left out (the judge's
+    cache key holds the path, so another draw must not reuse this draw's judge). Returns (path, number of
+    sequences in that split)."""
+    import hashlib
     import pickle
 
     from kinemic_aug.utils.io import atomic_write_bytes
@@ -69,7 +72,8 @@ def without_shots(pkl: Path, train_split: str, shot_ids: set, work: Path):
     with open(pkl, "rb") as f:
         data = pickle.load(f)
     keep = [i for i in data["split"][train_split] if i not in shot_ids]
-    out = work / f"judge_without_{len(shot_ids)}_shots.pkl"
+    digest = hashlib.sha256("\n".join([str(Path(pkl).resolve())] + sorted(map(str, shot_ids))).encode()).hexdigest()
+    out = work / f"judge_{Path(pkl).stem}_without_{len(shot_ids)}_shots_{digest[:12]}.pkl"
     data = {**data, "split": {**data["split"], JUDGE_SPLIT: keep}}
     atomic_write_bytes(out, pickle.dumps(data, protocol=4))
     return out, len(keep)

@@ -479,7 +479,7 @@ def test_every_arm_has_its_utd_configs(arm):
         assert fs.config_for(arm, None, UTD).name.startswith("stgcn_utd_xsub_full")
 
 
-def test_a_results_file_of_its_own_gets_a_log_dir_of_its_own(tmp_path):
+def test_a_results_file_of_its_own_gets_a_log_dir_and_work_root_of_its_own(tmp_path):
     parse = fs.build_parser().parse_args
     own = fs.make_variant(parse(["--budget", "--stage", "val", "--results", str(tmp_path / "probe_a.json")]))
     assert own.log_dir == tmp_path / "logs" / "probe_a"
@@ -488,6 +488,12 @@ def test_a_results_file_of_its_own_gets_a_log_dir_of_its_own(tmp_path):
     named = fs.make_variant(parse(["--results", str(tmp_path / "probe_a.json"), "--log-dir", str(tmp_path / "x")]))
     assert named.log_dir == tmp_path / "x"
     assert fs.make_variant(parse(["--budget"])).log_dir == fs.variant_for(name="budget").log_dir
+    # and cell dirs of its own, while the adapters stay shared through the variant's augmenter cache
+    assert own.work_root == fs.REPO / "work_dirs" / "probe_a" and other.work_root != own.work_root
+    assert own.kinemic_options == fs.variant_for(stage="val", name="budget").kinemic_options
+    assert fs.make_variant(parse(["--results", str(tmp_path / "p.json"), "--work-root", str(tmp_path / "w")])
+                           ).work_root == tmp_path / "w"
+    assert fs.make_variant(parse(["--budget"])).work_root == fs.variant_for(name="budget").work_root
 
 
 def test_msr_keeps_its_files_and_other_datasets_and_stages_get_their_own():

@@ -81,3 +81,30 @@ def test_residual_in_target_needs_residual_and_keeps_the_recorded_joints(msr_pkl
     np.testing.assert_allclose(out[0, :, 11] - shot[0, :, 11], np.tile([0.0, 0.1, 0.0], (shot.shape[1], 1)), atol=1e-5)
     others = [j for j in range(shot.shape[2]) if j != 11]
     np.testing.assert_allclose(out[0][:, others], shot[0][:, others], atol=1e-5)
+
+
+def test_residual_with_a_representation_that_drops_a_frame(tmp_path):
+    """hml263 encodes T joint frames as T-1 feature frames. The canonical shot is padded like the anchored
+    start, so residual samples keep their shot's length (an untrained hml263 denoiser; only shapes and the
+    reconstruction offset are checked)."""
+    import torch
+
+    from kinemic_aug.generator import DenoiserConfig, MotionDenoiser, NoiseSchedule, get_representation
+    from kinemic_aug.synthesis.sampling import canonical_shot
+
+    shots = [c.joints[:30] for c in list(load_seed_corpus())[:2]]
+    rep = get_representation("hml263").fit(shots)
+    assert len(rep.encode(shots[0])) == 29
+    canon = canonical_shot(rep, shots[0])
+    assert canon.shape == shots[0].shape
+    np.testing.assert_allclose(canon[:29], rep.decode(rep.encode(shots[0])), atol=1e-5)
+    torch.manual_seed(0)
+    model = MotionDenoiser(DenoiserConfig.preset("tiny", input_dim=263, text_dim=8))
+    text = np.random.default_rng(0).normal(size=(2, 8)).astype(np.float32)
+    cfg = SynthesisConfig(steps=3, batch_size=8, static_ratio=0.0, explode_ratio=1e9, bone_cv_max=1e9,
+                          rechain_bones=False, shot_strength=0.5, residual=True)
+    kept, _, infos = synthesize_class(model, rep, NoiseSchedule.make("cosine", 50), n=4, shot_joints=shots,
+                                      class_text_emb=text, action=None, cfg=cfg, seed=1)
+    assert len(kept) == 4
+    for k, info in zip(kept, infos):
+        assert k.shape == shots[info["shot_index"]].shape and np.isfinite(k).all()

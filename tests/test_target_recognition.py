@@ -42,3 +42,7 @@ def test_the_judge_without_shots_is_trained_on_the_training_split_minus_exactly_
         got = pickle.load(f)
     assert n == len(train) - 5 and got["split"][JUDGE_SPLIT] == [i for i in train if i not in shots]
     assert got["split"]["xsub_test"] == data["split"]["xsub_test"]
+    # another draw of as many shots gets a file (and so a judge) of its own; the same draw the same file
+    other, _ = without_shots(msr_pkl, "xsub_train", set(train[5:10]), tmp_path)
+    again, _ = without_shots(msr_pkl, "xsub_train", set(train[:5]), tmp_path)
+    assert other != out and again == out

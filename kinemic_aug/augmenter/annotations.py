@@ -17,6 +17,7 @@ from ..data.pyskl import id_key
 from ..errors import DataError
 from ..generator.dataset_space import TargetDomain
 from ..synthesis import SynthesisConfig
+from ..synthesis.root_path import resample_path
 from ..text.labels import LabelSet
 
 
@@ -30,25 +31,23 @@ class SampleProvenance:
     seed: int
 
 
-def _retime(x: np.ndarray, length: int) -> np.ndarray:
-    """``x [T, ...]`` linearly resampled to ``length`` frames (first and last kept)."""
-    if len(x) == length:
-        return x
-    t = np.linspace(0.0, len(x) - 1.0, int(length))
-    i = np.floor(t).astype(int)
-    j = np.minimum(i + 1, len(x) - 1)
-    w = (t - i).reshape((-1,) + (1,) * (x.ndim - 1))
-    return x[i] * (1.0 - w) + x[j] * w
+def bridged_shot(shot: np.ndarray, domain: TargetDomain, sample: str = "") -> np.ndarray:
+    """The recorded shot ``[M, T, V, 3]`` brought into the generator's space and back, person 0: what a sample
+    equal to that shot would look like after the bridge (:func:`on_recorded_shot` measures changes from it)."""
+    return domain.from_generator(domain.to_generator(shot, sample=sample), reference=shot, sample=sample)[0]
 
 
-def on_recorded_shot(kp: np.ndarray, shot: np.ndarray, domain: TargetDomain, sample: str = "") -> np.ndarray:
+def on_recorded_shot(kp: np.ndarray, shot: np.ndarray, domain: TargetDomain, sample: str = "",
+                     bridged: Optional[np.ndarray] = None) -> np.ndarray:
     """``SynthesisConfig.residual_in_target``: the recorded shot (person 0, its non-empty frames) plus what
-    separates the sample ``kp [1, T, V, 3]`` from the shot brought through the same bridge and placed alike."""
+    separates the sample ``kp [1, T, V, 3]`` from the shot brought through the same bridge and placed alike
+    (``bridged``: :func:`bridged_shot` of ``shot``, computed here when not given)."""
     real = np.asarray(shot, dtype=np.float32)[0]
     real = real[~np.all(real == 0, axis=(1, 2))]
-    bridged = domain.from_generator(domain.to_generator(shot, sample=sample), reference=shot, sample=sample)[0]
-    change = _retime(kp[0], len(bridged)) - bridged
-    return (real + _retime(change, len(real)))[None].astype(np.float32)
+    if bridged is None:
+        bridged = bridged_shot(shot, domain, sample)
+    change = resample_path(kp[0], len(bridged)) - bridged
+    return (real + resample_path(change, len(real)))[None].astype(np.float32)
 
 
 def synthetic_annotations_of_class(c: int, seqs: Sequence[np.ndarray], infos: Sequence[Dict[str, Any]],
@@ -58,12 +57,16 @@ def synthetic_annotations_of_class(c: int, seqs: Sequence[np.ndarray], infos: Se
     """Class ``c``'s samples (generator space) as annotations like the real ones; ``refs``: the class's shots."""
     rng = np.random.default_rng([made.seed, c, 99])
     out = []
+    bridged: Dict[int, np.ndarray] = {}  # residual_in_target: each shot goes through the bridge once
     for i, (s, info) in enumerate(zip(seqs, infos)):
         # the shot the sample started from / took its bones from; placed in that shot's frame
         ref = refs[info["shot_index"]] if info.get("shot_index", -1) >= 0 else refs[int(rng.integers(0, len(refs)))]
         kp = domain.from_generator(s, reference=ref["keypoint"], sample=f"synthetic_{c}_{i}")
         if made.synth_cfg.residual_in_target and info.get("shot_index", -1) >= 0:
-            kp = on_recorded_shot(kp, ref["keypoint"], domain, sample=f"synthetic_{c}_{i}")
+            w = int(info["shot_index"])
+            if w not in bridged:
+                bridged[w] = bridged_shot(ref["keypoint"], domain, sample=f"synthetic_{c}_{i}")
+            kp = on_recorded_shot(kp, ref["keypoint"], domain, sample=f"synthetic_{c}_{i}", bridged=bridged[w])
         caption = (made.synth_cfg.compose_with[0] if info.get("composed") else
                    labels.captions(c)[info["caption_index"]])
         ann = {"frame_dir": f"synthetic_{made.variant}_c{c:03d}_{i:05d}", "label": int(c),

@@ -40,7 +40,7 @@ class SynthesisConfig:
             sample along the root path of the shot it was anchored on, or whose bones it gets (ground plane
             and height, resampled to its length, turned to its heading; :mod:`~kinemic_aug.synthesis.root_path`):
             the generator's pose is kept and its drift, where its error in metres concentrates, is dropped.
-            Applied first, before ``travel_cap`` and the filter. Off, it is left out of the cache key.
+            Applied after ``residual``, before ``travel_cap`` and the filter. Off, it is left out of the cache key.
         residual: ``False`` (default) keeps each sample as decoded. ``True`` (anchored sampling only,
             ``shot_strength < 1``) keeps only what the chain *changed*: the sample becomes its shot plus
             (sample - the generator's reconstruction of that shot), the reconstruction being one denoising

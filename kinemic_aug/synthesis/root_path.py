@@ -19,14 +19,15 @@ from ..skeleton.layout import get_layout
 
 
 def resample_path(path: np.ndarray, length: int) -> np.ndarray:
-    """``path [T, 3]`` linearly resampled to ``length`` frames (first and last frames kept)."""
+    """``path [T, ...]`` (a root path ``[T, 3]``, or whole poses ``[T, V, 3]``) linearly resampled to
+    ``length`` frames along the first axis, first and last frames kept."""
     path = np.asarray(path, dtype=np.float64)
     if len(path) == length:
         return path.copy()
     t = np.linspace(0.0, len(path) - 1.0, int(length))
     i = np.floor(t).astype(int)
     j = np.minimum(i + 1, len(path) - 1)
-    w = (t - i)[:, None]
+    w = (t - i).reshape((-1,) + (1,) * (path.ndim - 1))
     return path[i] * (1.0 - w) + path[j] * w
 
 

@@ -54,6 +54,17 @@ def sample_sequences(model: MotionDenoiser, representation: MotionRepresentation
     return out
 
 
+def canonical_shot(representation: MotionRepresentation, shot: np.ndarray) -> np.ndarray:
+    """The shot as the representation gives it back, at the shot's own length: a representation with one
+    feature frame fewer (hml263) repeats its last one, as the anchored start in :func:`sample_sequences` does,
+    so the canonical shot lines up frame for frame with the samples drawn from it."""
+    shot = np.asarray(shot)
+    feats = representation.encode(shot)
+    if len(feats) < len(shot):
+        feats = np.concatenate([feats, np.repeat(feats[-1:], len(shot) - len(feats), axis=0)])
+    return representation.decode(feats)
+
+
 @dataclass
 class _Round:
     """One round of a class's draws: what to sample, and what each sample was drawn with."""
@@ -82,8 +93,7 @@ class ClassDraws:
         self.shot_joints = [np.asarray(s) for s in shot_joints] if cfg.root_from_shot else None
         # residual: the shots in the frame samples are decoded in, and (set_reconstructions) the generator's own
         # reconstruction of each; a sample keeps its shot plus what the chain changed beyond that
-        self.canonical_shots = ([representation.decode(representation.encode(np.asarray(s))) for s in shot_joints]
-                                if cfg.residual else None)
+        self.canonical_shots = ([canonical_shot(representation, s) for s in shot_joints] if cfg.residual else None)
         self.reconstructions: Optional[List[np.ndarray]] = None
         self.shot_lens = np.array([len(s) for s in shot_joints])
         self.num_shots = len(shot_joints)
@@ -152,7 +162,7 @@ class ClassDraws:
         for s, c, comp, w in zip(seqs, rnd.cap, rnd.composed, rnd.which):
             if self.canonical_shots is not None:  # the shot plus what the chain changed, the generator's bias removed
                 s = self.canonical_shots[int(w)] + (s - self.reconstructions[int(w)])
-            if self.shot_joints is not None:  # first: the path of the shot it started from or gets its bones from
+            if self.shot_joints is not None:  # then: the path of the shot it started from or gets its bones from
                 s = root_path_from(s, self.shot_joints[int(w)])
             if cfg.travel_cap is not None:  # before the filter: a wandering sample is pulled back, not dropped
                 s = cap_travel(s, cfg.travel_cap * self.stats.max_travel)
