@@ -105,7 +105,9 @@ class ArmSpec:
     generation metrics are collected; ``train_dataloader.dataset.augmenter.*`` options reach only these arms).
     ``judge``: an arm whose classifier of the same cell (same shots and seed, trained on the shots alone)
     filters this arm's synthetic samples (``KineMICAugmentedDataset(consistency=...)``); that cell runs first
-    if its checkpoint is missing. ``shots``: the only shot settings the arm runs at (empty: all of the
+    if its checkpoint is missing. ``init_from``: an arm whose classifier of the same cell this arm's training
+    starts from (``load_from``, the whole model; the schedule and optimizer start afresh); that cell, too, runs
+    first if its checkpoint is missing. ``shots``: the only shot settings the arm runs at (empty: all of the
     variant's). ``after``: an arm whose cell of the same shots and seed, when both are in a run, finishes
     first: the two share that cell's adapters through the cache, so running them at once would only make
     one wait for the other's lock (``--jobs``).
@@ -118,6 +120,7 @@ class ArmSpec:
     description: str = ""
     judge: Optional[str] = None
     shots: Tuple[str, ...] = ()
+    init_from: Optional[str] = None
     after: Optional[str] = None
 
 
@@ -176,9 +179,27 @@ ARMS: Dict[str, ArmSpec] = {
                                   "batch 30, LoRA 16/32, full DDPM chain, guidance 2.5, no filter, synthetic set "
                                   "mirroring the training pool's class counts, corpus statistics) with 600 of its "
                                   "10,000 adaptation steps (CPU budget)"),
+    # beyond the paper: the samples as pretraining. A classifier trained on the synthetic samples alone (shots
+    # anchored, residual, root path of the shot; classic augmentation), then the shots' own arms fine-tuned from it
+    "kinemic-only": ArmSpec("configs/kinemic/{stem}_{shots}_classic_kinemic.py",
+                            {AUG + "variant": "kinemic", AUG + "synthesis.shot_strength": 0.3,
+                             AUG + "synthesis.residual": True, AUG + "synthesis.root_from_shot": True,
+                             "train_dataloader.dataset.real_repeat": 0},
+                            kinemic=True, description="the synthetic samples alone (the shots only anchor them: "
+                            "shot_strength=0.3, residual, root_from_shot), with real+classic's pipeline: the "
+                            "pretraining of the two arms below, not an arm to compare"),
+    "real+kinemic-pretrained": ArmSpec("configs/stgcn/{stem}_{shots}.py", {}, init_from="kinemic-only",
+                                       after="kinemic-only",
+                                       description="`real` started from the kinemic-only classifier of the same "
+                                       "cell (same shots and seed)"),
+    "real+classic+kinemic-pretrained": ArmSpec("configs/stgcn/{stem}_{shots}_classic.py", {},
+                                               init_from="kinemic-only", after="kinemic-only",
+                                               description="`real+classic` started from the kinemic-only "
+                                               "classifier of the same cell (same shots and seed)"),
 }
 #: arms outside issue 7's list: run on request (--arms), never counted as missing cells of the full grid
-EXTRA_ARMS = ("real+kinemic-anchored", "real+classic+kinemic-anchored", "real+kinemic-filtered", "real+kinemic-paper")
+EXTRA_ARMS = ("real+kinemic-anchored", "real+classic+kinemic-anchored", "real+kinemic-filtered", "real+kinemic-paper",
+              "kinemic-only", "real+kinemic-pretrained", "real+classic+kinemic-pretrained")
 #: the paper's ablations: the report also pairs them with real+kinemic itself
 ABLATIONS = ("real+kinemic-nocontrastive", "real+kinemic-noweight")
 
@@ -471,11 +492,26 @@ def stage_options(arm: str, shots: Optional[int], variant: Variant) -> Dict[str,
     return out
 
 
+def init_options(arm: str, shots: Optional[int], seed: int, variant: Variant) -> Dict[str, Any]:
+    """``load_from`` of an arm with ``init_from``: the final checkpoint of that arm's cell (same shots, seed)."""
+    source = ARMS[arm].init_from
+    if source is None:
+        return {}
+    ckpt = (variant.work_root / cell_name(source, shots, seed) / f"iter_{_schedule(spec_of(variant.dataset))[0]}.pth").resolve()
+    return {"load_from": str(ckpt.relative_to(REPO) if REPO in ckpt.parents else ckpt)}
+
+
+def prerequisites(arm: str) -> List[str]:
+    """The arms whose cell of the same shots and seed must have a checkpoint before ``arm``'s runs."""
+    return [a for a in (ARMS[arm].judge, ARMS[arm].init_from) if a is not None]
+
+
 def cell_options(arm: str, shots: Optional[int], seed: int, variant: Variant,
                  cli: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """Everything one cell's ``--cfg-options`` hold: :func:`options_for`, its judge's and the stage's data keys."""
+    """Everything one cell's ``--cfg-options`` hold: :func:`options_for`, its judge's or starting point's and
+    the stage's data keys."""
     return {**options_for(arm, variant, cli), **judge_options(arm, shots, seed, variant),
-            **stage_options(arm, shots, variant)}
+            **init_options(arm, shots, seed, variant), **stage_options(arm, shots, variant)}
 
 
 def expected_cells(variant: Variant) -> List[Tuple[str, Optional[int], int]]:
@@ -653,11 +689,13 @@ def run_cell(arm: str, shots: Optional[int], seed: int, variant: Variant, cli: M
     work = variant.work_root / name
     config = config_for(arm, shots, variant.dataset)
     options = cell_options(arm, shots, seed, variant, cli)
-    judge = ARMS[arm].judge
-    if judge is not None and not (variant.work_root / cell_name(judge, shots, seed) / "last_checkpoint").exists():
-        print(f"[few_shot] {name}: its judge {cell_name(judge, shots, seed)} has no checkpoint; training it first",
+    for first in prerequisites(arm):
+        if (variant.work_root / cell_name(first, shots, seed) / "last_checkpoint").exists():
+            continue
+        print(f"[few_shot] {name}: {cell_name(first, shots, seed)} (its "
+              f"{'judge' if first == ARMS[arm].judge else 'starting point'}) has no checkpoint; training it first",
               flush=True)
-        rec = run_cell(judge, shots, seed, variant, cli, threads)
+        rec = run_cell(first, shots, seed, variant, cli, threads)
         if rec is None:
             return None
         merge_records(variant.results, [rec])

@@ -62,6 +62,7 @@ def tiny_generator(tmp_path_factory):
 def tiny_wrapper_parts(msr_pkl, tiny_generator, tmp_path):
     """The wrapped dataset (1 shot of MSR classes 0/4/14, no pipeline) and augmenter dicts of a
     ``KineMICAugmentedDataset`` with the tiny generator, 2 synthetic samples per class and a permissive filter."""
+    import har.mm  # noqa: F401  (registers PoseDataset, so a test using these parts also runs alone)
     inner = dict(type="PoseDataset", ann_file=str(msr_pkl), layout="msr_action3d", num_classes=20,
                  split="xsub_train", few_shot=dict(shots=1, seed=0, classes=[0, 4, 14]), pipeline=[])
     aug = dict(labels="msr_action3d", synthetic_per_class=2, generator=str(tiny_generator["path"]),

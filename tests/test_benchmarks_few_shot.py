@@ -89,6 +89,25 @@ def test_augmenter_options_never_reach_real_arms():
     assert fs.options_for("real+classic", fs.FULL) == {}
 
 
+def test_a_pretrained_arm_starts_from_the_kinemic_only_cell_of_the_same_shots_and_seed(tmp_path):
+    from har.training import load_config
+
+    variant = fs.replace(fs.FULL, work_root=tmp_path / "work")
+    for arm in ("real+kinemic-pretrained", "real+classic+kinemic-pretrained"):
+        opts = fs.cell_options(arm, 3, 1, variant)
+        assert opts["load_from"] == str((tmp_path / "work" / "kinemic-only_3shot_s1" / "iter_600.pth").resolve())
+        assert fs.prerequisites(arm) == ["kinemic-only"] and fs.ARMS[arm].after == "kinemic-only"
+        assert not fs.ARMS[arm].kinemic and AUG + "variant" not in opts   # a plain few-shot config, no augmenter
+        cfg = load_config(fs.config_for(arm, 3), cfg_options=opts, seed=1)
+        assert cfg.load_from.endswith("kinemic-only_3shot_s1/iter_600.pth") and not cfg.resume
+    assert "load_from" not in fs.cell_options("real+classic", 3, 1, variant) and fs.prerequisites("real") == []
+    # the starting point serves the synthetic samples alone, drawn like the anchored arms' (plus residual and root)
+    only = load_config(fs.config_for("kinemic-only", 3), cfg_options=fs.cell_options("kinemic-only", 3, 1, variant))
+    assert only.train_dataloader.dataset.real_repeat == 0
+    assert only.train_dataloader.dataset.augmenter.synthesis.residual is True
+    assert fs.prerequisites("real+kinemic-filtered") == ["real"]
+
+
 def test_a_judged_arm_filters_with_the_real_cell_of_the_same_shots_and_seed(tmp_path):
     from har.training import load_config
 

@@ -71,7 +71,13 @@ def test_real_repeat_lists_each_real_shot_k_times_and_maps_back_to_it(tiny_wrapp
     assert ds._get_ori_dataset_idx(7) == ("real", 1) and ds._get_ori_dataset_idx(9) == ("synthetic", 0)
     assert sorted(ds.get_cat_ids(i)[0] for i in range(9)) == [0, 0, 0, 4, 4, 4, 14, 14, 14]
     with pytest.raises(DataError, match="real_repeat"):
-        integ.KineMICAugmentedDataset(inner, augmenter=aug, real_repeat=0)
+        integ.KineMICAugmentedDataset(inner, augmenter=aug, real_repeat=-1)
+    # 0: the synthetic samples alone (to pretrain a classifier on them), the same ones as with the shots listed
+    only = integ.KineMICAugmentedDataset(inner, augmenter=aug, real_repeat=0)
+    assert len(only) == 6 and only.metainfo["num_real"] == 0 and only.metainfo["num_real_unique"] == 3
+    assert all(only.get_data_info(i)["is_synthetic"] for i in range(6))
+    assert [only.get_data_info(i)["frame_dir"] for i in range(6)] == [ds.get_data_info(i)["frame_dir"] for i in range(9, 15)]
+    assert only._get_ori_dataset_idx(0) == ("synthetic", 0)
 
 
 def test_an_augmenter_with_fixed_seed_keeps_its_seed_under_a_run_seed_and_builds(tiny_wrapper_parts):

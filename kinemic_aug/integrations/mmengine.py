@@ -61,7 +61,10 @@ class KineMICAugmentedDataset:
         report_dir: if set, write ``kinemic_report.json`` and ``synthetic.pkl`` there after the augmenter ran.
         real_repeat: list every real shot this many times, so the few real samples keep their weight in
             each epoch next to many synthetic ones (the synthetic set is drawn once; this is oversampling,
-            not new data). ``1``: each sample once.
+            not new data). ``1``: each sample once. ``0``: the synthetic samples alone (the shots are still
+            what the augmenter adapts to and anchors on), for a classifier pretrained on them and then
+            fine-tuned on the shots with ``load_from``: on MSR Action3D's validation stage that order did what
+            mixing the two could not (``docs/research-log.md``, 2026-12-03).
         consistency: keyword arguments of :class:`~kinemic_aug.integrations.consistency.ConsistencyFilter`
             (``config``, ``checkpoint`` of a classifier trained on the same shots alone, ``min_prob``): only
             the synthetic samples it assigns to their own class are served; the per-class counts go into
@@ -74,8 +77,8 @@ class KineMICAugmentedDataset:
                  lazy_init: bool = False, report_dir: Optional[str] = None, real_repeat: int = 1,
                  consistency: Optional[Dict[str, Any]] = None,
                  synthetic_pipeline: Optional[List[Union[dict, Any]]] = None):
-        if int(real_repeat) < 1:
-            raise DataError(f"real_repeat must be >= 1, got {real_repeat}", field="real_repeat")
+        if int(real_repeat) < 0:
+            raise DataError(f"real_repeat must be >= 0, got {real_repeat}", field="real_repeat")
         self.real_repeat = int(real_repeat)
         self.consistency_cfg = dict(consistency) if consistency else None
         self.consistency: Dict[str, Any] = {}
@@ -165,6 +168,9 @@ class KineMICAugmentedDataset:
             synthetic.append(s)
         if self.consistency_cfg is not None:
             synthetic = self._judge(synthetic, layout)
+        if not self.real_repeat and not synthetic:
+            raise DataError("real_repeat=0 serves the synthetic samples alone, but the augmenter kept none",
+                            field="real_repeat")
         self.data_list = real * self.real_repeat + synthetic
         self._metainfo["num_real"] = len(real) * self.real_repeat
         self._metainfo["real_repeat"] = self.real_repeat
