@@ -196,10 +196,20 @@ ARMS: Dict[str, ArmSpec] = {
                                                init_from="kinemic-only", after="kinemic-only",
                                                description="`real+classic` started from the kinemic-only "
                                                "classifier of the same cell (same shots and seed)"),
+    # their step-matched controls: the pretrained arms train 600 steps on the synthetic samples, then 600 on the
+    # shots; these train 600 on the shots, then 600 more from that classifier, schedule restarted alike
+    "real-restart": ArmSpec("configs/stgcn/{stem}_{shots}.py", {}, init_from="real", after="real",
+                            description="`real` started again from the `real` classifier of the same cell: "
+                            "the control of real+kinemic-pretrained with as many steps"),
+    "real+classic-restart": ArmSpec("configs/stgcn/{stem}_{shots}_classic.py", {}, init_from="real+classic",
+                                    after="real+classic",
+                                    description="`real+classic` started again from its own classifier of the "
+                                    "same cell: the control of real+classic+kinemic-pretrained with as many steps"),
 }
 #: arms outside issue 7's list: run on request (--arms), never counted as missing cells of the full grid
 EXTRA_ARMS = ("real+kinemic-anchored", "real+classic+kinemic-anchored", "real+kinemic-filtered", "real+kinemic-paper",
-              "kinemic-only", "real+kinemic-pretrained", "real+classic+kinemic-pretrained")
+              "kinemic-only", "real+kinemic-pretrained", "real+classic+kinemic-pretrained", "real-restart",
+              "real+classic-restart")
 #: the paper's ablations: the report also pairs them with real+kinemic itself
 ABLATIONS = ("real+kinemic-nocontrastive", "real+kinemic-noweight")
 

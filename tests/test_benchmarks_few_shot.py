@@ -101,6 +101,9 @@ def test_a_pretrained_arm_starts_from_the_kinemic_only_cell_of_the_same_shots_an
         cfg = load_config(fs.config_for(arm, 3), cfg_options=opts, seed=1)
         assert cfg.load_from.endswith("kinemic-only_3shot_s1/iter_600.pth") and not cfg.resume
     assert "load_from" not in fs.cell_options("real+classic", 3, 1, variant) and fs.prerequisites("real") == []
+    # the step-matched controls start from the same arm's own cell
+    assert fs.cell_options("real+classic-restart", 3, 1, variant)["load_from"].endswith("real_classic_3shot_s1/iter_600.pth")
+    assert fs.config_for("real-restart", 3) == fs.config_for("real", 3)
     # the starting point serves the synthetic samples alone, drawn like the anchored arms' (plus residual and root)
     only = load_config(fs.config_for("kinemic-only", 3), cfg_options=fs.cell_options("kinemic-only", 3, 1, variant))
     assert only.train_dataloader.dataset.real_repeat == 0
