@@ -502,12 +502,27 @@ def stage_options(arm: str, shots: Optional[int], variant: Variant) -> Dict[str,
     return out
 
 
-def init_options(arm: str, shots: Optional[int], seed: int, variant: Variant) -> Dict[str, Any]:
-    """``load_from`` of an arm with ``init_from``: the final checkpoint of that arm's cell (same shots, seed)."""
+def init_options(arm: str, shots: Optional[int], seed: int, variant: Variant,
+                 cli: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """``load_from`` of an arm with ``init_from``: the checkpoint that arm's cell (same shots, seed) names in its
+    ``last_checkpoint``; before that cell has run, the one its last step will write (``iter_<max_iters>.pth``,
+    with the step count its options give)."""
     source = ARMS[arm].init_from
     if source is None:
         return {}
-    ckpt = (variant.work_root / cell_name(source, shots, seed) / f"iter_{_schedule(spec_of(variant.dataset))[0]}.pth").resolve()
+    work = variant.work_root / cell_name(source, shots, seed)
+    last = work / "last_checkpoint"
+    if last.exists():
+        ckpt = Path(last.read_text(encoding="utf-8").strip())
+        ckpt = ckpt if ckpt.is_absolute() else REPO / ckpt
+    else:
+        steps = options_for(source, variant, cli).get("train_cfg.max_iters")
+        if steps is None:
+            from mmengine.config import Config
+
+            steps = Config.fromfile(str(config_for(source, shots, variant.dataset))).train_cfg.max_iters
+        ckpt = work / f"iter_{int(steps)}.pth"
+    ckpt = ckpt.resolve()
     return {"load_from": str(ckpt.relative_to(REPO) if REPO in ckpt.parents else ckpt)}
 
 
@@ -516,12 +531,19 @@ def prerequisites(arm: str) -> List[str]:
     return [a for a in (ARMS[arm].judge, ARMS[arm].init_from) if a is not None]
 
 
+def waits_for(arm: str) -> List[str]:
+    """The arms whose cell of the same shots and seed finishes first when both are in a run: ``after`` and the
+    prerequisites."""
+    out = [ARMS[arm].after] if ARMS[arm].after else []
+    return out + [a for a in prerequisites(arm) if a not in out]
+
+
 def cell_options(arm: str, shots: Optional[int], seed: int, variant: Variant,
                  cli: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Everything one cell's ``--cfg-options`` hold: :func:`options_for`, its judge's or starting point's and
     the stage's data keys."""
     return {**options_for(arm, variant, cli), **judge_options(arm, shots, seed, variant),
-            **init_options(arm, shots, seed, variant), **stage_options(arm, shots, variant)}
+            **init_options(arm, shots, seed, variant, cli), **stage_options(arm, shots, variant)}
 
 
 def expected_cells(variant: Variant) -> List[Tuple[str, Optional[int], int]]:
@@ -535,6 +557,9 @@ def expected_cells(variant: Variant) -> List[Tuple[str, Optional[int], int]]:
                     continue
                 if ARMS[arm].shots and s not in ARMS[arm].shots:
                     continue
+                for first in prerequisites(arm):  # a judge or starting point the run did not name runs too
+                    if first not in variant.arms and (first, k, seed) not in cells:
+                        cells.append((first, k, seed))
                 cells.append((arm, k, seed))
     return cells
 
@@ -698,7 +723,6 @@ def run_cell(arm: str, shots: Optional[int], seed: int, variant: Variant, cli: M
     name = cell_name(arm, shots, seed)
     work = variant.work_root / name
     config = config_for(arm, shots, variant.dataset)
-    options = cell_options(arm, shots, seed, variant, cli)
     for first in prerequisites(arm):
         if (variant.work_root / cell_name(first, shots, seed) / "last_checkpoint").exists():
             continue
@@ -709,6 +733,7 @@ def run_cell(arm: str, shots: Optional[int], seed: int, variant: Variant, cli: M
         if rec is None:
             return None
         merge_records(variant.results, [rec])
+    options = cell_options(arm, shots, seed, variant, cli)  # after the prerequisites: their checkpoints exist now
     cmd = train_command(config, seed, work, options, threads=threads)
     log = variant.log_dir / f"{name}.log"
     res = run_train(cmd, log, threads=threads)
@@ -855,9 +880,10 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
     futures: Dict[Tuple[str, Optional[int], int], Future] = {}
 
     def after_then_one(arm: str, k: Optional[int], seed: int) -> None:
-        first = futures.get((ARMS[arm].after, k, seed)) if ARMS[arm].after else None
-        if first is not None:
-            first.result()  # submitted earlier, so started earlier: no worker waits on a cell still queued
+        for dep in waits_for(arm):
+            first = futures.get((dep, k, seed))
+            if first is not None:
+                first.result()  # submitted earlier, so started earlier: no worker waits on a cell still queued
         one(arm, k, seed)
 
     ordered = _dependency_order(cells)
@@ -870,29 +896,45 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
 
 
 def _dependency_order(cells: Sequence[Tuple[str, Optional[int], int]]) -> List[Tuple[str, Optional[int], int]]:
-    """``cells`` in their order, except that a cell whose ``after`` cell (same shots and seed) comes later is
-    moved just behind it, so every cell is submitted after the cell it waits for."""
+    """``cells`` in their order, except that a cell whose :func:`waits_for` cells (same shots and seed) come
+    later is moved just behind the last of them, so every cell is submitted after the cells it waits for."""
     out: List[Tuple[str, Optional[int], int]] = []
-    waiting: Dict[Tuple[str, Optional[int], int], List[Tuple[str, Optional[int], int]]] = {}
+    placed: set = set()
     present = set(cells)
-    for cell in cells:
+    waiting: List[Tuple[str, Optional[int], int]] = []
+
+    def ready(cell: Tuple[str, Optional[int], int]) -> bool:
         arm, k, seed = cell
-        first = (ARMS[arm].after, k, seed) if ARMS[arm].after else None
-        if first is not None and first in present and first not in out:
-            waiting.setdefault(first, []).append(cell)
+        return all((d, k, seed) in placed for d in waits_for(arm) if (d, k, seed) in present)
+
+    for cell in cells:
+        if not ready(cell):
+            waiting.append(cell)
             continue
         out.append(cell)
-        out.extend(waiting.pop(cell, []))
-    return out + [c for cs in waiting.values() for c in cs]
+        placed.add(cell)
+        progress = True
+        while progress:  # cells that waited for this one follow it at once
+            progress = False
+            for w in list(waiting):
+                if ready(w):
+                    waiting.remove(w)
+                    out.append(w)
+                    placed.add(w)
+                    progress = True
+    return out + waiting  # only a cycle (none in ARMS) is left waiting: given order
 
 
 def _clear_cache(variant: Variant, cli: Mapping[str, Any]) -> None:
-    """Empty the variant's own augmenter cache (only a folder inside its work root is ever removed)."""
-    cache = Path(str(cli.get(AUG + "cache_dir", variant.kinemic_options.get(AUG + "cache_dir", ""))))
+    """Empty the variant's own augmenter cache (the one its options name, which a ``--results`` of its own does
+    not move); a cache named by ``--cfg-options`` is removed only if it lies inside the work root."""
+    own = str(variant.kinemic_options.get(AUG + "cache_dir", ""))
+    cache = Path(str(cli.get(AUG + "cache_dir", own)))
     if not str(cache):
         return
+    named = str(cache) != own
     cache = cache if cache.is_absolute() else REPO / cache
-    if cache.exists() and variant.work_root.resolve() in cache.resolve().parents:
+    if cache.exists() and (not named or variant.work_root.resolve() in cache.resolve().parents):
         print(f"[few_shot] fresh augmenter cache: removing {cache}", flush=True)
         shutil.rmtree(cache)
 
@@ -1193,9 +1235,13 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
     scored_text = (f"scored on {count(facts.n_scored)} `{scored}` sequences ({_holdout_text(spec)}, held out of "
                    f"`{spec.train_split}`; the shots come from the other training subjects)" if val
                    else f"tested on {count(facts.n_scored)} `{scored}` sequences")
+    started = sorted({r["arm"] for r in rows if r["arm"] in ARMS and ARMS[r["arm"]].init_from})
+    started_text = (" Except: " + ", ".join(f"`{a}` starts from the `{ARMS[a].init_from}` classifier of the same cell"
+                                            for a in started) + ", and trains its own steps on top of that one's."
+                    if started else "")
     md += [f"ST-GCN trained from scratch on K real sequences per class ({spec.num_classes} classes; with or without "
            f"augmentation), {scored_text}. Mean ± sample std over seeds; a seed changes the drawn shots, "
-           "the training and the augmenter.", ""]
+           f"the training and the augmenter.{started_text}", ""]
     if missing:
         md += ["**Missing cells** (not run yet, or failed; a `–` or a smaller n in the tables below): "
                + missing_text(missing, variant) + ".", ""]

@@ -72,7 +72,8 @@ def without_shots(pkl: Path, train_split: str, shot_ids: set, work: Path):
     with open(pkl, "rb") as f:
         data = pickle.load(f)
     keep = [i for i in data["split"][train_split] if i not in shot_ids]
-    digest = hashlib.sha256("\n".join([str(Path(pkl).resolve())] + sorted(map(str, shot_ids))).encode()).hexdigest()
+    digest = hashlib.sha256("\n".join([str(Path(pkl).resolve()), train_split] + sorted(map(str, shot_ids)))
+                            .encode()).hexdigest()
     out = work / f"judge_{Path(pkl).stem}_without_{len(shot_ids)}_shots_{digest[:12]}.pkl"
     data = {**data, "split": {**data["split"], JUDGE_SPLIT: keep}}
     atomic_write_bytes(out, pickle.dumps(data, protocol=4))

@@ -109,6 +109,30 @@ def test_a_pretrained_arm_starts_from_the_kinemic_only_cell_of_the_same_shots_an
     assert only.train_dataloader.dataset.real_repeat == 0
     assert only.train_dataloader.dataset.augmenter.synthesis.residual is True
     assert fs.prerequisites("real+kinemic-filtered") == ["real"]
+    # the step count the source cell runs with names its last checkpoint; once it ran, its last_checkpoint does
+    small = fs.replace(fs.SMALL, work_root=tmp_path / "small")
+    steps = fs.options_for("kinemic-only", small)["train_cfg.max_iters"]
+    assert steps != 600 and fs.init_options("real+classic", 5, 0, small) == {}
+    assert fs.init_options("real-restart", 5, 0, small)["load_from"].endswith(f"real_5shot_s0/iter_{steps}.pth")
+    assert fs.init_options("real+kinemic-pretrained", 5, 0, small)["load_from"].endswith(f"iter_{steps}.pth")
+    cell = tmp_path / "small" / "kinemic-only_5shot_s0"
+    cell.mkdir(parents=True)
+    (cell / "last_checkpoint").write_text(str(cell / "iter_7.pth"))
+    assert fs.init_options("real+kinemic-pretrained", 5, 0, small)["load_from"] == str((cell / "iter_7.pth").resolve())
+
+
+def test_a_run_of_dependent_arms_includes_and_orders_their_starting_points():
+    variant = fs.replace(fs.FULL, arms=("real+classic+kinemic-pretrained", "real+kinemic-pretrained"),
+                         shots=("3",), seeds=(0, 1))
+    cells = fs.expected_cells(variant)
+    assert cells == [("kinemic-only", 3, 0), ("real+classic+kinemic-pretrained", 3, 0), ("real+kinemic-pretrained", 3, 0),
+                     ("kinemic-only", 3, 1), ("real+classic+kinemic-pretrained", 3, 1), ("real+kinemic-pretrained", 3, 1)]
+    shuffled = [cells[1], cells[4], cells[0], cells[2], cells[3], cells[5]]
+    order = fs._dependency_order(shuffled)
+    assert order.index(("kinemic-only", 3, 0)) < order.index(("real+classic+kinemic-pretrained", 3, 0))
+    assert order.index(("kinemic-only", 3, 1)) < order.index(("real+classic+kinemic-pretrained", 3, 1))
+    assert sorted(order) == sorted(cells)
+    assert fs.waits_for("real+classic-restart") == ["real+classic"] and fs.waits_for("real") == []
 
 
 def test_a_judged_arm_filters_with_the_real_cell_of_the_same_shots_and_seed(tmp_path):
@@ -804,3 +828,14 @@ def test_bn_recalibration_refuses_an_unfinished_cell(tmp_path):
     (tmp_path / "cell" / "stgcn.py").write_text("x = 1\n")
     with pytest.raises(FileNotFoundError, match="iter_600.pth"):
         recalibrate(tmp_path / "cell")
+
+
+def test_a_fresh_cache_is_the_variants_own_wherever_the_results_go(tmp_path):
+    own, other = tmp_path / "own_cache", tmp_path / "elsewhere" / "cache"
+    for d in (own, other):
+        d.mkdir(parents=True)
+    variant = fs.replace(fs.SMALL, work_root=tmp_path / "probe_work", kinemic_options={AUG + "cache_dir": str(own)})
+    fs._clear_cache(variant, {AUG + "cache_dir": str(other)})  # named on the command line, outside the work root
+    assert other.exists() and own.exists()
+    fs._clear_cache(variant, {})                                # the variant's own, though the work root moved
+    assert not own.exists()
