@@ -55,6 +55,13 @@ def test_kinemic_augmented_dataset_trains_through_the_runner(msr_pkl, tiny_gener
     assert bn_hook.done == 3  # ran once, at the last iteration, on the 3 real shots only
     hist = history_summary(tmp_path / "work")
     assert hist is not None and "last" in hist
+    # the checkpoint a fine-tune reads with load_from (the kinemic-pretrained arms) loads with weights_only=True:
+    # nothing the wrapper puts into the run's meta needs arbitrary unpickling
+    import torch
+
+    ckpt = Path((tmp_path / "work" / "last_checkpoint").read_text(encoding="utf-8").strip())
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    assert any(k.startswith("backbone.") for k in state["state_dict"])
 
 
 def test_real_repeat_lists_each_real_shot_k_times_and_maps_back_to_it(tiny_wrapper_parts):
