@@ -1237,7 +1237,7 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
                    else f"tested on {count(facts.n_scored)} `{scored}` sequences")
     started = sorted({r["arm"] for r in rows if r["arm"] in ARMS and ARMS[r["arm"]].init_from})
     started_text = (" Except: " + ", ".join(f"`{a}` starts from the `{ARMS[a].init_from}` classifier of the same cell"
-                                            for a in started) + ", and trains its own steps on top of that one's."
+                                            for a in started) + "; each trains its own steps on top of that classifier's."
                     if started else "")
     md += [f"ST-GCN trained from scratch on K real sequences per class ({spec.num_classes} classes; with or without "
            f"augmentation), {scored_text}. Mean ± sample std over seeds; a seed changes the drawn shots, "
