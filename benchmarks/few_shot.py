@@ -107,10 +107,11 @@ class ArmSpec:
     filters this arm's synthetic samples (``KineMICAugmentedDataset(consistency=...)``); that cell runs first
     if its checkpoint is missing. ``init_from``: an arm whose classifier of the same cell this arm's training
     starts from (``load_from``, the whole model; the schedule and optimizer start afresh); that cell, too, runs
-    first if its checkpoint is missing. ``shots``: the only shot settings the arm runs at (empty: all of the
-    variant's). ``after``: an arm whose cell of the same shots and seed, when both are in a run, finishes
-    first: the two share that cell's adapters through the cache, so running them at once would only make
-    one wait for the other's lock (``--jobs``).
+    first if its checkpoint is missing. In a run, an arm waits for its judge's and starting point's cells as
+    for ``after``'s. ``shots``: the only shot settings the arm runs at (empty: all of the variant's).
+    ``after``: an arm whose cell of the same shots and seed, when both are in a run, finishes first: the two
+    share that cell's adapters through the cache, so running them at once would only make one wait for the
+    other's lock (``--jobs``).
     """
 
     config: str
@@ -189,20 +190,18 @@ ARMS: Dict[str, ArmSpec] = {
                             "shot_strength=0.3, residual, root_from_shot), with real+classic's pipeline: the "
                             "pretraining of the two arms below, not an arm to compare"),
     "real+kinemic-pretrained": ArmSpec("configs/stgcn/{stem}_{shots}.py", {}, init_from="kinemic-only",
-                                       after="kinemic-only",
                                        description="`real` started from the kinemic-only classifier of the same "
                                        "cell (same shots and seed)"),
     "real+classic+kinemic-pretrained": ArmSpec("configs/stgcn/{stem}_{shots}_classic.py", {},
-                                               init_from="kinemic-only", after="kinemic-only",
+                                               init_from="kinemic-only",
                                                description="`real+classic` started from the kinemic-only "
                                                "classifier of the same cell (same shots and seed)"),
     # their step-matched controls: the pretrained arms train 600 steps on the synthetic samples, then 600 on the
     # shots; these train 600 on the shots, then 600 more from that classifier, schedule restarted alike
-    "real-restart": ArmSpec("configs/stgcn/{stem}_{shots}.py", {}, init_from="real", after="real",
+    "real-restart": ArmSpec("configs/stgcn/{stem}_{shots}.py", {}, init_from="real",
                             description="`real` started again from the `real` classifier of the same cell: "
                             "the control of real+kinemic-pretrained with as many steps"),
     "real+classic-restart": ArmSpec("configs/stgcn/{stem}_{shots}_classic.py", {}, init_from="real+classic",
-                                    after="real+classic",
                                     description="`real+classic` started again from its own classifier of the "
                                     "same cell: the control of real+classic+kinemic-pretrained with as many steps"),
 }

@@ -96,7 +96,7 @@ def test_a_pretrained_arm_starts_from_the_kinemic_only_cell_of_the_same_shots_an
     for arm in ("real+kinemic-pretrained", "real+classic+kinemic-pretrained"):
         opts = fs.cell_options(arm, 3, 1, variant)
         assert opts["load_from"] == str((tmp_path / "work" / "kinemic-only_3shot_s1" / "iter_600.pth").resolve())
-        assert fs.prerequisites(arm) == ["kinemic-only"] and fs.ARMS[arm].after == "kinemic-only"
+        assert fs.prerequisites(arm) == ["kinemic-only"] and fs.waits_for(arm) == ["kinemic-only"]
         assert not fs.ARMS[arm].kinemic and AUG + "variant" not in opts   # a plain few-shot config, no augmenter
         cfg = load_config(fs.config_for(arm, 3), cfg_options=opts, seed=1)
         assert cfg.load_from.endswith("kinemic-only_3shot_s1/iter_600.pth") and not cfg.resume
