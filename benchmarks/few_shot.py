@@ -506,15 +506,14 @@ def init_options(arm: str, shots: Optional[int], seed: int, variant: Variant,
     """``load_from`` of an arm with ``init_from``: the checkpoint that arm's cell (same shots, seed) names in its
     ``last_checkpoint``; before that cell has run, the one its last step will write (``iter_<max_iters>.pth``,
     with the step count its options give)."""
+    from har.training import last_checkpoint
+
     source = ARMS[arm].init_from
     if source is None:
         return {}
     work = variant.work_root / cell_name(source, shots, seed)
-    last = work / "last_checkpoint"
-    if last.exists():
-        ckpt = Path(last.read_text(encoding="utf-8").strip())
-        ckpt = ckpt if ckpt.is_absolute() else REPO / ckpt
-    else:
+    ckpt = last_checkpoint(work, base=REPO)  # train.py runs from the repository root
+    if ckpt is None:
         steps = options_for(source, variant, cli).get("train_cfg.max_iters")
         if steps is None:
             from mmengine.config import Config
@@ -528,6 +527,19 @@ def init_options(arm: str, shots: Optional[int], seed: int, variant: Variant,
 def prerequisites(arm: str) -> List[str]:
     """The arms whose cell of the same shots and seed must have a checkpoint before ``arm``'s runs."""
     return [a for a in (ARMS[arm].judge, ARMS[arm].init_from) if a is not None]
+
+
+def _role(arm: str, first: str) -> str:
+    return "judge" if first == ARMS[arm].judge else "starting point"
+
+
+def missing_prerequisites(arm: str, shots: Optional[int], seed: int, variant: Variant) -> List[str]:
+    """The :func:`prerequisites` of ``arm`` whose cell has no checkpoint yet: :func:`run_cell` trains them first
+    (even when their record exists, for the record may outlive a removed work dir)."""
+    from har.training import last_checkpoint
+
+    return [a for a in prerequisites(arm)
+            if last_checkpoint(variant.work_root / cell_name(a, shots, seed), base=REPO) is None]
 
 
 def waits_for(arm: str) -> List[str]:
@@ -721,17 +733,17 @@ def run_cell(arm: str, shots: Optional[int], seed: int, variant: Variant, cli: M
     """Train one cell in a child process; its record, or ``None`` if the run failed (see its log)."""
     name = cell_name(arm, shots, seed)
     work = variant.work_root / name
+    import time
+
     config = config_for(arm, shots, variant.dataset)
-    for first in prerequisites(arm):
-        if (variant.work_root / cell_name(first, shots, seed) / "last_checkpoint").exists():
-            continue
-        print(f"[few_shot] {name}: {cell_name(first, shots, seed)} (its "
-              f"{'judge' if first == ARMS[arm].judge else 'starting point'}) has no checkpoint; training it first",
-              flush=True)
+    for first in missing_prerequisites(arm, shots, seed, variant):
+        print(f"[few_shot] {name}: {cell_name(first, shots, seed)} (its {_role(arm, first)}) has no checkpoint; "
+              "training it first", flush=True)
+        started = time.time()
         rec = run_cell(first, shots, seed, variant, cli, threads)
         if rec is None:
             return None
-        merge_records(variant.results, [rec])
+        merge_records(variant.results, [dict(rec, started=round(started, 1), finished=round(time.time(), 1))])
     options = cell_options(arm, shots, seed, variant, cli)  # after the prerequisites: their checkpoints exist now
     cmd = train_command(config, seed, work, options, threads=threads)
     log = variant.log_dir / f"{name}.log"
@@ -808,11 +820,11 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
     :func:`prepare` checks the dataset, shot counts and configs first (nothing trains on bad input).
 
     ``jobs`` > 1 trains that many cells at once (each in its own process with ``threads`` torch threads), in
-    the grid's order; a cell whose arm names an ``after`` arm waits for that arm's cell of the same shots and
-    seed, which holds the adapters both use."""
+    the grid's order; a cell starts once the cells it :func:`waits_for` have finished (the one holding the
+    adapters it shares, its judge, its starting point), and meanwhile the next ready cell runs
+    (:func:`run_parallel`)."""
     import threading
     import time
-    from concurrent.futures import Future, ThreadPoolExecutor
 
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
@@ -838,9 +850,11 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         work = variant.work_root / name
         action = cell_action(load_records(variant.results), arm, k, seed, work, variant.force, with_gen, **key)
         if dry_run:
-            print(f"[few_shot] {name}: {action}: " + " ".join(train_command(config_for(arm, k, spec), seed, work,
-                                                                           cell_options(arm, k, seed, variant, cli),
-                                                                           threads)))
+            before = [f"{cell_name(a, k, seed)} (its {_role(arm, a)}, no checkpoint)"
+                      for a in missing_prerequisites(arm, k, seed, variant)] if action == "run" else []
+            print(f"[few_shot] {name}: {action}" + (f" after training {', '.join(before)}" if before else "")
+                  + ": " + " ".join(train_command(config_for(arm, k, spec), seed, work,
+                                                  cell_options(arm, k, seed, variant, cli), threads)))
             return
         if action == "skip":
             print(f"[few_shot] {name}: done, skipped", flush=True)
@@ -876,25 +890,56 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         for cell in cells:
             one(*cell)
         return done
-    futures: Dict[Tuple[str, Optional[int], int], Future] = {}
-
-    def after_then_one(arm: str, k: Optional[int], seed: int) -> None:
-        for dep in waits_for(arm):
-            first = futures.get((dep, k, seed))
-            if first is not None:
-                first.result()  # submitted earlier, so started earlier: no worker waits on a cell still queued
-        one(arm, k, seed)
-
-    ordered = _dependency_order(cells)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for cell in ordered:
-            futures[cell] = pool.submit(after_then_one, *cell)
-        for f in futures.values():
-            f.result()  # a cell's exception ends the run here, after the others finished
+    run_parallel(_dependency_order(cells), jobs, one)
     return done
 
 
-def _dependency_order(cells: Sequence[Tuple[str, Optional[int], int]]) -> List[Tuple[str, Optional[int], int]]:
+Cell = Tuple[str, Optional[int], int]
+
+
+def run_parallel(cells: Sequence[Cell], jobs: int, one: Any) -> None:
+    """Call ``one(arm, shots, seed)`` for every cell, at most ``jobs`` at once, in ``cells``' order except that
+    a cell starts only once the cells it :func:`waits_for` (of the same shots and seed, when in ``cells``)
+    have finished: a waiting cell holds no worker, so the next ready one takes it. A cell that raised is
+    reported after the others finished, and the cells waiting for it do not run."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    present = set(cells)
+    pending = list(cells)
+    finished: set = set()
+    failed: Dict[Cell, BaseException] = {}
+    running: Dict[Any, Cell] = {}
+
+    def deps(cell: Cell) -> List[Cell]:
+        arm, k, seed = cell
+        return [d for d in ((a, k, seed) for a in waits_for(arm)) if d in present]
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            for cell in list(pending):
+                if len(running) >= jobs:
+                    break
+                if any(d in failed for d in deps(cell)):
+                    pending.remove(cell)
+                    failed[cell] = RuntimeError(f"{cell_name(*cell)} not run: a cell it waits for failed")
+                elif all(d in finished for d in deps(cell)):
+                    pending.remove(cell)
+                    running[pool.submit(one, *cell)] = cell
+            if not running:
+                if pending:  # a wait on a cell that can never finish (not possible after _dependency_order)
+                    raise RuntimeError(f"cells waiting on each other: {[cell_name(*c) for c in pending]}")
+                break
+            for f in wait(running, return_when=FIRST_COMPLETED)[0]:
+                cell = running.pop(f)
+                if f.exception() is not None:
+                    failed[cell] = f.exception()
+                else:
+                    finished.add(cell)
+    if failed:
+        raise next(iter(failed.values()))
+
+
+def _dependency_order(cells: Sequence[Cell]) -> List[Cell]:
     """``cells`` in their order, except that a cell whose :func:`waits_for` cells (same shots and seed) come
     later is moved just behind the last of them, so every cell is submitted after the cells it waits for."""
     out: List[Tuple[str, Optional[int], int]] = []
@@ -1307,9 +1352,9 @@ def make_variant(args: argparse.Namespace) -> Variant:
         if args.work_root is None:
             changes["work_root"] = REPO / "work_dirs" / changes["results"].stem
     if args.work_root is not None:
-        changes["work_root"] = Path(args.work_root)
+        changes["work_root"] = Path(args.work_root).resolve()  # one meaning for the children, whatever their cwd
     if args.log_dir is not None:
-        changes["log_dir"] = Path(args.log_dir)
+        changes["log_dir"] = Path(args.log_dir).resolve()
     if args.force:
         changes["force"] = True
     if args.resume:

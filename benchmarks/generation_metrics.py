@@ -124,11 +124,11 @@ def ensure_evaluator(config: Path = EVALUATOR_CONFIG, options: Optional[Mapping[
     res = run_train(cmd, log, threads=threads)
     if not res.ok:
         raise RuntimeError(f"evaluator training failed (exit {res.returncode}); see {log}")
-    last_ckpt = (run_dir / "last_checkpoint")
-    ckpt = Path(last_ckpt.read_text(encoding="utf-8").strip()) if last_ckpt.exists() else None
+    from har.training import export_weights, last_checkpoint
+
+    ckpt = last_checkpoint(run_dir, base=REPO)
     if ckpt is None or not ckpt.exists():
         raise RuntimeError(f"evaluator run left no checkpoint in {run_dir}")
-    from har.training import export_weights
 
     export_weights(ckpt, weights)
     s = res.summary or {}

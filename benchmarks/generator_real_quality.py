@@ -38,10 +38,12 @@ from benchmarks.generation_metrics import Evaluator, embed  # noqa: E402
 
 def load_judge(work: Path) -> Evaluator:
     """The pretraining run in ``work`` (its config and last MMEngine checkpoint, head included)."""
-    from har.training import load_recognizer
+    from har.training import last_checkpoint, load_recognizer
 
     cfg_path = work / "pretrain_config.py"
-    ckpt = Path((work / "last_checkpoint").read_text(encoding="utf-8").strip())
+    ckpt = last_checkpoint(work)
+    if ckpt is None:
+        raise FileNotFoundError(f"{work} holds no last_checkpoint: run tools/pretrain_classifier.py there first")
     model, cfg = load_recognizer(cfg_path, ckpt)
     return Evaluator(work, cfg_path, {}, model, cfg, {"key": work.name, "checkpoint": str(ckpt)})
 

@@ -8,6 +8,8 @@
   ``torch.load(..., weights_only=True)`` even without ``har`` imported.
 * :func:`load_recognizer` builds a config's model and loads a checkpoint into it (eval mode), with
   errors that name the file.
+* :func:`last_checkpoint` reads the checkpoint a run's ``last_checkpoint`` file names, the one place the
+  tools and benchmarks learn where a finished (or interrupted) run left its weights.
 """
 from __future__ import annotations
 
@@ -104,6 +106,29 @@ def format_summary(summary: Dict[str, Any]) -> str:
 
     return (f"last-epoch {key} = {100 * last[key]:.2f}% ({at(last)}); "
             f"best-epoch {key} = {100 * best[key]:.2f}% ({at(best)}; optimistic, selected on the val split)")
+
+
+def last_checkpoint(work_dir: Union[str, os.PathLike],
+                    base: Optional[Union[str, os.PathLike]] = None) -> Optional[Path]:
+    """The checkpoint named by ``work_dir/last_checkpoint`` (MMEngine rewrites that file at every save), or
+    ``None`` when the run has saved none yet, so a caller can tell "not trained" from "broken".
+
+    A relative name is taken against ``base``, the directory the run was launched from (default: the current
+    one), because MMEngine writes the path as it was given to the Runner. The file itself need not exist: a
+    caller that loads it gets the loader's error naming the path. An empty ``last_checkpoint`` raises
+    :class:`~kinemic_aug.errors.DataError`.
+    """
+    from kinemic_aug.errors import DataError
+
+    marker = Path(work_dir) / "last_checkpoint"
+    if not marker.is_file():
+        return None
+    name = marker.read_text(encoding="utf-8").strip()
+    if not name:
+        raise DataError("last_checkpoint is empty (the run was interrupted while saving?)", source=str(marker),
+                        field="last_checkpoint")
+    ckpt = Path(name)
+    return ckpt if ckpt.is_absolute() else Path(base or Path.cwd()) / ckpt
 
 
 def export_weights(checkpoint: Union[str, os.PathLike], out: Union[str, os.PathLike]) -> Path:

@@ -119,6 +119,10 @@ def test_a_pretrained_arm_starts_from_the_kinemic_only_cell_of_the_same_shots_an
     cell.mkdir(parents=True)
     (cell / "last_checkpoint").write_text(str(cell / "iter_7.pth"))
     assert fs.init_options("real+kinemic-pretrained", 5, 0, small)["load_from"] == str((cell / "iter_7.pth").resolve())
+    # a starting point without a checkpoint is trained first, even when its record exists
+    assert fs.missing_prerequisites("real+kinemic-pretrained", 5, 0, small) == []
+    assert fs.missing_prerequisites("real-restart", 5, 0, small) == ["real"]
+    assert fs.missing_prerequisites("real+classic", 5, 0, small) == []
 
 
 def test_a_run_of_dependent_arms_includes_and_orders_their_starting_points():
@@ -542,6 +546,15 @@ def test_a_results_file_of_its_own_gets_a_log_dir_and_work_root_of_its_own(tmp_p
     assert fs.make_variant(parse(["--budget"])).work_root == fs.variant_for(name="budget").work_root
 
 
+def test_relative_work_root_and_log_dir_mean_the_launchers_cwd_for_every_child(tmp_path, monkeypatch):
+    # the cells run from the repository root, so a relative path kept as given would name another folder
+    monkeypatch.chdir(tmp_path)
+    v = fs.make_variant(fs.build_parser().parse_args(["--work-root", "w", "--log-dir", "l"]))
+    assert v.work_root == tmp_path.resolve() / "w" and v.log_dir == tmp_path.resolve() / "l"
+    assert fs.judge_options("real+kinemic-filtered", 3, 0, v)[fs.CONSISTENCY + "checkpoint"].startswith(
+        str(tmp_path.resolve() / "w"))
+
+
 def test_msr_keeps_its_files_and_other_datasets_and_stages_get_their_own():
     assert fs.variant_for() == fs.FULL and fs.variant_for(small=True) == fs.SMALL
     utd = fs.variant_for(UTD)
@@ -839,3 +852,36 @@ def test_a_fresh_cache_is_the_variants_own_wherever_the_results_go(tmp_path):
     assert other.exists() and own.exists()
     fs._clear_cache(variant, {})                                # the variant's own, though the work root moved
     assert not own.exists()
+
+
+def test_a_cell_waiting_for_another_holds_no_worker():
+    import threading
+
+    # with 2 workers: kinemic-only runs, real+kinemic-pretrained waits for it, and `real` must not queue
+    # behind the waiting cell: kinemic-only finishes only once `real` has started
+    real_started = threading.Event()
+    log = []
+
+    def one(arm, k, seed):
+        if arm == "kinemic-only":
+            log.append(("kinemic-only saw real start", real_started.wait(timeout=10)))
+        if arm == "real":
+            real_started.set()
+        log.append(arm)
+
+    cells = [("kinemic-only", 3, 0), ("real+kinemic-pretrained", 3, 0), ("real", 3, 0)]
+    fs.run_parallel(cells, 2, one)
+    assert ("kinemic-only saw real start", True) in log
+    assert log.index("real+kinemic-pretrained") > log.index("kinemic-only")
+
+    # a failed cell: the cells waiting for it do not run, the others do, and its error is raised at the end
+    ran = []
+
+    def failing(arm, k, seed):
+        if arm == "kinemic-only":
+            raise ValueError("broken cell")
+        ran.append(arm)
+
+    with pytest.raises(ValueError, match="broken cell"):
+        fs.run_parallel(cells, 2, failing)
+    assert ran == ["real"]

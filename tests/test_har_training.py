@@ -187,3 +187,19 @@ def test_tools_test_reproduces_last_validation(trained, tmp_path):
     last = trained["history"]["last"]
     assert metrics["acc/top1"] == pytest.approx(last["acc/top1"])
     assert json.loads(out.read_text())["acc/top1"] == pytest.approx(last["acc/top1"])
+
+
+def test_last_checkpoint_reads_what_the_runner_names(tmp_path):
+    from har.training import last_checkpoint
+    from kinemic_aug.errors import DataError
+
+    assert last_checkpoint(tmp_path) is None  # no save yet: "not trained", not an error
+    (tmp_path / "last_checkpoint").write_text(str(tmp_path / "iter_7.pth") + "\n")
+    assert last_checkpoint(tmp_path) == tmp_path / "iter_7.pth"
+    # a relative name is taken against the directory the run was launched from
+    (tmp_path / "last_checkpoint").write_text("work_dirs/cell/iter_7.pth")
+    assert last_checkpoint(tmp_path, base="/repo") == Path("/repo/work_dirs/cell/iter_7.pth")
+    (tmp_path / "last_checkpoint").write_text("  \n")
+    with pytest.raises(DataError, match="last_checkpoint is empty") as err:
+        last_checkpoint(tmp_path)
+    assert str(tmp_path / "last_checkpoint") in str(err.value)

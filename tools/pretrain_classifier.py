@@ -18,12 +18,11 @@ Fine-tune from it with ``model.backbone.pretrained=<file>`` (``tools/train.py --
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -150,7 +149,7 @@ def main(argv=None) -> Dict[str, Any]:
     import torch
 
     from har.pretrained import save_backbone
-    from har.training import load_config, run_training
+    from har.training import last_checkpoint, load_config, run_training
     from kinemic_aug.data.sources import describe_corpus
     from kinemic_aug.errors import DataError
     from kinemic_aug.skeleton.layout import get_layout
@@ -179,7 +178,7 @@ def main(argv=None) -> Dict[str, Any]:
     cfg = load_config(cfg_path, work_dir=str(work_dir), seed=a.seed)
     cfg.resume = (work_dir / "last_checkpoint").is_file()
     summary = run_training(cfg)
-    last = (work_dir / "last_checkpoint").read_text(encoding="utf-8").strip()
+    last = str(last_checkpoint(work_dir))
     import har.registry  # noqa: F401  (allows MMEngine's message hub in weights_only loads)
     from har.registry import MODELS
 

@@ -26,14 +26,16 @@ from ..errors import DataError
 
 def _resolve_checkpoint(path: Union[str, os.PathLike]) -> Path:
     """A ``.pth`` file, or a work dir / ``last_checkpoint`` file naming one (MMEngine's convention)."""
+    from har.training import last_checkpoint
+
     p = Path(path)
-    if p.is_dir():
-        p = p / "last_checkpoint"
-    if p.name == "last_checkpoint":
-        if not p.exists():
-            raise DataError("no last_checkpoint: train the shots-only classifier first", source=str(p),
-                            field="checkpoint")
-        p = Path(p.read_text(encoding="utf-8").strip())
+    if p.is_dir() or p.name == "last_checkpoint":
+        work = p if p.is_dir() else p.parent
+        named = last_checkpoint(work)
+        if named is None:
+            raise DataError("no last_checkpoint: train the shots-only classifier first",
+                            source=str(work / "last_checkpoint"), field="checkpoint")
+        p = named
     if not p.exists():
         raise DataError("classifier checkpoint not found", source=str(p), field="checkpoint")
     return p
