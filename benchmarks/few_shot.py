@@ -731,10 +731,10 @@ def add_generation_metrics(rec: Dict[str, Any], work: Path, evaluator: Evaluator
 def run_cell(arm: str, shots: Optional[int], seed: int, variant: Variant, cli: Mapping[str, Any],
              threads: int = 1) -> Optional[Dict[str, Any]]:
     """Train one cell in a child process; its record, or ``None`` if the run failed (see its log)."""
-    name = cell_name(arm, shots, seed)
-    work = variant.work_root / name
     import time
 
+    name = cell_name(arm, shots, seed)
+    work = variant.work_root / name
     config = config_for(arm, shots, variant.dataset)
     for first in missing_prerequisites(arm, shots, seed, variant):
         print(f"[few_shot] {name}: {cell_name(first, shots, seed)} (its {_role(arm, first)}) has no checkpoint; "

@@ -178,7 +178,9 @@ def main(argv=None) -> Dict[str, Any]:
     cfg = load_config(cfg_path, work_dir=str(work_dir), seed=a.seed)
     cfg.resume = (work_dir / "last_checkpoint").is_file()
     summary = run_training(cfg)
-    last = str(last_checkpoint(work_dir))
+    last = last_checkpoint(work_dir)
+    if last is None:  # the Runner saves at its last step; without that file there are no weights to ship
+        raise FileNotFoundError(f"{work_dir / 'last_checkpoint'}: the training run saved no checkpoint")
     import har.registry  # noqa: F401  (allows MMEngine's message hub in weights_only loads)
     from har.registry import MODELS
 
