@@ -122,8 +122,11 @@ def test_augment_tool_writes_pickle_previews_and_report(msr_pkl, tiny_generator,
                     "msr_action3d", "--layout", "msr_action3d", "--per-class", "2", "--adapt-steps", "2",
                     "--sample-steps", "3", "--generator", str(tiny_generator["path"]), "--corpus",
                     tiny_generator["corpus"], "--cache-dir", str(tmp_path / "c"), "--out", str(out), "--preview", "2",
-                    "--target-norm", "generalist"])
+                    "--target-norm", "generalist", "--adapt-engine", "fast"])
     assert rc == 0
+    payloads = (tmp_path / "c").glob("adapter/*/*/payload.pt")
+    engines = {torch.load(p, weights_only=True)["config"]["engine"] for p in payloads}
+    assert engines == {"fast"}  # the flag reached the adapters
     assert out.exists() and out.with_suffix(".report.md").exists()
     gifs = sorted(p.name for p in tmp_path.glob("aug_class*.gif"))
     assert gifs == ["aug_class000.gif", "aug_class015.gif"]

@@ -45,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--ratio", type=float, default=None, help="synthetic samples per real shot")
     ap.add_argument("--variant", default="kinemic", help="kinemic | finetune | nocontrastive | noweight | zeroshot")
     ap.add_argument("--adapt-steps", type=int, default=None, help="override the adaptation steps")
+    ap.add_argument("--adapt-engine", choices=["legacy", "fast"], default="legacy",
+                    help="adaptation step: padded (legacy, the default) or packed with cheap dropout masks (fast: "
+                         "about 1.6x on a 2-core CPU; another random stream, so other adapters)")
     ap.add_argument("--mode", choices=["per_class", "joint"], default="per_class",
                     help="one adapter per class or one joint adapter over all classes (cheaper, the paper's)")
     ap.add_argument("--negatives", choices=["other_classes", "low_similarity", "both"], default="other_classes",
@@ -147,7 +150,7 @@ def main(argv=None) -> int:
     from kinemic_aug.utils.io import atomic_write_text
     from kinemic_aug.skeleton.render import render_gif
 
-    adapt = AdaptConfig(mode=a.mode, negatives=a.negatives)
+    adapt = AdaptConfig(mode=a.mode, negatives=a.negatives, engine=a.adapt_engine)
     if a.adapt_steps is not None:
         adapt = replace(adapt, steps=a.adapt_steps)
     _plain_warnings()

@@ -54,6 +54,12 @@ class AdaptConfig:
             (``benchmarks/results/adapt_scale.md``); it is meant for GPUs (not measured). Spreading classes over
             processes (``tools/adapt_classes.py`` under torchrun) works either way.
         group_size: classes per batched run (an out-of-memory group is split in halves, with a warning).
+        engine: how a :class:`~.trainer.KineMICTrainer` step runs the denoiser. ``"legacy"`` (default): padded
+            batches and torch's dropout, the step every committed adapter was trained with. ``"fast"``: the
+            packed, length-grouped forward of generator pretraining (:meth:`MotionDenoiser.forward_sorted`:
+            padding frames skip the per-token layers) and 16-bit dropout masks, LoRA dropout included. The
+            same losses as a function of the batch (equal without dropout), a different random stream, so a
+            different adapter and cache key. Not for ``batched=True`` (that trainer is padded by design).
         action_init: how the learned action table starts. ``"zeros"`` (default): the target stream
             starts as the generalist prompted with the class caption, and training moves it from there
             (as LoRA's zero-initialised B does). ``"normal"``: N(0, 1) rows, as the reference code does;
@@ -94,6 +100,7 @@ class AdaptConfig:
     save_every: int = 50
     batched: bool = False
     group_size: int = 20
+    engine: str = "legacy"
     seed: int = 0
     device: str = "auto"
     progress: bool = True
@@ -103,6 +110,10 @@ class AdaptConfig:
             raise ValueError(f"mode must be 'per_class' or 'joint', got {self.mode!r}")
         if self.negatives not in ("other_classes", "low_similarity", "both"):
             raise ValueError(f"negatives must be 'other_classes', 'low_similarity' or 'both', got {self.negatives!r}")
+        if self.engine not in ("legacy", "fast"):
+            raise ValueError(f"engine must be 'legacy' or 'fast', got {self.engine!r}")
+        if self.engine == "fast" and self.batched:
+            raise ValueError("engine='fast' runs in KineMICTrainer only; batched=True needs engine='legacy'")
         if self.action_init not in ("zeros", "normal"):
             raise ValueError(f"action_init must be 'zeros' or 'normal', got {self.action_init!r}")
         if self.steps < 0 or self.batch_size < 1 or self.save_every < 1 or self.group_size < 1:
@@ -154,10 +165,13 @@ class AdaptConfig:
 
     def cache_dict(self) -> Dict[str, Any]:
         """The fields that change the trained adapter (not progress display, device, save cadence, nor
-        whether classes are trained together: a batched adapter equals the lone one)."""
+        whether classes are trained together: a batched adapter equals the lone one). ``engine`` enters only
+        when it is not the default, so adapters cached before the field existed keep their keys."""
         d = self.to_dict()
         for k in ("progress", "device", "save_every", "batched", "group_size"):
             d.pop(k)
+        if d["engine"] == "legacy":
+            d.pop("engine")
         return d
 
     def variant(self, name: str) -> "AdaptConfig":

@@ -251,6 +251,9 @@ class KineMICTrainer:
         for p in self.prior.parameters():
             p.requires_grad_(False)
         self.target = build_target_stream(self.prior, shots.num_classes, cfg).to(self.device)
+        self.fast = cfg.engine == "fast"
+        if self.fast:
+            self.target.set_fast_dropout(True)
         width = base.config.width
         with seeded(int(cfg.seed)):  # seeded MIC init without touching the caller's RNG
             self.mic = MICEncoder(MICConfig(in_dim=width, hidden=cfg.mic_hidden, out_dim=cfg.mic_hidden))
@@ -264,24 +267,29 @@ class KineMICTrainer:
         self.history: List[Dict[str, float]] = []
 
     # ------------------------------------------------------------------ one step
+    def _run(self, model: MotionDenoiser, x: Tensor, t: Tensor, **kw: Any) -> Tuple[Tensor, Tensor]:
+        """``(x0 prediction, last-layer features)`` of ``model``: padded, or packed with ``engine='fast'``."""
+        if self.fast:
+            return model.forward_sorted(x, t, return_features=True, **kw)
+        return model(x, t, return_features=True, **kw)
+
     def train_step(self) -> Dict[str, float]:
         cfg = self.cfg
         d = draw_step(self.shots, self.pool, cfg, self.schedule, self.step, self.device, self.needs_prior)
         logs: Dict[str, float] = {}
         self.target.train()
         with seeded(d.forward_seed):
-            xhat_t, h_t = self.target(d.xt_t, d.t_model, text_emb=d.text_t, action=d.yt, mask=d.mask_t,
-                                      return_features=True)
+            xhat_t, h_t = self._run(self.target, d.xt_t, d.t_model, text_emb=d.text_t, action=d.yt, mask=d.mask_t)
             l_rec = masked_mse_per_sample(xhat_t, d.x0_t, d.mask_t).mean()
             loss = cfg.lambda_rec * l_rec
             logs["rec"] = l_rec.item()
             if self.needs_prior:
                 with torch.no_grad():
-                    _, h_s = self.prior(d.xt_s, d.t_model_s, text_emb=d.text_s, mask=d.mask_s, return_features=True)
+                    _, h_s = self._run(self.prior, d.xt_s, d.t_model_s, text_emb=d.text_s, mask=d.mask_s)
                 extra, win, z_t = mining_terms(cfg, self.schedule, self.mic, self.head, d, h_s, h_t, logs)
                 if win is not None:
-                    xhat_w, h_w = self.target(win.x_in, d.t_model, text_emb=d.text_t, action=d.yt, mask=win.mask,
-                                              return_features=True)
+                    xhat_w, h_w = self._run(self.target, win.x_in, d.t_model, text_emb=d.text_t, action=d.yt,
+                                            mask=win.mask)
                     extra = extra + window_loss(cfg, self.mic, win, xhat_w, h_w, z_t, logs)
                 loss = loss + extra
         self.optimizer.zero_grad(set_to_none=True)

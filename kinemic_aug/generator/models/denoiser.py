@@ -37,6 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from ...errors import DataError
+from ..length_groups import CPU_COST, GPU_COST, GroupCost, length_groups
 from .config import DenoiserConfig
 from .layers import (Dropout, InputProcess, OutputProcess, PackedBatch, PositionalEncoding, SelfAttention,
                      SeqTransEncoder, TimestepEmbedder)
@@ -162,6 +163,40 @@ class MotionDenoiser(nn.Module):
         h = self.seqTransEncoder(seq, attn_mask)[:, 1:]
         out = self.output_process(h)
         return (out, h) if return_features else out
+
+    def forward_sorted(self, x: Tensor, t: Tensor, *, mask: Tensor, text_emb: Optional[Tensor] = None,
+                       action: Optional[Tensor] = None, force_uncond: Optional[Tensor] = None,
+                       return_features: bool = False,
+                       cost: Optional[GroupCost] = None) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+        """The packed forward for a batch in any order: clips are sorted by length, split into
+        :func:`~..length_groups.length_groups` (``cost``: the device's default model when None), run
+        packed and put back in the caller's order. Valid frames get the padded forward's outputs (to float
+        rounding); padding frames get 0. Why: callers such as the adaptation step pair row ``i`` of one
+        batch with row ``i`` of another, so they cannot sort their batch themselves.
+
+        In training mode the per-sample random draws (condition dropout) follow the sorted order, so the
+        random stream differs from :meth:`forward`'s on the same batch."""
+        if mask is None or mask.dim() != 2 or mask.shape != x.shape[:2]:
+            raise DataError(f"forward_sorted needs a mask [{x.shape[0]}, {x.shape[1]}]", field="mask")
+        b = x.shape[0]
+        lengths = mask.sum(1).cpu()
+        order = torch.argsort(lengths, stable=True)
+        if cost is None:
+            cost = GPU_COST if x.device.type == "cuda" else CPU_COST
+        groups = length_groups(lengths[order].tolist(), cost)
+        idx = order.to(x.device)
+        t = t.to(x.device).long().view(-1).expand(b) if t.numel() == 1 else t.to(x.device).long()
+
+        def pick(v: Optional[Tensor]) -> Optional[Tensor]:
+            return None if v is None else v.to(x.device).index_select(0, idx)
+
+        out = self(x.index_select(0, idx), t.index_select(0, idx), text_emb=pick(text_emb), action=pick(action),
+                   mask=mask.to(x.device).index_select(0, idx), force_uncond=pick(force_uncond),
+                   return_features=return_features, groups=groups)
+        back = torch.argsort(idx)
+        if return_features:
+            return out[0].index_select(0, back), out[1].index_select(0, back)
+        return out.index_select(0, back)
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

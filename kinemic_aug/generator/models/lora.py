@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...errors import CacheError
+from .layers import Dropout
 
 LORA_TARGETS: Dict[str, str] = {
     "attn": r"seqTransEncoder\.layers\.\d+\.self_attn\.(q_proj|k_proj|v_proj|out_proj)",
@@ -56,7 +57,7 @@ class LoRALinear(nn.Linear):
             raise ValueError(f"LoRA rank must be >= 1, got {rank}")
         self.rank, self.alpha = int(rank), float(alpha)
         self.scaling = self.alpha / self.rank
-        self.lora_dropout = nn.Dropout(dropout)
+        self.lora_dropout = Dropout(dropout)  # MotionDenoiser.set_fast_dropout switches it with the others
         self.lora_A = nn.Parameter(torch.empty(rank, in_features, device=device, dtype=dtype))
         self.lora_B = nn.Parameter(torch.zeros(out_features, rank, device=device, dtype=dtype))
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
