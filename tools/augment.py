@@ -47,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--adapt-steps", type=int, default=None, help="override the adaptation steps")
     ap.add_argument("--adapt-engine", choices=["legacy", "fast"], default="legacy",
                     help="adaptation step: padded (legacy, the default) or packed with cheap dropout masks (fast: "
-                         "about 1.6x on a 2-core CPU; another random stream, so other adapters)")
+                         "about 1.5x on a 2-core CPU; another random stream, so other adapters)")
     ap.add_argument("--mode", choices=["per_class", "joint"], default="per_class",
                     help="one adapter per class or one joint adapter over all classes (cheaper, the paper's)")
     ap.add_argument("--negatives", choices=["other_classes", "low_similarity", "both"], default="other_classes",
