@@ -46,11 +46,10 @@ def build_inputs(shots: int, cache: Path) -> Dict[str, Any]:
     aug = KineMICAugmenter(str(pkl), split=spec.train_split, shots=shots, allow_fewer=spec.allow_fewer,
                            labels=spec.labels, layout=spec.layout, fps=spec.fps, adapt=adapt, generator="bandai",
                            corpus="bandai+seed", cache_dir=str(cache), seed=0, progress=False)
-    ad = aug.adapters
+    job = aug.adapters.joint_job(aug.classes).job
     gen = aug.resources.generator
-    return {"shots": ad._joint_shots(aug.classes), "pool": ad.pools.joint_pool(aug.classes), "model": gen.model,
-            "schedule": gen.schedule, "cfg": ad.cfg, "classes": aug.classes, "data": str(pkl),
-            "generator_step": int(gen.step)}
+    return {"shots": job.shots, "pool": job.pool, "model": gen.model, "schedule": gen.schedule, "cfg": job.cfg,
+            "classes": aug.classes, "data": str(pkl), "generator_step": int(gen.step)}
 
 
 def padding_share(trainer: Any, steps: int = 4) -> Dict[str, float]:

@@ -24,7 +24,8 @@ from .source_pools import SourcePools
 
 
 class ClassJob(NamedTuple):
-    """What :meth:`Adapters.job` gives: the job to train, its cache key and the parts the key is made of."""
+    """What :meth:`Adapters.job` and :meth:`Adapters.joint_job` give: the job to train, its cache key and the parts
+    the key is made of."""
 
     job: AdapterJob
     key: str
@@ -130,12 +131,9 @@ class Adapters:
         text = np.stack([np.concatenate([x, x[np.arange(p - len(x)) % len(x)]]) for x in caps])
         return TargetShots(feats, np.asarray(labels), text, names)
 
-    def joint(self, classes: List[int]) -> JointAdapter:
-        """Train or load ONE adapter over all classes (``mode='joint'``, the paper's setting): the action
-        table has a row per class, every class's soft positives are in the pool and the other classes'
-        sources in a batch are the contrastive negatives. Cheaper than one adapter per class (one run of
-        ``steps`` instead of C runs), at the price that adding a class retrains it. Returns the trainer,
-        the key, seconds and whether it was cached."""
+    def joint_job(self, classes: List[int]) -> ClassJob:
+        """The joint adapter's job over ``classes`` (shots of every class, the joint pool, config), its cache key
+        and key parts: what :meth:`joint` trains, for callers that run the trainer themselves."""
         shots = self._joint_shots(classes)
         pool: Optional[SourcePool] = None
         positives = None
@@ -143,8 +141,17 @@ class Adapters:
             pool = self.pools.joint_pool(classes)
             positives = [self.pools.paired.positives(c) for c in classes]
         key, parts = self.keys.joint_adapter(classes, positives)
-        trainer = KineMICTrainer(copy.deepcopy(self.generator.model), self.generator.schedule, shots, pool, self.cfg,
-                                 classes=classes)
+        return ClassJob(AdapterJob(shots, pool, self.cfg, [int(c) for c in classes], "joint"), key, parts)
+
+    def joint(self, classes: List[int]) -> JointAdapter:
+        """Train or load ONE adapter over all classes (``mode='joint'``, the paper's setting): the action
+        table has a row per class, every class's soft positives are in the pool and the other classes'
+        sources in a batch are the contrastive negatives. Cheaper than one adapter per class (one run of
+        ``steps`` instead of C runs), at the price that adding a class retrains it. Returns the trainer,
+        the key, seconds and whether it was cached."""
+        job, key, parts = self.joint_job(classes)
+        trainer = KineMICTrainer(copy.deepcopy(self.generator.model), self.generator.schedule, job.shots, job.pool,
+                                 job.cfg, classes=classes)
         if self.cfg.steps == 0:
             return JointAdapter(trainer, key, 0.0, False)
         t0 = time.time()
