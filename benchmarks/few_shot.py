@@ -1133,7 +1133,8 @@ def kinemic_recipe(variant: Variant, rows: Sequence[Dict[str, Any]] = ()) -> str
              f"- Synthesis defaults (`SynthesisConfig`): {s.sampler.upper()} {s.steps} steps, guidance {s.guidance}, "
              f"filter static<{s.static_ratio}·slowest shot, extent>{s.explode_ratio}·largest shot, bone CV>{s.bone_cv_max}.",
              "- Arm options (`ARMS` in `benchmarks/few_shot.py`), as applied in the recorded runs:"]
-    for arm in variant.arms:
+    # every arm of the grid and every other arm with records (a probe's arm set is not the grid's)
+    for arm in [a for a in ordered_arms(rows, also=variant.arms) if a in ARMS]:
         lines.append(f"  - `{arm}` ({ARMS[arm].description}): {applied_options(rows, arm, variant)}")
     prov = generator_provenance(rows)
     if prov:

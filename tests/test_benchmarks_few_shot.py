@@ -317,6 +317,20 @@ def test_report_names_missing_cells_and_shows_generation_and_speed(tmp_path):
     assert "`train_dataloader.dataset.augmenter.variant=kinemic`" in md       # recipe from the records / ARMS
 
 
+def test_recipe_lists_the_options_of_recorded_arms_outside_the_grid(tmp_path):
+    """A probe runs arms the grid does not name (``kinemic-only``); its options (the engine, say) must reach the
+    report, not only the JSON rows."""
+    results = tmp_path / "few_shot_budget.json"
+    opts = {**fs.options_for("kinemic-only", fs.BUDGET), AUG + "adapt.engine": "fast"}
+    merge_records(results, [fs.build_record("kinemic-only", 3, 0, _summary(0.5), 10.0,
+                                            fs.config_for("kinemic-only", 3), opts, "budget", _report())])
+    assert "kinemic-only" not in fs.BUDGET.arms
+    fs.write_reports(results, fs.BUDGET)
+    recipe = results.with_suffix(".md").read_text().split("## Recipe")[1]
+    line = next(x for x in recipe.splitlines() if x.startswith("  - `kinemic-only`"))
+    assert "`train_dataloader.dataset.augmenter.adapt.engine=fast`" in line
+
+
 def test_small_report_says_it_is_a_check(tmp_path):
     results = tmp_path / "few_shot_small.json"
     merge_records(results, [fs.build_record("real", 5, 0, _summary(), 10.0, fs.config_for("real", 5),

@@ -12,7 +12,7 @@ N(0, 1) (``action_init``; see its attribute note). All are plain fields.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Dict, Mapping, Tuple
 
 VARIANTS = ("kinemic", "finetune", "nocontrastive", "noweight", "zeroshot", "retrieved")

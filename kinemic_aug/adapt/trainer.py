@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
