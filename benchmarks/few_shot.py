@@ -232,6 +232,7 @@ class Variant:
     dataset: str = DATASET      # a registered dataset spec name, or a spec .json path
     stage: str = "test"         # "test": score the test split; "val": score the held-out training subjects
     ann_file: str = ""          # val stage: the pickle its runs read (training split only), set by prepare()
+    gen_clips: Optional[int] = None  # test clips per sample in the generation metrics (None: the evaluator's, 10)
 
 
 def _budget(iters: int, val_interval: int) -> Dict[str, Any]:
@@ -259,7 +260,21 @@ BUDGET_HOURS = 4.0
 BUDGET = Variant("budget", RESULTS_DIR / "few_shot_budget.json", REPO / "work_dirs" / "few_shot_budget",
                  RESULTS_DIR / "logs" / "budget", seeds=(0, 1, 2), shots=("1", "3", "5", "10"), arms=BUDGET_ARMS,
                  kinemic_options={**BUDGET_KINEMIC, AUG + "cache_dir": "work_dirs/few_shot_budget/kinemic_cache"})
-VARIANTS = {"full": FULL, "small": SMALL, "budget": BUDGET}
+#: the second budget grid (``--budget``; the first one, above, is ``--budget 1``): the issue's arms only (the
+#: corpus-clip baseline real+retrieved runs on request), 300 classifier steps (the 2026-12-04 validation probe,
+#: results/few_shot_utd_mhad_steps*_val.md), the fast adaptation engine, the Bandai Namco generalist and its
+#: corpus built in, and generation metrics on one test clip per sample instead of ten
+BUDGET2_ARMS = tuple(a for a in BUDGET_ARMS if a != "real+retrieved")
+BUDGET2_STEPS = 300
+BUDGET2_KINEMIC = {**BUDGET_KINEMIC, AUG + "adapt.engine": "fast", AUG + "generator": "bandai",
+                   AUG + "corpus": "bandai+seed"}
+BUDGET2 = Variant("budget2", RESULTS_DIR / "few_shot_budget2.json", REPO / "work_dirs" / "few_shot_budget2",
+                  RESULTS_DIR / "logs" / "budget2", seeds=(0, 1, 2), shots=("1", "3", "5", "10"), arms=BUDGET2_ARMS,
+                  common_options=_budget(BUDGET2_STEPS, BUDGET2_STEPS),
+                  kinemic_options={**BUDGET2_KINEMIC, AUG + "cache_dir": "work_dirs/few_shot_budget2/kinemic_cache"},
+                  gen_clips=1)
+VARIANTS = {"full": FULL, "small": SMALL, "budget": BUDGET, "budget2": BUDGET2}
+BUDGETS = {"1": "budget", "2": "budget2"}   # --budget N
 
 
 def spec_of(dataset: Any) -> DatasetSpec:
@@ -287,6 +302,7 @@ def variant_for(dataset: str = DATASET, small: bool = False, stage: str = "test"
     base = VARIANTS[name]
     if name == "budget":  # validate once, at the last step: the test split is read once per cell
         base = replace(base, common_options={**base.common_options, "train_cfg.val_interval": _schedule(spec)[0]})
+    # (budget2 sets its own step count and validates at its last step on every dataset)
     if spec.name == DATASET and stage == "test":
         return replace(base, dataset=spec.name if dataset == spec.name else str(dataset))
     stem = result_stem(spec.name, base.name, stage)
@@ -584,11 +600,33 @@ def find_record(rows: Iterable[Dict[str, Any]], arm: str, shots: Optional[int], 
     return None
 
 
+def _located(key: str) -> bool:
+    """A key that says where a cell's data or starting checkpoint lies (the stage pickle, its judge's folder),
+    not how it trains: left out of :func:`recipe_changes` (paths differ between clones)."""
+    return (key == "load_from" or key in (CONSISTENCY + "config", CONSISTENCY + "checkpoint")
+            or key.endswith((".ann_file", ".split", ".few_shot.test_split")))
+
+
+def recipe_changes(rec: Mapping[str, Any], options: Mapping[str, Any]) -> Dict[str, Tuple[Any, Any]]:
+    """The options a recorded cell ran with that differ from ``options`` (the ones it would run with now), as
+    ``{key: (recorded, now)}``; ``None`` for a side that lacks the key."""
+    def norm(d: Mapping[str, Any]) -> Dict[str, Any]:
+        return {k: json.loads(json.dumps(v)) for k, v in d.items() if not _located(k)}
+
+    have, want = norm(rec.get("cfg_options") or {}), norm(options)
+    return {k: (have.get(k), want.get(k)) for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k)}
+
+
 def cell_action(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], seed: int, work: Path,
-                force: bool = False, with_gen: bool = True, *, dataset: str = DATASET, split: str = SPLIT) -> str:
-    """``run`` (train the cell), ``gen`` (only its generation metrics are missing) or ``skip``."""
+                force: bool = False, with_gen: bool = True, *, dataset: str = DATASET, split: str = SPLIT,
+                options: Optional[Mapping[str, Any]] = None) -> str:
+    """``run`` (train the cell), ``gen`` (only its generation metrics are missing) or ``skip``. With ``options``
+    (what the cell would run with now), a recorded cell that ran with other options is run again (``run``): a
+    changed recipe never leaves its old numbers standing as if they were the new recipe's."""
     rec = find_record(rows, arm, shots, seed, dataset=dataset, split=split)
     if rec is None or force:
+        return "run"
+    if options is not None and recipe_changes(rec, options):
         return "run"
     if with_gen and ARMS.get(arm, ArmSpec("")).kinemic and rec.get("gen_fid") is None \
             and samples_pickle(work, _retrieved(arm)) is not None:
@@ -660,9 +698,9 @@ class EvaluatorCache:
     """The evaluator ST-GCN, trained/loaded on first use and shared by every cell of a run."""
 
     def __init__(self, options: Mapping[str, Any], root: Path, log_dir: Path, threads: int,
-                 config: Optional[Path] = None) -> None:
+                 config: Optional[Path] = None, num_clips: Optional[int] = None) -> None:
         self.options, self.root, self.log_dir, self.threads = dict(options), root, log_dir, threads
-        self.config = config
+        self.config, self.num_clips = config, num_clips
         self._ev = None
         self._ref: Optional[Dict[str, Any]] = None
         self._error: Optional[Exception] = None
@@ -677,7 +715,7 @@ class EvaluatorCache:
                 directory = gm.ensure_evaluator(self.config or gm.EVALUATOR_CONFIG, self.options, 0, self.root,
                                                 self.threads, self.log_dir)
                 self._ev = gm.load_evaluator(directory)
-                self._ref = gm.reference_metrics(self._ev)
+                self._ref = gm.reference_metrics(self._ev, self.num_clips)
             except Exception as e:  # noqa: BLE001
                 self._error = e
                 raise
@@ -687,7 +725,7 @@ class EvaluatorCache:
         from benchmarks import generation_metrics as gm
 
         ev = self.get()
-        out = gm.synthetic_metrics(ev, synthetic_pkl, split)
+        out = gm.synthetic_metrics(ev, synthetic_pkl, split, num_clips=self.num_clips)
         out["gen_reference"] = self._ref
         return out
 
@@ -835,12 +873,13 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         with_gen = False  # the evaluator's real-vs-real reference reads the test split
     rows = load_records(variant.results)
     actions = [cell_action(rows, arm, k, seed, variant.work_root / cell_name(arm, k, seed), variant.force, with_gen,
-                           **key) for arm, k, seed in cells]
+                           options=options_for(arm, variant, cli), **key) for arm, k, seed in cells]
     if dry_run or any(a != "skip" for a in actions):
         variant = prepare(variant, cells)
     # the evaluator takes only --evaluator-options: arm overrides must not silently change the yardstick
     evaluator = EvaluatorCache(variant.evaluator_options, evaluator_root or REPO / "work_dirs" / "few_shot" / "evaluator",
-                               variant.log_dir, threads, config=config_for("real", None, spec))
+                               variant.log_dir, threads, config=config_for("real", None, spec),
+                               num_clips=variant.gen_clips)
     done: List[Dict[str, Any]] = []
     lock = threading.Lock()  # one cell at a time clears the cache, trains the evaluator, merges and reports
     fresh_done = [False]
@@ -848,7 +887,14 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
     def one(arm: str, k: Optional[int], seed: int) -> None:
         name = cell_name(arm, k, seed)
         work = variant.work_root / name
-        action = cell_action(load_records(variant.results), arm, k, seed, work, variant.force, with_gen, **key)
+        rows = load_records(variant.results)
+        options = options_for(arm, variant, cli)
+        action = cell_action(rows, arm, k, seed, work, variant.force, with_gen, options=options, **key)
+        old = find_record(rows, arm, k, seed, **key)
+        changed = recipe_changes(old, options) if old is not None and action == "run" and not variant.force else {}
+        if changed:
+            print(f"[few_shot] {name}: recorded with other options, run again: "
+                  + "; ".join(f"{o} {a!r} -> {b!r}" for o, (a, b) in changed.items()), flush=True)
         if dry_run:
             before = [f"{cell_name(a, k, seed)} (its {_role(arm, a)}, no checkpoint)"
                       for a in missing_prerequisites(arm, k, seed, variant)] if action == "run" else []
@@ -1225,21 +1271,33 @@ def elapsed_hours(rows: Sequence[Dict[str, Any]]) -> Optional[float]:
     return (max(f for _, f in spans) - min(st for st, _ in spans)) / 3600
 
 
+def budget_flag(variant: Variant) -> str:
+    """The command-line flag of a budget grid: ``--budget`` (the current one) or ``--budget 1``."""
+    return "--budget" if variant.name == BUDGETS[max(BUDGETS)] else \
+        f"--budget {next(n for n, v in BUDGETS.items() if v == variant.name)}"
+
+
 def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
     """What the budgeted grid is, what it changes against the full one, and how long it took."""
-    kin = ", ".join(f"`{k[len(AUG):] if k.startswith(AUG) else k}={v}`" for k, v in BUDGET_KINEMIC.items())
+    own = {k: v for k, v in variant.kinemic_options.items() if k != AUG + "cache_dir"}
+    kin = ", ".join(f"`{k[len(AUG):] if k.startswith(AUG) else k}={v}`" for k, v in own.items())
+    steps = variant.common_options.get("train_cfg.max_iters")
+    cls = f"; every classifier trains {steps} SGD steps instead of 600" if steps else ""
+    clips = (f"; generation metrics embed {variant.gen_clips} test clip(s) per sample instead of the evaluator's 10"
+             if variant.gen_clips else "")
     jobs = sorted({int(r.get("jobs") or 1) for r in rows})
     took = elapsed_hours(rows)
     cell_h = sum(float(r.get("seconds") or 0) for r in rows) / 3600
     timing = (f"Measured: the {len(rows)} cells recorded here took {cell_h:.2f} h of cell wall time in all"
               + (f", {took:.2f} h elapsed from the first cell's start to the last one's end (jobs at once: "
                  f"{', '.join(map(str, jobs))})" if took is not None else "") + ".")
-    return (f"The grid the {BUDGET_HOURS:g}-hour budget is for (`--budget`): arms {', '.join(f'`{a}`' for a in variant.arms)}"
+    return (f"The grid the {BUDGET_HOURS:g}-hour budget is for (`{budget_flag(variant)}`): arms "
+            f"{', '.join(f'`{a}`' for a in variant.arms)}"
             f" at {'/'.join(variant.shots)} shots (ablations at {'/'.join(ABLATION_SHOTS)} only), seeds "
             f"{', '.join(map(str, variant.seeds))}, generation metrics; run with `--jobs 2` on the 2-core CPU. To fit, "
             f"every KineMIC arm trains one joint adapter per cell instead of one per class ({kin}; budget choices, "
-            "not tuned on any split), and arms with the same adapters (`real+kinemic`, `real+classic+kinemic`) share "
-            f"them through the cache. {timing}")
+            f"not tuned on any split){cls}{clips}; arms with the same adapters (`real+kinemic`, "
+            f"`real+classic+kinemic`) share them through the cache. {timing}")
 
 
 def report_rows(results: Path, variant: Variant) -> List[Dict[str, Any]]:
@@ -1267,9 +1325,9 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
     if val:
         head += f": validation stage ({_holdout_text(spec)} held out; the test split is not read)"
     title = head + (": SMALL variant (smoke/regression check, not the headline)" if small else "")
-    title += f": the {BUDGET_HOURS:g}-hour grid" if variant.name == "budget" else ""
+    title += f": the {BUDGET_HOURS:g}-hour grid" if variant.name in BUDGETS.values() else ""
     md = [title, ""]
-    if variant.name == "budget":
+    if variant.name in BUDGETS.values():
         md += [budget_text(rows, variant), ""]
     if small:
         md += ["Reduced budgets shared by all arms of this check (they change the numbers: compare small runs with "
@@ -1336,7 +1394,9 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
 def make_variant(args: argparse.Namespace) -> Variant:
     if args.small and args.budget:
         raise SystemExit("--small and --budget are two different variants; give one")
-    v = variant_for(args.dataset, args.small, args.stage, name="budget" if args.budget else "")
+    if args.budget is not None and args.budget not in BUDGETS:
+        raise SystemExit(f"--budget takes one of {sorted(BUDGETS)} (or nothing: the latest), got {args.budget!r}")
+    v = variant_for(args.dataset, args.small, args.stage, name=BUDGETS[args.budget] if args.budget else "")
     changes: Dict[str, Any] = {}
     if args.seeds is not None:
         changes["seeds"] = tuple(args.seeds)
@@ -1370,9 +1430,10 @@ def make_variant(args: argparse.Namespace) -> Variant:
 def build_parser(prog: str = "python -m benchmarks.few_shot") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--small", action="store_true", help="smoke/regression variant (few_shot_small.*), < 15 min")
-    p.add_argument("--budget", action="store_true",
-                   help=f"the grid in at most {BUDGET_HOURS:g} h on the 2-core CPU with --jobs 2 (few_shot_budget*): "
-                        "joint adapters, ablations at 3/10 shots")
+    p.add_argument("--budget", nargs="?", const=max(BUDGETS), default=None, metavar="N",
+                   help=f"the grid meant for at most {BUDGET_HOURS:g} h on the 2-core CPU with --jobs 2: joint adapters, "
+                        "ablations at 3/10 shots. Without N the latest recipe (few_shot_budget2*: 300 classifier "
+                        "steps, the Bandai Namco generalist); N=1 the first one (few_shot_budget*, as committed)")
     p.add_argument("--jobs", type=int, default=1, help="cells trained at once, each in its own process")
     p.add_argument("--dataset", default=DATASET,
                    help="registered dataset spec (msr_action3d, utd_mhad, ...) or a spec .json (docs/datasets.md)")

@@ -20,6 +20,12 @@ averaged over the 10 test clips; its class probabilities are the softmax average
 * ``gen_multimodality``: mean within-class pair distance, averaged over classes;
 * ``gen_eval_acc``: evaluator top-1 on the synthetic samples against their conditioning class.
 
+``num_clips`` (``--clips``) embeds each sequence with that many test clips instead of the config's 10; the
+real features are cached per clip count, so a reference and the sets compared with it always share one.
+A set's metrics are cached under the evaluator folder by a digest of what they read (each sample's label
+and keypoints, in order, plus split, clips and seed): two cells that train on the same samples (a cell served
+its samples by the augmenter cache) measure them once.
+
 The real-vs-real reference applies the same metrics to the real ``xsub_test`` sequences in place of
 the synthetic set (FID vs real train; diversity, multimodality and accuracy on real test), to calibrate
 the numbers. FID grows when a set is small, so compare sets of similar size.
@@ -153,21 +159,36 @@ def load_evaluator(directory: Path) -> Evaluator:
     return Evaluator(directory, config, dict(info.get("cfg_options") or {}), model, cfg, info)
 
 
-def _dataset(ev: Evaluator, ann_file: Path, split: str):
+def test_pipeline(ev: Evaluator, num_clips: Optional[int] = None) -> List[Dict[str, Any]]:
+    """The evaluator's test pipeline, its ``UniformSample`` taking ``num_clips`` clips when given."""
+    if num_clips is not None and int(num_clips) < 1:
+        raise ValueError(f"num_clips must be >= 1, got {num_clips}")
+    steps = [dict(t) for t in ev.cfg.val_dataloader.dataset.pipeline]
+    if num_clips is not None:
+        found = [t for t in steps if t.get("type") == "UniformSample"]
+        if not found:
+            raise ValueError(f"num_clips={num_clips}: the evaluator's test pipeline has no UniformSample step")
+        for t in found:
+            t["num_clips"] = int(num_clips)
+    return steps
+
+
+def _dataset(ev: Evaluator, ann_file: Path, split: str, num_clips: Optional[int] = None):
     """A test-mode ``PoseDataset`` over ``split`` of ``ann_file`` with the evaluator's test pipeline."""
     from har.datasets import PoseDataset
 
     base = ev.cfg.val_dataloader.dataset
     return PoseDataset(ann_file=str(ann_file), split=split, layout=base.get("layout"),
-                       num_classes=base.get("num_classes"), pipeline=list(base.pipeline), test_mode=True)
+                       num_classes=base.get("num_classes"), pipeline=test_pipeline(ev, num_clips), test_mode=True)
 
 
-def embed(ev: Evaluator, ann_file: Path, split: str, batch_size: int = 32) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def embed(ev: Evaluator, ann_file: Path, split: str, batch_size: int = 32,
+          num_clips: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features ``[N, C]`` (clip-averaged pooled features), probabilities ``[N, K]`` and labels ``[N]``."""
     import torch
     from mmengine.dataset import pseudo_collate
 
-    ds = _dataset(ev, ann_file, split)
+    ds = _dataset(ev, ann_file, split, num_clips)
     feats, probs, labels = [], [], []
     with torch.no_grad():
         for start in range(0, len(ds), batch_size):
@@ -183,9 +204,10 @@ def embed(ev: Evaluator, ann_file: Path, split: str, batch_size: int = 32) -> Tu
     return np.concatenate(feats), np.concatenate(probs), np.asarray(labels)
 
 
-def real_features(ev: Evaluator) -> Dict[str, np.ndarray]:
-    """Evaluator features of real ``xsub_train`` and ``xsub_test`` (cached in the evaluator folder)."""
-    path = ev.directory / "real_features.npz"
+def real_features(ev: Evaluator, num_clips: Optional[int] = None) -> Dict[str, np.ndarray]:
+    """Evaluator features of real ``xsub_train`` and ``xsub_test`` (cached in the evaluator folder, one file per
+    clip count)."""
+    path = ev.directory / ("real_features.npz" if num_clips is None else f"real_features_{int(num_clips)}clip.npz")
     if path.exists():
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
@@ -195,29 +217,70 @@ def real_features(ev: Evaluator) -> Dict[str, np.ndarray]:
     ann = Path(resolve_path(base.ann_file))
     out: Dict[str, np.ndarray] = {}
     for name, split in (("train", ev.cfg.train_dataloader.dataset.get("split", "xsub_train")), ("test", base.split)):
-        f, p, y = embed(ev, ann, split)
+        f, p, y = embed(ev, ann, split, num_clips=num_clips)
         out[f"{name}_feats"], out[f"{name}_probs"], out[f"{name}_labels"] = f, p, y
     atomic_save_npz(path, **out)
     return out
 
 
-def reference_metrics(ev: Evaluator) -> Dict[str, Any]:
+def reference_metrics(ev: Evaluator, num_clips: Optional[int] = None) -> Dict[str, Any]:
     """Real test in place of the synthetic set (FID vs real train): what a perfect generator would score."""
-    real = real_features(ev)
+    real = real_features(ev, num_clips)
     ref = metrics_from_features(real["train_feats"], real["test_feats"], real["test_labels"], real["test_probs"],
                                 prefix="")
     ref.update(evaluator=ev.info.get("key"), evaluator_test_top1=ev.info.get("test_top1_last"),
-               n_train=int(len(real["train_feats"])), what="real xsub_test vs real xsub_train")
+               n_train=int(len(real["train_feats"])), what="real xsub_test vs real xsub_train",
+               clips=num_clips or _config_clips(ev))
     return ref
 
 
-def synthetic_metrics(ev: Evaluator, synthetic_pkl: Path, split: str = "synthetic", seed: int = 0) -> Dict[str, Any]:
-    """``gen_*`` metrics of the samples in ``synthetic_pkl`` (a PYSKL pickle with split ``synthetic``)."""
+def _config_clips(ev: Evaluator) -> Optional[int]:
+    """The clip count of the evaluator's own test pipeline."""
+    found = [t.get("num_clips", 1) for t in ev.cfg.val_dataloader.dataset.pipeline if t.get("type") == "UniformSample"]
+    return int(found[0]) if found else None
+
+
+def samples_digest(synthetic_pkl: Path, split: str = "synthetic") -> str:
+    """sha256 over what the metrics read from ``split`` of a PYSKL pickle: each sample's label, keypoint shape
+    and keypoint values, in the split's order (names, reports and timings written beside them do not count)."""
+    from kinemic_aug.data.pyskl import get_split, load_pyskl
+
+    h = hashlib.sha256(f"split={split}".encode("utf-8"))
+    for ann in get_split(load_pyskl(synthetic_pkl, safe=True, validate=False), split):
+        kp = np.ascontiguousarray(np.asarray(ann["keypoint"], dtype=np.float32))
+        h.update(f"|{int(ann['label'])}|{kp.shape}|".encode("utf-8"))
+        h.update(kp.tobytes())
+    return h.hexdigest()[:24]
+
+
+def synthetic_metrics(ev: Evaluator, synthetic_pkl: Path, split: str = "synthetic", seed: int = 0,
+                      num_clips: Optional[int] = None, cache: bool = True) -> Dict[str, Any]:
+    """``gen_*`` metrics of the samples in ``synthetic_pkl`` (a PYSKL pickle with split ``synthetic``).
+
+    With ``cache``, the result is kept under ``<evaluator>/synthetic_metrics/`` by :func:`samples_digest` (with
+    the clip count and seed), and a set measured before is read back (``gen_cached`` says so; ``gen_seconds``
+    is then the time of the lookup)."""
     t0 = time.time()
-    real = real_features(ev)
-    f, p, y = embed(ev, Path(synthetic_pkl), split)
+    path = None
+    if cache:
+        digest = samples_digest(Path(synthetic_pkl), split)
+        path = ev.directory / "synthetic_metrics" / f"{digest}_clips{num_clips or _config_clips(ev)}_seed{seed}.json"
+        if path.exists():
+            try:
+                out = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError:  # a damaged entry is measured again and rewritten, never trusted
+                out = None
+            if isinstance(out, dict) and "gen_fid" in out:
+                return dict(out, gen_cached=True, gen_seconds=round(time.time() - t0, 1))
+    real = real_features(ev, num_clips)
+    f, p, y = embed(ev, Path(synthetic_pkl), split, num_clips=num_clips)
     out = metrics_from_features(real["train_feats"], f, y, p, seed=seed)
     out["gen_evaluator"] = ev.info.get("key")
+    out["gen_clips"] = num_clips or _config_clips(ev)
+    if path is not None:
+        out["gen_digest"] = path.stem
+        atomic_write_json(path, out)
+    out["gen_cached"] = False
     out["gen_seconds"] = round(time.time() - t0, 1)
     return out
 
@@ -234,6 +297,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     p.add_argument("--evaluator-root", default=str(EVALUATOR_ROOT))
     p.add_argument("--seed", type=int, default=0, help="evaluator training seed")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--clips", type=int, default=None, help="test clips per sequence (default: the evaluator "
+                   "config's, 10)")
     p.add_argument("--json-out", default=None)
     args = p.parse_args(argv)
     if not args.synthetic and not args.reference_only:
@@ -244,9 +309,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     directory = ensure_evaluator(Path(args.evaluator_config), parse_cfg_options(args.evaluator_options), args.seed,
                                  Path(args.evaluator_root), threads=args.threads)
     ev = load_evaluator(directory)
-    out: Dict[str, Any] = {"reference": reference_metrics(ev)}
+    out: Dict[str, Any] = {"reference": reference_metrics(ev, args.clips)}
     if args.synthetic:
-        out["synthetic"] = synthetic_metrics(ev, Path(args.synthetic), args.split)
+        out["synthetic"] = synthetic_metrics(ev, Path(args.synthetic), args.split, num_clips=args.clips)
     text = json.dumps(out, indent=2)
     if args.json_out:
         atomic_write_json(args.json_out, out)

@@ -226,6 +226,25 @@ def test_cell_action_resume_logic(tmp_path):
     assert fs.cell_action([dict(kin, gen_fid=1.0)], "real+kinemic", 5, 0, work) == "skip"
 
 
+def test_a_cell_recorded_with_another_recipe_runs_again_and_paths_do_not_count(tmp_path):
+    v = fs.variant_for(name="budget2")
+    now = fs.options_for("real+kinemic", v)
+    rec = fs.build_record("real+kinemic", 3, 0, _summary(), 1.0, fs.config_for("real+kinemic", 3),
+                          {**now, "load_from": "/elsewhere/iter_300.pth",
+                           AUG + "dataset.ann_file": "/another/clone/val_split.pkl"}, "budget2", _report())
+    rec = json.loads(json.dumps(rec))   # as read back from the results file
+    work = tmp_path / "cell"
+    assert fs.recipe_changes(rec, now) == {}   # where data and checkpoints lie is not the recipe
+    assert fs.cell_action([rec], "real+kinemic", 3, 0, work, with_gen=False, options=now) == "skip"
+    old = dict(rec, cfg_options={**rec["cfg_options"], "train_cfg.max_iters": 600})
+    assert fs.recipe_changes(old, now) == {"train_cfg.max_iters": (600, 300)}
+    assert fs.cell_action([old], "real+kinemic", 3, 0, work, with_gen=False, options=now) == "run"
+    fewer = {k: x for k, x in now.items() if k != AUG + "adapt.engine"}
+    assert fs.recipe_changes(rec, fewer) == {AUG + "adapt.engine": ("fast", None)}
+    assert fs.cell_action([rec], "real+kinemic", 3, 0, work, with_gen=False, options=fewer) == "run"
+    assert fs.cell_action([old], "real+kinemic", 3, 0, work, with_gen=False) == "skip"   # no options: key only
+
+
 def test_retrieved_cells_are_measured_on_their_corpus_clips(tmp_path):
     """The retrieved arm writes its real corpus clips to retrieved.pkl, not synthetic.pkl: its generation metrics
     are computed on those, and a cell with neither says so instead of blaming the filter."""
@@ -420,6 +439,70 @@ def test_wrapper_writes_report_and_synthetic_pickle_that_the_evaluator_embeds(ms
     assert sorted(set(labels.tolist())) == [0, 4, 14]
 
 
+def _tiny_evaluator(tmp_path, num_clips=(1, 2)):
+    """An untrained tiny evaluator over MSR's test pipeline, with cached random real features (no data read)."""
+    import torch
+
+    import har.mm  # noqa: F401
+    from har.registry import MODELS
+    from har.training import load_config
+
+    cfg = load_config(REPO / "configs/stgcn/stgcn_msr_xsub_full.py")
+    cfg.model.backbone.update(base_channels=8, num_stages=3, inflate_stages=[2], down_stages=[2, 3])
+    cfg.model.cls_head.update(in_channels=16)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    rng = np.random.default_rng(0)
+    for n in num_clips:
+        np.savez(tmp_path / f"real_features_{n}clip.npz", train_feats=rng.normal(size=(40, 16)),
+                 test_feats=rng.normal(size=(30, 16)), test_probs=np.full((30, 20), 0.05),
+                 test_labels=np.arange(30) % 20)
+    return gm.Evaluator(tmp_path, REPO / "configs/stgcn/stgcn_msr_xsub_full.py", {}, model, cfg, {"key": "tiny"})
+
+
+def _synthetic_pickle(path, keypoints, names="s"):
+    from kinemic_aug.data.pyskl import save_pyskl
+
+    anns = [dict(frame_dir=f"synthetic_{names}{i}", filename="", label=i % 3, keypoint=kp.astype(np.float32),
+                 total_frames=kp.shape[1], is_synthetic=True) for i, kp in enumerate(keypoints)]
+    save_pyskl({"split": {"synthetic": [a["frame_dir"] for a in anns]}, "annotations": anns,
+                "meta": {"synthetic": True}}, path, layout="msr_action3d", num_classes=20)
+    return path
+
+
+def test_generation_metrics_are_cached_by_sample_content_clip_count_and_seed(tmp_path):
+    ev = _tiny_evaluator(tmp_path)
+    assert [t["num_clips"] for t in gm.test_pipeline(ev, 1) if t["type"] == "UniformSample"] == [1]
+    assert [t["num_clips"] for t in gm.test_pipeline(ev) if t["type"] == "UniformSample"] == [10]  # the config's
+    with pytest.raises(ValueError, match="num_clips must be >= 1"):
+        gm.test_pipeline(ev, 0)
+    rng = np.random.default_rng(1)
+    kps = [rng.normal(size=(1, 24, 20, 3)) for _ in range(6)]
+    a = _synthetic_pickle(tmp_path / "a.pkl", kps)
+    first = gm.synthetic_metrics(ev, a, num_clips=1)
+    assert first["gen_cached"] is False and first["gen_clips"] == 1 and first["gen_n"] == 6
+    # the same samples under other names (a second cell served them by the augmenter cache): read back
+    b = _synthetic_pickle(tmp_path / "b.pkl", kps, names="other")
+    again = gm.synthetic_metrics(ev, b, num_clips=1)
+    assert again["gen_cached"] is True
+    assert {k: again[k] for k in ("gen_fid", "gen_diversity", "gen_eval_acc")} == \
+        {k: first[k] for k in ("gen_fid", "gen_diversity", "gen_eval_acc")}
+    # one keypoint changed, another clip count or another seed: measured anew
+    moved = [k.copy() for k in kps]
+    moved[3][0, 5, 2, 1] += 0.01
+    assert gm.synthetic_metrics(ev, _synthetic_pickle(tmp_path / "c.pkl", moved), num_clips=1)["gen_cached"] is False
+    two = gm.synthetic_metrics(ev, a, num_clips=2)
+    assert two["gen_cached"] is False and two["gen_clips"] == 2
+    assert gm.synthetic_metrics(ev, a, num_clips=1, seed=1)["gen_cached"] is False
+    assert gm.synthetic_metrics(ev, a, num_clips=1, cache=False)["gen_cached"] is False
+    # a damaged entry is measured again and rewritten, never trusted
+    entry = tmp_path / "synthetic_metrics" / f"{first['gen_digest']}.json"
+    entry.write_text("{not json")
+    redo = gm.synthetic_metrics(ev, a, num_clips=1)
+    assert redo["gen_cached"] is False and redo["gen_fid"] == first["gen_fid"]
+    assert json.loads(entry.read_text())["gen_fid"] == first["gen_fid"]
+
+
 # ------------------------------------------------------------------------------ entry points
 def test_benchmarks_run_help_and_plan():
     out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--help"], cwd=REPO, capture_output=True, text=True)
@@ -551,13 +634,14 @@ def test_a_results_file_of_its_own_gets_a_log_dir_and_work_root_of_its_own(tmp_p
     assert other.log_dir != own.log_dir
     named = fs.make_variant(parse(["--results", str(tmp_path / "probe_a.json"), "--log-dir", str(tmp_path / "x")]))
     assert named.log_dir == tmp_path / "x"
-    assert fs.make_variant(parse(["--budget"])).log_dir == fs.variant_for(name="budget").log_dir
+    assert fs.make_variant(parse(["--budget"])).log_dir == fs.variant_for(name="budget2").log_dir
+    assert fs.make_variant(parse(["--budget", "1"])).log_dir == fs.variant_for(name="budget").log_dir
     # and cell dirs of its own, while the adapters stay shared through the variant's augmenter cache
     assert own.work_root == fs.REPO / "work_dirs" / "probe_a" and other.work_root != own.work_root
-    assert own.kinemic_options == fs.variant_for(stage="val", name="budget").kinemic_options
+    assert own.kinemic_options == fs.variant_for(stage="val", name="budget2").kinemic_options
     assert fs.make_variant(parse(["--results", str(tmp_path / "p.json"), "--work-root", str(tmp_path / "w")])
                            ).work_root == tmp_path / "w"
-    assert fs.make_variant(parse(["--budget"])).work_root == fs.variant_for(name="budget").work_root
+    assert fs.make_variant(parse(["--budget"])).work_root == fs.variant_for(name="budget2").work_root
 
 
 def test_relative_work_root_and_log_dir_mean_the_launchers_cwd_for_every_child(tmp_path, monkeypatch):
@@ -804,6 +888,31 @@ def test_the_budget_grid_covers_the_issue_arms_with_ablations_at_3_and_10_shots_
     assert fs.config_for("real+classic+kinemic", 3).name == "stgcn_msr_xsub_3shot_classic_kinemic.py"
     with pytest.raises(SystemExit):
         fs.main(["--small", "--budget", "--dry-run"])
+
+
+def test_the_second_budget_grid_is_the_default_and_the_first_stays_reachable(tmp_path):
+    parse = fs.build_parser().parse_args
+    v2, v1 = fs.make_variant(parse(["--budget"])), fs.make_variant(parse(["--budget", "1"]))
+    assert (v2.name, v2.results.name, v1.name, v1.results.name) == ("budget2", "few_shot_budget2.json", "budget",
+                                                                     "few_shot_budget.json")
+    with pytest.raises(SystemExit, match="--budget takes one of"):
+        fs.make_variant(parse(["--budget", "3"]))
+    cells = fs.expected_cells(v2)
+    assert "real+retrieved" not in {a for a, _, _ in cells} and len(cells) == (6 * 4 + 2 * 2) * 3
+    utd = fs.variant_for(UTD, name="budget2")
+    assert utd.results.name == "few_shot_utd_mhad_budget2.json" and utd.gen_clips == v2.gen_clips == 1
+    assert utd.kinemic_options[AUG + "cache_dir"] == "work_dirs/few_shot_utd_mhad_budget2/kinemic_cache"
+    for variant in (v2, utd):
+        kin, real = fs.options_for("real+kinemic", variant), fs.options_for("real", variant)
+        for opts in (kin, real):   # one classifier budget for every arm, validated (read) once, at its last step
+            assert opts["train_cfg.max_iters"] == opts["train_cfg.val_interval"] == 300
+            assert opts["param_scheduler.1.T_max"] == opts["param_scheduler.1.end"] == 300
+        assert kin[AUG + "adapt.engine"] == "fast" and kin[AUG + "generator"] == "bandai"
+        assert kin[AUG + "corpus"] == "bandai+seed" and not any(k.startswith(AUG) for k in real)
+    text = fs.budget_text([], utd)
+    assert "(`--budget`)" in text and "300 SGD steps" in text and "1 test clip(s)" in text
+    assert "(`--budget 1`)" in fs.budget_text([], fs.variant_for(UTD, name="budget"))
+    assert "real+retrieved" not in text and "cache_dir" not in text
 
 
 def test_dependency_order_puts_a_cell_behind_the_one_whose_adapters_it_reuses():
