@@ -53,11 +53,15 @@ MSR Action3D's configs keep their validation every 200 steps so that new cells s
 recorded ones; there ``top1_last`` (step 600) is the only number the reports compare, and ``top1_best`` is
 printed in its own section marked optimistic.
 
-``--budget`` is the grid sized for 4 hours of the 2-core CPU per dataset (``BUDGET``): arms real, real+classic,
-real+zeroshot, real+retrieved, real+finetune, real+kinemic and real+classic+kinemic at 1/3/5/10 shots, the two
-ablations at 3 and 10 shots, seeds 0-2, generation metrics; KineMIC arms train one joint adapter per cell
-(``BUDGET_KINEMIC``) and ``real+classic+kinemic`` reuses ``real+kinemic``'s adapters and samples through the
-cache. Its files are ``few_shot_budget[_<dataset>].*``; its report states the measured cell and elapsed hours.
+``--budget`` is the grid meant for 4 hours of the 2-core CPU per dataset (``BUDGET2``): arms real, real+classic,
+real+zeroshot, real+finetune, real+kinemic and real+classic+kinemic at 1/3/5/10 shots, the two ablations at 3
+and 10 shots, seeds 0-2, generation metrics; every classifier trains 300 steps, KineMIC arms train one joint
+adapter per cell with the fast engine from the shipped Bandai Namco generalist (``BUDGET2_KINEMIC``), and
+``real+classic+kinemic`` reuses ``real+kinemic``'s adapters and samples through the cache. Its files are
+``few_shot[_<dataset>]_budget2.*``; its report states the measured cell and elapsed hours. ``--budget 1`` is the
+first budget grid (``BUDGET``: 600 classifier steps, real+retrieved too, the default engine and generalist), as
+committed in ``few_shot[_<dataset>]_budget.*``. A recorded cell whose options differ from the ones it would run
+with now (a changed recipe) is run again, never skipped.
 ``--jobs N`` trains N cells at once (each its own process); a cell waits for the cell it shares adapters with.
 
 ``--small`` is a smoke/regression check, NOT the headline: one seed, 5 shots, arms real / real+zeroshot /
@@ -626,8 +630,8 @@ def cell_action(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], 
     rec = find_record(rows, arm, shots, seed, dataset=dataset, split=split)
     if rec is None or force:
         return "run"
-    if options is not None and recipe_changes(rec, options):
-        return "run"
+    if options is not None and "cfg_options" in rec and recipe_changes(rec, options):  # (rows written before
+        return "run"                                                                     # options were kept: as is)
     if with_gen and ARMS.get(arm, ArmSpec("")).kinemic and rec.get("gen_fid") is None \
             and samples_pickle(work, _retrieved(arm)) is not None:
         return "gen"
@@ -891,7 +895,8 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         options = options_for(arm, variant, cli)
         action = cell_action(rows, arm, k, seed, work, variant.force, with_gen, options=options, **key)
         old = find_record(rows, arm, k, seed, **key)
-        changed = recipe_changes(old, options) if old is not None and action == "run" and not variant.force else {}
+        changed = (recipe_changes(old, options) if old is not None and "cfg_options" in old and action == "run"
+                   and not variant.force else {})
         if changed:
             print(f"[few_shot] {name}: recorded with other options, run again: "
                   + "; ".join(f"{o} {a!r} -> {b!r}" for o, (a, b) in changed.items()), flush=True)
@@ -1263,12 +1268,20 @@ def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base
 
 
 def elapsed_hours(rows: Sequence[Dict[str, Any]]) -> Optional[float]:
-    """Hours from the first cell's start to the last cell's end (rows with ``started``/``finished`` only;
-    idle time between two invocations of a resumed run counts too)."""
-    spans = [(r["started"], r["finished"]) for r in rows if r.get("started") and r.get("finished")]
+    """Hours during which at least one cell was running: the union of the cells' spans, each from its start to
+    its end plus its generation metrics (measured right after it). Rows without ``started``/``finished`` do not
+    count; the pause between two invocations of a resumed run does not either (from the first start to the
+    last end, a grid resumed the next day would read a day)."""
+    spans = sorted((float(r["started"]), float(r["finished"]) + float(r.get("gen_seconds") or 0.0))
+                   for r in rows if r.get("started") is not None and r.get("finished") is not None)
     if not spans:
         return None
-    return (max(f for _, f in spans) - min(st for st, _ in spans)) / 3600
+    total, (lo, hi) = 0.0, spans[0]
+    for st, en in spans[1:]:
+        if st > hi:
+            total, lo = total + (hi - lo), st
+        hi = max(hi, en)
+    return (total + hi - lo) / 3600
 
 
 def budget_flag(variant: Variant) -> str:
@@ -1289,8 +1302,8 @@ def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
     took = elapsed_hours(rows)
     cell_h = sum(float(r.get("seconds") or 0) for r in rows) / 3600
     timing = (f"Measured: the {len(rows)} cells recorded here took {cell_h:.2f} h of cell wall time in all"
-              + (f", {took:.2f} h elapsed from the first cell's start to the last one's end (jobs at once: "
-                 f"{', '.join(map(str, jobs))})" if took is not None else "") + ".")
+              + (f", {took:.2f} h elapsed while any of them ran (jobs at once: {', '.join(map(str, jobs))}; "
+                 "pauses between resumed runs not counted)" if took is not None else "") + ".")
     return (f"The grid the {BUDGET_HOURS:g}-hour budget is for (`{budget_flag(variant)}`): arms "
             f"{', '.join(f'`{a}`' for a in variant.arms)}"
             f" at {'/'.join(variant.shots)} shots (ablations at {'/'.join(ABLATION_SHOTS)} only), seeds "

@@ -243,6 +243,8 @@ def test_a_cell_recorded_with_another_recipe_runs_again_and_paths_do_not_count(t
     assert fs.recipe_changes(rec, fewer) == {AUG + "adapt.engine": ("fast", None)}
     assert fs.cell_action([rec], "real+kinemic", 3, 0, work, with_gen=False, options=fewer) == "run"
     assert fs.cell_action([old], "real+kinemic", 3, 0, work, with_gen=False) == "skip"   # no options: key only
+    legacy = {k: x for k, x in old.items() if k != "cfg_options"}   # a row from before options were recorded
+    assert fs.cell_action([legacy], "real+kinemic", 3, 0, work, with_gen=False, options=now) == "skip"
 
 
 def test_retrieved_cells_are_measured_on_their_corpus_clips(tmp_path):
@@ -289,7 +291,8 @@ def test_finished_cells_are_not_rerun_and_legacy_rows_count(tmp_path, capsys):
     variant = fs.replace(fs.FULL, results=results, work_root=tmp_path / "w", log_dir=tmp_path / "logs",
                          seeds=(legacy["seed"],), shots=(str(legacy["shots"]),), arms=(legacy["arm"], "real+kinemic"))
     kin = fs.build_record("real+kinemic", legacy["shots"], legacy["seed"], _summary(), 1.0,
-                          fs.config_for("real+kinemic", legacy["shots"]), {}, "full", _report())
+                          fs.config_for("real+kinemic", legacy["shots"]), fs.options_for("real+kinemic", variant),
+                          "full", _report())
     merge_records(results, [legacy, dict(kin, gen_fid=3.0)])
     assert fs.run_variant(variant, {}) == []       # both finished: no child process, nothing new
     out = capsys.readouterr().out
@@ -953,6 +956,11 @@ def test_jobs_train_cells_at_once_and_a_shared_adapter_cell_waits(tmp_path, monk
     assert {r["arm"] for r in rows} == set(v.arms) and all(r["jobs"] == 2 and r["finished"] >= r["started"]
                                                              for r in rows)
     assert fs.elapsed_hours(rows) * 3600 < sum(r["seconds"] for r in rows)   # overlapped
+    # a pause between two invocations is not grid time; a cell's generation metrics are
+    spans = [dict(started=0.0, finished=3600.0), dict(started=1800.0, finished=5400.0, gen_seconds=1800.0),
+             dict(started=86400.0, finished=90000.0), dict(arm="no times")]
+    assert fs.elapsed_hours(spans) == pytest.approx(3.0)
+    assert fs.elapsed_hours([{}]) is None
     with pytest.raises(ValueError):
         fs.run_variant(v, {}, jobs=0)
 
