@@ -55,12 +55,13 @@ printed in its own section marked optimistic.
 
 ``--budget`` is the grid meant for 4 hours of the 2-core CPU per dataset (``BUDGET2``): arms real, real+classic,
 real+zeroshot, real+finetune, real+kinemic and real+classic+kinemic at 1/3/5/10 shots, the two ablations at 3
-and 10 shots, seeds 0-2, generation metrics; KineMIC arms train one joint adapter per cell with the fast engine from the shipped Bandai Namco generalist (``BUDGET2_KINEMIC``), and
-``real+classic+kinemic`` reuses ``real+kinemic``'s adapters and samples through the cache. Its files are
-``few_shot[_<dataset>]_budget2.*``; its report states the measured cell and elapsed hours. ``--budget 1`` is the
-first budget grid (``BUDGET``: real+retrieved too, the default engine and generalist, ten-clip metrics), as
-committed in ``few_shot[_<dataset>]_budget.*``. A recorded cell whose options differ from the ones it would run
-with now (a changed recipe) is run again, never skipped.
+and 10 shots, seeds 0-2, generation metrics; KineMIC arms train one joint adapter per cell with the fast engine
+from the shipped Bandai Namco generalist (``BUDGET2_KINEMIC``), and ``real+classic+kinemic`` reuses
+``real+kinemic``'s adapters and samples through the cache. Its files are ``few_shot[_<dataset>]_budget2.*``; its
+report states the measured cell and elapsed hours. ``--budget 1`` is the first budget grid (``BUDGET``:
+real+retrieved too, the default engine and generalist, ten-clip metrics), as committed in
+``few_shot[_<dataset>]_budget.*``. A recorded cell whose options differ from the ones it would run with now (a
+changed recipe) is run again, never skipped.
 ``--jobs N`` trains N cells at once (each its own process); a cell waits for the cell it shares adapters with.
 
 ``--small`` is a smoke/regression check, NOT the headline: one seed, 5 shots, arms real / real+zeroshot /
@@ -602,9 +603,10 @@ def find_record(rows: Iterable[Dict[str, Any]], arm: str, shots: Optional[int], 
 
 
 def _located(key: str) -> bool:
-    """A key that says where a cell's data or starting checkpoint lies (the stage pickle, its judge's folder),
-    not how it trains: left out of :func:`recipe_changes` (paths differ between clones)."""
-    return (key == "load_from" or key in (CONSISTENCY + "config", CONSISTENCY + "checkpoint")
+    """A key that says where a cell's data, cache or starting checkpoint lies (the stage pickle, the augmenter
+    cache, its judge's folder), not how it trains: left out of :func:`recipe_changes` (paths differ between clones
+    and between results files of one recipe)."""
+    return (key in ("load_from", AUG + "cache_dir", CONSISTENCY + "config", CONSISTENCY + "checkpoint")
             or key.endswith((".ann_file", ".split", ".few_shot.test_split")))
 
 

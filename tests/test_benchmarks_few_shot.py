@@ -230,7 +230,7 @@ def test_a_cell_recorded_with_another_recipe_runs_again_and_paths_do_not_count(t
     v = fs.variant_for(name="budget2")
     now = fs.options_for("real+kinemic", v)
     rec = fs.build_record("real+kinemic", 3, 0, _summary(), 1.0, fs.config_for("real+kinemic", 3),
-                          {**now, "load_from": "/elsewhere/iter_300.pth",
+                          {**now, "load_from": "/elsewhere/iter_300.pth", AUG + "cache_dir": "work_dirs/other",
                            AUG + "dataset.ann_file": "/another/clone/val_split.pkl"}, "budget2", _report())
     rec = json.loads(json.dumps(rec))   # as read back from the results file
     work = tmp_path / "cell"
