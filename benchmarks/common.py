@@ -21,6 +21,32 @@ FEW_SHOT_KEY: Tuple[str, ...] = ("dataset", "split", "arm", "shots", "seed")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+def host_facts() -> Dict[str, Any]:
+    """The CPU a result was measured on: its model name, core count and the vector instruction set torch's CPU
+    kernels use (``AVX2``, ``AVX512``, ...). Why: two hosts with different instruction sets round convolutions
+    differently, so a seeded cell reproduces its top-1 to the digit only on the same kind, and wall times of
+    two hosts are not comparable."""
+    import platform
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    out: Dict[str, Any] = {"cpu": cpu, "cpus": os.cpu_count()}
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+        out["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    except (ImportError, AttributeError):
+        pass
+    return out
+
+
 def record_key(rec: Dict[str, Any], key: Sequence[str] = FEW_SHOT_KEY) -> Tuple[Any, ...]:
     missing = [k for k in key if k not in rec]
     if missing:

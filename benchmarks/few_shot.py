@@ -82,8 +82,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import (RESULTS_DIR, format_mean_std, group, load_records, merge_records,  # noqa: E402
-                               plot_arms, record_key, shots_label, shots_order, summary_table, write_markdown)
+from benchmarks.common import (RESULTS_DIR, format_mean_std, group, host_facts, load_records,  # noqa: E402
+                               merge_records, plot_arms, record_key, shots_label, shots_order, summary_table, write_markdown)
 from benchmarks.train_runner import parse_cfg_options, run_train, train_command  # noqa: E402
 from kinemic_aug.data.datasets import DatasetSpec, get_dataset_spec  # noqa: E402
 from kinemic_aug.errors import DataError  # noqa: E402
@@ -690,7 +690,7 @@ def build_record(arm: str, shots: Optional[int], seed: int, summary: Mapping[str
         "best_iter": best.get("iter"), "last_iter": last.get("iter"),
         "seconds": round(float(seconds), 1), "train_seconds": summary.get("train_seconds"),
         "model": "stgcn_small", "config": str(Path(config).resolve().relative_to(REPO)),
-        "cfg_options": dict(options), "variant": variant, "source": "benchmarks/few_shot.py"}
+        "cfg_options": dict(options), "variant": variant, "source": "benchmarks/few_shot.py", "host": host_facts()}
     if report is not None:
         rec.update(kinemic_extras(report))
     return rec
@@ -1300,7 +1300,11 @@ def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
     jobs = sorted({int(r.get("jobs") or 1) for r in rows})
     took = elapsed_hours(rows)
     cell_h = sum(float(r.get("seconds") or 0) for r in rows) / 3600
-    timing = (f"Measured: the {len(rows)} cells recorded here took {cell_h:.2f} h of cell wall time in all"
+    isas = sorted({str(r["host"].get("cpu_capability")) for r in rows if isinstance(r.get("host"), dict)})
+    where = (f" on {'/'.join(isas)} CPUs" if isas else "") + (
+        f" ({sum(1 for r in rows if not r.get('host'))} cells on a host not recorded)"
+        if isas and any(not r.get("host") for r in rows) else "")
+    timing = (f"Measured{where}: the {len(rows)} cells recorded here took {cell_h:.2f} h of cell wall time in all"
               + (f", {took:.2f} h elapsed while any of them ran (jobs at once: {', '.join(map(str, jobs))}; "
                  "pauses between resumed runs not counted)" if took is not None else "") + ".")
     return (f"The grid the {BUDGET_HOURS:g}-hour budget is for (`{budget_flag(variant)}`): arms "

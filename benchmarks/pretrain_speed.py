@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from benchmarks.common import host_facts  # noqa: E402
 from kinemic_aug.generator import DenoiserConfig, MotionDenoiser, MotionTextDataset, XYZRepresentation  # noqa: E402
 from kinemic_aug.generator.training import GeneratorTrainer, PretrainConfig  # noqa: E402
 from kinemic_aug.utils.io import atomic_write_json, atomic_write_text  # noqa: E402
@@ -58,16 +59,8 @@ OP_KINDS = {
 
 
 def machine_info() -> Dict[str, Any]:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "torch": torch.__version__, "numpy": np.__version__, "torch_threads": torch.get_num_threads(),
+    return {**host_facts(), "platform": platform.platform(), "python": platform.python_version(),
+            "numpy": np.__version__, "torch_threads": torch.get_num_threads(),
             "load_average_start": list(os.getloadavg())}
 
 

@@ -911,6 +911,12 @@ def test_the_second_budget_grid_is_the_default_and_the_first_stays_reachable(tmp
             assert opts["train_cfg.val_interval"] == iters and "train_cfg.max_iters" not in opts
         assert kin[AUG + "adapt.engine"] == "fast" and kin[AUG + "generator"] == "bandai"
         assert kin[AUG + "corpus"] == "bandai+seed" and not any(k.startswith(AUG) for k in real)
+    rec = fs.build_record("real", 3, 0, _summary(), 1.0, fs.config_for("real", 3), {}, "budget2")
+    import torch
+
+    assert rec["host"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and rec["host"]["cpus"] >= 1
+    assert " on " + rec["host"]["cpu_capability"] + " CPUs (1 cells on a host not recorded)" in fs.budget_text(
+        [rec, {k: v for k, v in rec.items() if k != "host"}], utd)
     text = fs.budget_text([], utd)
     assert "(`--budget`)" in text and "SGD steps" not in text and "1 test clip(s)" in text
     assert "(`--budget 1`)" in fs.budget_text([], fs.variant_for(UTD, name="budget"))
