@@ -59,8 +59,8 @@ and 10 shots, seeds 0-2, generation metrics; KineMIC arms train one joint adapte
 from the shipped Bandai Namco generalist (``BUDGET2_KINEMIC``), and ``real+classic+kinemic`` reuses
 ``real+kinemic``'s adapters and samples through the cache. Its files are ``few_shot[_<dataset>]_budget2.*``; its
 report states the measured cell and elapsed hours. ``--budget 1`` is the first budget grid (``BUDGET``:
-real+retrieved too, the default engine and generalist, ten-clip metrics), as committed in
-``few_shot[_<dataset>]_budget.*``. A recorded cell whose options differ from the ones it would run with now (a
+real+retrieved too, the default engine and generalist, ten-clip metrics), whose committed
+``few_shot[_<dataset>]_budget.*`` cells also had ``--cfg-options`` choosing the Bandai Namco generalist and corpus. A recorded cell whose options differ from the ones it would run with now (a
 changed recipe) is run again, never skipped.
 ``--jobs N`` trains N cells at once (each its own process); a cell waits for the cell it shares adapters with.
 
@@ -622,16 +622,19 @@ def recipe_changes(rec: Mapping[str, Any], options: Mapping[str, Any]) -> Dict[s
 
 def cell_action(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], seed: int, work: Path,
                 force: bool = False, with_gen: bool = True, *, dataset: str = DATASET, split: str = SPLIT,
-                options: Optional[Mapping[str, Any]] = None) -> str:
+                options: Optional[Mapping[str, Any]] = None, gen_clips: Optional[int] = None) -> str:
     """``run`` (train the cell), ``gen`` (only its generation metrics are missing) or ``skip``. With ``options``
     (what the cell would run with now), a recorded cell that ran with other options is run again (``run``): a
-    changed recipe never leaves its old numbers standing as if they were the new recipe's."""
+    changed recipe never leaves its old numbers standing as if they were the new recipe's. With ``gen_clips``
+    (the variant's), metrics measured with another clip count (rows without one: the evaluator's 10) are
+    measured again (``gen``)."""
     rec = find_record(rows, arm, shots, seed, dataset=dataset, split=split)
     if rec is None or force:
         return "run"
     if options is not None and "cfg_options" in rec and recipe_changes(rec, options):  # (rows written before
         return "run"                                                                     # options were kept: as is)
-    if with_gen and ARMS.get(arm, ArmSpec("")).kinemic and rec.get("gen_fid") is None \
+    stale_gen = rec.get("gen_fid") is None or (gen_clips is not None and (rec.get("gen_clips") or 10) != gen_clips)
+    if with_gen and ARMS.get(arm, ArmSpec("")).kinemic and stale_gen \
             and samples_pickle(work, _retrieved(arm)) is not None:
         return "gen"
     return "skip"
@@ -876,7 +879,8 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         with_gen = False  # the evaluator's real-vs-real reference reads the test split
     rows = load_records(variant.results)
     actions = [cell_action(rows, arm, k, seed, variant.work_root / cell_name(arm, k, seed), variant.force, with_gen,
-                           options=options_for(arm, variant, cli), **key) for arm, k, seed in cells]
+                           options=options_for(arm, variant, cli), gen_clips=variant.gen_clips or 10, **key)
+               for arm, k, seed in cells]
     if dry_run or any(a != "skip" for a in actions):
         variant = prepare(variant, cells)
     # the evaluator takes only --evaluator-options: arm overrides must not silently change the yardstick
@@ -892,7 +896,8 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         work = variant.work_root / name
         rows = load_records(variant.results)
         options = options_for(arm, variant, cli)
-        action = cell_action(rows, arm, k, seed, work, variant.force, with_gen, options=options, **key)
+        action = cell_action(rows, arm, k, seed, work, variant.force, with_gen, options=options,
+                             gen_clips=variant.gen_clips or 10, **key)
         old = find_record(rows, arm, k, seed, **key)
         changed = (recipe_changes(old, options) if old is not None and "cfg_options" in old and action == "run"
                    and not variant.force else {})
@@ -1105,7 +1110,7 @@ def generation_table(rows: Sequence[Dict[str, Any]]) -> str:
 
     for ref in refs.values():
         lines.append(f"| *reference: real xsub_test vs real xsub_train (evaluator {ref.get('evaluator')}, "
-                     f"{ref.get('n_train')} train sequences)* | – | {num(ref.get('fid'))} | {num(ref.get('diversity'))} | "
+                     f"{ref.get('n_train')} train sequences, {ref.get('clips') or 10} test clip(s))* | – | {num(ref.get('fid'))} | {num(ref.get('diversity'))} | "
                      f"{num(ref.get('multimodality'))} | {num(ref.get('eval_acc'), 100.0, 1)} | {ref.get('n')} |")
     errors = [r for r in rows if r.get("gen_error")]
     if errors:
@@ -1201,8 +1206,8 @@ def kinemic_recipe(variant: Variant, rows: Sequence[Dict[str, Any]] = ()) -> str
                  + (", options " + ", ".join(f"`{k}={v}`" for k, v in variant.evaluator_options.items())
                     if variant.evaluator_options else "") +
                  f", seed 0) trained on all {n(facts.n_train)}real `{spec.train_split}` sequences, i.e. beyond the "
-                 "shots; it never sees synthetic data. Features: its pooled penultimate features, averaged over the 10 "
-                 f"test clips. FID vs real `{spec.train_split}`; diversity over 300 random pairs (exact all-pairs mean "
+                 "shots; it never sees synthetic data. Features: its pooled penultimate features, averaged over the "
+                 f"{variant.gen_clips or 10} test clip(s) of each sequence. FID vs real `{spec.train_split}`; diversity over 300 random pairs (exact all-pairs mean "
                  "for small sets); multimodality over 10 pairs per class; top-1 against the conditioning class. FID "
                  f"grows for small sets, so the reference ({n(facts.n_test)}real test sequences) and a synthetic set of "
                  "another size are not strictly comparable.")
@@ -1285,7 +1290,7 @@ def elapsed_hours(rows: Sequence[Dict[str, Any]]) -> Optional[float]:
 
 def budget_flag(variant: Variant) -> str:
     """The command-line flag of a budget grid: ``--budget`` (the current one) or ``--budget 1``."""
-    return "--budget" if variant.name == BUDGETS[max(BUDGETS)] else \
+    return "--budget" if variant.name == BUDGETS[max(BUDGETS, key=int)] else \
         f"--budget {next(n for n, v in BUDGETS.items() if v == variant.name)}"
 
 
@@ -1294,16 +1299,16 @@ def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
     own = {k: v for k, v in variant.kinemic_options.items() if k != AUG + "cache_dir"}
     kin = ", ".join(f"`{k[len(AUG):] if k.startswith(AUG) else k}={v}`" for k, v in own.items())
     steps = variant.common_options.get("train_cfg.max_iters")
-    cls = f"; every classifier trains {steps} SGD steps instead of 600" if steps else ""
+    cls = f"; every classifier trains {steps} SGD steps instead of its config's" if steps else ""
     clips = (f"; generation metrics embed {variant.gen_clips} test clip(s) per sample instead of the evaluator's 10"
              if variant.gen_clips else "")
     jobs = sorted({int(r.get("jobs") or 1) for r in rows})
     took = elapsed_hours(rows)
     cell_h = sum(float(r.get("seconds") or 0) for r in rows) / 3600
-    isas = sorted({str(r["host"].get("cpu_capability")) for r in rows if isinstance(r.get("host"), dict)})
+    isas = sorted({str(r["host"].get("cpu_capability") or "unknown") for r in rows if isinstance(r.get("host"), dict)})
+    unknown = sum(1 for r in rows if not r.get("host"))
     where = (f" on {'/'.join(isas)} CPUs" if isas else "") + (
-        f" ({sum(1 for r in rows if not r.get('host'))} cells on a host not recorded)"
-        if isas and any(not r.get("host") for r in rows) else "")
+        f" ({unknown} cell{'s' if unknown != 1 else ''} on a host not recorded)" if isas and unknown else "")
     timing = (f"Measured{where}: the {len(rows)} cells recorded here took {cell_h:.2f} h of cell wall time in all"
               + (f", {took:.2f} h elapsed while any of them ran (jobs at once: {', '.join(map(str, jobs))}; "
                  "pauses between resumed runs not counted)" if took is not None else "") + ".")
@@ -1311,8 +1316,8 @@ def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
             f"{', '.join(f'`{a}`' for a in variant.arms)}"
             f" at {'/'.join(variant.shots)} shots (ablations at {'/'.join(ABLATION_SHOTS)} only), seeds "
             f"{', '.join(map(str, variant.seeds))}, generation metrics; run with `--jobs 2` on the 2-core CPU. To fit, "
-            f"every KineMIC arm trains one joint adapter per cell instead of one per class ({kin}; budget choices, "
-            f"not tuned on any split){cls}{clips}; arms with the same adapters (`real+kinemic`, "
+            f"every KineMIC arm trains one joint adapter per cell instead of one per class; KineMIC options {kin} "
+            f"(budget choices, not tuned on any split){cls}{clips}; arms with the same adapters (`real+kinemic`, "
             f"`real+classic+kinemic`) share them through the cache. {timing}")
 
 
@@ -1446,10 +1451,11 @@ def make_variant(args: argparse.Namespace) -> Variant:
 def build_parser(prog: str = "python -m benchmarks.few_shot") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--small", action="store_true", help="smoke/regression variant (few_shot_small.*), < 15 min")
-    p.add_argument("--budget", nargs="?", const=max(BUDGETS), default=None, metavar="N",
+    p.add_argument("--budget", nargs="?", const=max(BUDGETS, key=int), default=None, metavar="N",
                    help=f"the grid meant for at most {BUDGET_HOURS:g} h on the 2-core CPU with --jobs 2: joint adapters, "
                         "ablations at 3/10 shots. Without N the latest recipe (few_shot_budget2*: the fast engine, the "
-                        "Bandai Namco generalist); N=1 the first one (few_shot_budget*, as committed)")
+                        "Bandai Namco generalist); N=1 the first one (few_shot_budget*; its committed cells also had "
+                        "--cfg-options ...augmenter.generator=bandai ...augmenter.corpus=bandai+seed)")
     p.add_argument("--jobs", type=int, default=1, help="cells trained at once, each in its own process")
     p.add_argument("--dataset", default=DATASET,
                    help="registered dataset spec (msr_action3d, utd_mhad, ...) or a spec .json (docs/datasets.md)")

@@ -56,6 +56,8 @@ EVALUATOR_CONFIG = REPO / "configs" / "stgcn" / "stgcn_msr_xsub_full.py"
 EVALUATOR_ROOT = REPO / "work_dirs" / "few_shot" / "evaluator"
 DIVERSITY_PAIRS = 300        # random pairs, as in the text-to-motion evaluation of Guo et al. (CVPR 2022) that MDM uses
 MULTIMODALITY_PAIRS = 10     # pairs per class
+#: part of every cached set's key: raise it when the metrics change, so no entry of the old ones is served
+METRICS_VERSION = 1
 
 
 # ------------------------------------------------------------------------------ pure metrics
@@ -241,15 +243,20 @@ def _config_clips(ev: Evaluator) -> Optional[int]:
 
 
 def samples_digest(synthetic_pkl: Path, split: str = "synthetic") -> str:
-    """sha256 over what the metrics read from ``split`` of a PYSKL pickle: each sample's label, keypoint shape
-    and keypoint values, in the split's order (names, reports and timings written beside them do not count)."""
+    """sha256 over what the metrics read from ``split`` of a PYSKL pickle: each sample's label, frame count,
+    keypoints and keypoint scores (where given), in the split's order (names, reports and timings written beside
+    them do not count), with :data:`METRICS_VERSION` and the pair counts."""
     from kinemic_aug.data.pyskl import get_split, load_pyskl
 
-    h = hashlib.sha256(f"split={split}".encode("utf-8"))
+    head = f"v{METRICS_VERSION}|pairs={DIVERSITY_PAIRS},{MULTIMODALITY_PAIRS}|split={split}"
+    h = hashlib.sha256(head.encode("utf-8"))
     for ann in get_split(load_pyskl(synthetic_pkl, safe=True, validate=False), split):
-        kp = np.ascontiguousarray(np.asarray(ann["keypoint"], dtype=np.float32))
-        h.update(f"|{int(ann['label'])}|{kp.shape}|".encode("utf-8"))
-        h.update(kp.tobytes())
+        h.update(f"|{int(ann['label'])}|{ann.get('total_frames')}|".encode("utf-8"))
+        for field in ("keypoint", "keypoint_score"):
+            if ann.get(field) is not None:
+                arr = np.ascontiguousarray(np.asarray(ann[field], dtype=np.float32))
+                h.update(f"{field}{arr.shape}".encode("utf-8"))
+                h.update(arr.tobytes())
     return h.hexdigest()[:24]
 
 

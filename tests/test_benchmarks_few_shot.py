@@ -224,6 +224,10 @@ def test_cell_action_resume_logic(tmp_path):
     assert fs.cell_action(rows, "real+kinemic", 5, 0, work) == "gen"    # trained, metrics missing
     assert fs.cell_action(rows, "real+kinemic", 5, 0, work, with_gen=False) == "skip"
     assert fs.cell_action([dict(kin, gen_fid=1.0)], "real+kinemic", 5, 0, work) == "skip"
+    # metrics measured with the evaluator's 10 clips in a grid that measures one: measured again
+    assert fs.cell_action([dict(kin, gen_fid=1.0)], "real+kinemic", 5, 0, work, gen_clips=1) == "gen"
+    assert fs.cell_action([dict(kin, gen_fid=1.0, gen_clips=1)], "real+kinemic", 5, 0, work, gen_clips=1) == "skip"
+    assert fs.cell_action([dict(kin, gen_fid=1.0)], "real+kinemic", 5, 0, work, gen_clips=10) == "skip"
 
 
 def test_a_cell_recorded_with_another_recipe_runs_again_and_paths_do_not_count(tmp_path):
@@ -490,7 +494,14 @@ def test_generation_metrics_are_cached_by_sample_content_clip_count_and_seed(tmp
     assert again["gen_cached"] is True
     assert {k: again[k] for k in ("gen_fid", "gen_diversity", "gen_eval_acc")} == \
         {k: first[k] for k in ("gen_fid", "gen_diversity", "gen_eval_acc")}
-    # one keypoint changed, another clip count or another seed: measured anew
+    # one keypoint changed, another clip count, another seed or another metrics version: measured anew
+    d0, version = gm.samples_digest(a), gm.METRICS_VERSION
+    assert first["gen_digest"].startswith(d0) and gm.samples_digest(b) == d0
+    try:
+        gm.METRICS_VERSION = version + 1
+        assert gm.samples_digest(a) != d0
+    finally:
+        gm.METRICS_VERSION = version
     moved = [k.copy() for k in kps]
     moved[3][0, 5, 2, 1] += 0.01
     assert gm.synthetic_metrics(ev, _synthetic_pickle(tmp_path / "c.pkl", moved), num_clips=1)["gen_cached"] is False
@@ -915,7 +926,7 @@ def test_the_second_budget_grid_is_the_default_and_the_first_stays_reachable(tmp
     import torch
 
     assert rec["host"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and rec["host"]["cpus"] >= 1
-    assert " on " + rec["host"]["cpu_capability"] + " CPUs (1 cells on a host not recorded)" in fs.budget_text(
+    assert " on " + rec["host"]["cpu_capability"] + " CPUs (1 cell on a host not recorded)" in fs.budget_text(
         [rec, {k: v for k, v in rec.items() if k != "host"}], utd)
     text = fs.budget_text([], utd)
     assert "(`--budget`)" in text and "SGD steps" not in text and "1 test clip(s)" in text
