@@ -60,8 +60,9 @@ from the shipped Bandai Namco generalist (``BUDGET2_KINEMIC``), and ``real+class
 ``real+kinemic``'s adapters and samples through the cache. Its files are ``few_shot[_<dataset>]_budget2.*``; its
 report states the measured cell and elapsed hours. ``--budget 1`` is the first budget grid (``BUDGET``:
 real+retrieved too, the default engine and generalist, ten-clip metrics), whose committed
-``few_shot[_<dataset>]_budget.*`` cells also had ``--cfg-options`` choosing the Bandai Namco generalist and corpus. A recorded cell whose options differ from the ones it would run with now (a
-changed recipe) is run again, never skipped.
+``few_shot[_<dataset>]_budget.*`` cells also had ``--cfg-options`` choosing the Bandai Namco generalist and
+corpus. A recorded cell whose options differ from the ones it would run with now (a changed recipe) is run
+again, never skipped.
 ``--jobs N`` trains N cells at once (each its own process); a cell waits for the cell it shares adapters with.
 
 ``--small`` is a smoke/regression check, NOT the headline: one seed, 5 shots, arms real / real+zeroshot /
@@ -83,7 +84,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.common import (RESULTS_DIR, format_mean_std, group, host_facts, load_records,  # noqa: E402
-                               merge_records, plot_arms, record_key, shots_label, shots_order, summary_table, write_markdown)
+                               merge_records, plot_arms, record_key, shots_label, shots_order, summary_table,
+                               write_markdown)
 from benchmarks.train_runner import parse_cfg_options, run_train, train_command  # noqa: E402
 from kinemic_aug.data.datasets import DatasetSpec, get_dataset_spec  # noqa: E402
 from kinemic_aug.errors import DataError  # noqa: E402
@@ -217,6 +219,11 @@ EXTRA_ARMS = ("real+kinemic-anchored", "real+classic+kinemic-anchored", "real+ki
 ABLATIONS = ("real+kinemic-nocontrastive", "real+kinemic-noweight")
 
 
+#: test clips per sequence of the evaluator config's pipeline: what generation metrics used before the clip count
+#: was recorded, and what a variant without ``gen_clips`` uses
+EVALUATOR_CLIPS = 10
+
+
 @dataclass(frozen=True)
 class Variant:
     """Which cells a run covers, with which shared budgets, and where it writes."""
@@ -236,7 +243,7 @@ class Variant:
     dataset: str = DATASET      # a registered dataset spec name, or a spec .json path
     stage: str = "test"         # "test": score the test split; "val": score the held-out training subjects
     ann_file: str = ""          # val stage: the pickle its runs read (training split only), set by prepare()
-    gen_clips: Optional[int] = None  # test clips per sample in the generation metrics (None: the evaluator's, 10)
+    gen_clips: Optional[int] = None  # test clips per sample in the generation metrics (None: EVALUATOR_CLIPS)
 
 
 def _budget(iters: int, val_interval: int) -> Dict[str, Any]:
@@ -612,10 +619,13 @@ def _located(key: str) -> bool:
 
 def recipe_changes(rec: Mapping[str, Any], options: Mapping[str, Any]) -> Dict[str, Tuple[Any, Any]]:
     """The options a recorded cell ran with that differ from ``options`` (the ones it would run with now), as
-    ``{key: (recorded, now)}``; ``None`` for a side that lacks the key."""
+    ``{key: (recorded, now)}``; ``None`` for a side that lacks the key. A row written before options were
+    recorded (no ``cfg_options``) has nothing to compare: ``{}``, it stands as it is."""
     def norm(d: Mapping[str, Any]) -> Dict[str, Any]:
         return {k: json.loads(json.dumps(v)) for k, v in d.items() if not _located(k)}
 
+    if "cfg_options" not in rec:
+        return {}
     have, want = norm(rec.get("cfg_options") or {}), norm(options)
     return {k: (have.get(k), want.get(k)) for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k)}
 
@@ -631,9 +641,10 @@ def cell_action(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], 
     rec = find_record(rows, arm, shots, seed, dataset=dataset, split=split)
     if rec is None or force:
         return "run"
-    if options is not None and "cfg_options" in rec and recipe_changes(rec, options):  # (rows written before
-        return "run"                                                                     # options were kept: as is)
-    stale_gen = rec.get("gen_fid") is None or (gen_clips is not None and (rec.get("gen_clips") or 10) != gen_clips)
+    if options is not None and recipe_changes(rec, options):
+        return "run"
+    stale_gen = rec.get("gen_fid") is None or (gen_clips is not None
+                                                and (rec.get("gen_clips") or EVALUATOR_CLIPS) != gen_clips)
     if with_gen and ARMS.get(arm, ArmSpec("")).kinemic and stale_gen \
             and samples_pickle(work, _retrieved(arm)) is not None:
         return "gen"
@@ -879,7 +890,8 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         with_gen = False  # the evaluator's real-vs-real reference reads the test split
     rows = load_records(variant.results)
     actions = [cell_action(rows, arm, k, seed, variant.work_root / cell_name(arm, k, seed), variant.force, with_gen,
-                           options=options_for(arm, variant, cli), gen_clips=variant.gen_clips or 10, **key)
+                           options=options_for(arm, variant, cli), gen_clips=variant.gen_clips or EVALUATOR_CLIPS,
+                           **key)
                for arm, k, seed in cells]
     if dry_run or any(a != "skip" for a in actions):
         variant = prepare(variant, cells)
@@ -897,10 +909,9 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         rows = load_records(variant.results)
         options = options_for(arm, variant, cli)
         action = cell_action(rows, arm, k, seed, work, variant.force, with_gen, options=options,
-                             gen_clips=variant.gen_clips or 10, **key)
+                             gen_clips=variant.gen_clips or EVALUATOR_CLIPS, **key)
         old = find_record(rows, arm, k, seed, **key)
-        changed = (recipe_changes(old, options) if old is not None and "cfg_options" in old and action == "run"
-                   and not variant.force else {})
+        changed = recipe_changes(old, options) if old is not None and not variant.force else {}
         if changed:
             print(f"[few_shot] {name}: recorded with other options, run again: "
                   + "; ".join(f"{o} {a!r} -> {b!r}" for o, (a, b) in changed.items()), flush=True)
@@ -1110,7 +1121,8 @@ def generation_table(rows: Sequence[Dict[str, Any]]) -> str:
 
     for ref in refs.values():
         lines.append(f"| *reference: real xsub_test vs real xsub_train (evaluator {ref.get('evaluator')}, "
-                     f"{ref.get('n_train')} train sequences, {ref.get('clips') or 10} test clip(s))* | – | {num(ref.get('fid'))} | {num(ref.get('diversity'))} | "
+                     f"{ref.get('n_train')} train sequences, {ref.get('clips') or EVALUATOR_CLIPS} test clip(s))* | – | "
+                     f"{num(ref.get('fid'))} | {num(ref.get('diversity'))} | "
                      f"{num(ref.get('multimodality'))} | {num(ref.get('eval_acc'), 100.0, 1)} | {ref.get('n')} |")
     errors = [r for r in rows if r.get("gen_error")]
     if errors:
@@ -1207,8 +1219,9 @@ def kinemic_recipe(variant: Variant, rows: Sequence[Dict[str, Any]] = ()) -> str
                     if variant.evaluator_options else "") +
                  f", seed 0) trained on all {n(facts.n_train)}real `{spec.train_split}` sequences, i.e. beyond the "
                  "shots; it never sees synthetic data. Features: its pooled penultimate features, averaged over the "
-                 f"{variant.gen_clips or 10} test clip(s) of each sequence. FID vs real `{spec.train_split}`; diversity over 300 random pairs (exact all-pairs mean "
-                 "for small sets); multimodality over 10 pairs per class; top-1 against the conditioning class. FID "
+                 f"{variant.gen_clips or EVALUATOR_CLIPS} test clip(s) of each sequence. FID vs real "
+                 f"`{spec.train_split}`; diversity over 300 random pairs (exact all-pairs mean for small sets); "
+                 "multimodality over 10 pairs per class; top-1 against the conditioning class. FID "
                  f"grows for small sets, so the reference ({n(facts.n_test)}real test sequences) and a synthetic set of "
                  "another size are not strictly comparable.")
     return "\n".join(lines)

@@ -268,10 +268,11 @@ def synthetic_metrics(ev: Evaluator, synthetic_pkl: Path, split: str = "syntheti
     the clip count and seed), and a set measured before is read back (``gen_cached`` says so; ``gen_seconds``
     is then the time of the lookup)."""
     t0 = time.time()
+    clips = num_clips or _config_clips(ev)
     path = None
     if cache:
         digest = samples_digest(Path(synthetic_pkl), split)
-        path = ev.directory / "synthetic_metrics" / f"{digest}_clips{num_clips or _config_clips(ev)}_seed{seed}.json"
+        path = ev.directory / "synthetic_metrics" / f"{digest}_clips{clips}_seed{seed}.json"
         if path.exists():
             try:
                 out = json.loads(path.read_text(encoding="utf-8"))
@@ -283,7 +284,7 @@ def synthetic_metrics(ev: Evaluator, synthetic_pkl: Path, split: str = "syntheti
     f, p, y = embed(ev, Path(synthetic_pkl), split, num_clips=num_clips)
     out = metrics_from_features(real["train_feats"], f, y, p, seed=seed)
     out["gen_evaluator"] = ev.info.get("key")
-    out["gen_clips"] = num_clips or _config_clips(ev)
+    out["gen_clips"] = clips
     if path is not None:
         out["gen_digest"] = path.stem
         atomic_write_json(path, out)

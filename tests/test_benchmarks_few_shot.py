@@ -396,11 +396,7 @@ def test_generation_metrics_refuse_mismatched_probabilities():
 
 # ------------------------------------------------------------------------------ the augmenter's report
 def test_wrapper_writes_report_and_synthetic_pickle_that_the_evaluator_embeds(msr_pkl, tiny_generator, tmp_path):
-    import torch
-
     import har.mm  # noqa: F401
-    from har.registry import MODELS
-    from har.training import load_config
     from kinemic_aug.data.pyskl import load_pyskl
     from kinemic_aug.integrations.mmengine import KineMICAugmentedDataset
 
@@ -433,21 +429,16 @@ def test_wrapper_writes_report_and_synthetic_pickle_that_the_evaluator_embeds(ms
     assert again["synth_cached_classes"] == 3 and again["synth_per_second"] is None
 
     # the evaluator's embedding path on that pickle (an untrained, tiny evaluator: shapes and wiring only)
-    cfg = load_config(REPO / "configs/stgcn/stgcn_msr_xsub_full.py")
-    cfg.model.backbone.update(base_channels=8, num_stages=3, inflate_stages=[2], down_stages=[2, 3])
-    cfg.model.cls_head.update(in_channels=16)
-    cfg.val_dataloader.dataset.pipeline = pipe
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model).eval()
-    ev = gm.Evaluator(tmp_path, REPO / "configs/stgcn/stgcn_msr_xsub_full.py", {}, model, cfg, {"key": "tiny"})
+    ev = _tiny_evaluator(tmp_path, num_clips=(), pipeline=pipe)
     feats, probs, labels = gm.embed(ev, tmp_path / "work" / "synthetic.pkl", "synthetic", batch_size=4)
     assert feats.shape == (9, 16) and probs.shape == (9, 20)
     assert np.allclose(probs.sum(1), 1.0, atol=1e-5)
     assert sorted(set(labels.tolist())) == [0, 4, 14]
 
 
-def _tiny_evaluator(tmp_path, num_clips=(1, 2)):
-    """An untrained tiny evaluator over MSR's test pipeline, with cached random real features (no data read)."""
+def _tiny_evaluator(tmp_path, num_clips=(1, 2), pipeline=None):
+    """An untrained tiny evaluator over MSR's test pipeline (or ``pipeline``), with cached random real features
+    for each of ``num_clips`` (no data read)."""
     import torch
 
     import har.mm  # noqa: F401
@@ -457,6 +448,8 @@ def _tiny_evaluator(tmp_path, num_clips=(1, 2)):
     cfg = load_config(REPO / "configs/stgcn/stgcn_msr_xsub_full.py")
     cfg.model.backbone.update(base_channels=8, num_stages=3, inflate_stages=[2], down_stages=[2, 3])
     cfg.model.cls_head.update(in_channels=16)
+    if pipeline is not None:
+        cfg.val_dataloader.dataset.pipeline = pipeline
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).eval()
     rng = np.random.default_rng(0)
