@@ -62,7 +62,7 @@ report states the measured cell and elapsed hours. ``--budget 1`` is the first b
 real+retrieved too, the default engine and generalist, ten-clip metrics), whose committed
 ``few_shot[_<dataset>]_budget.*`` cells also had ``--cfg-options`` choosing the Bandai Namco generalist and
 corpus. A recorded cell whose options differ from the ones it would run with now (a changed recipe) is run
-again, never skipped.
+again, never skipped; so is a cell whose starting point or judge was trained again after it.
 ``--jobs N`` trains N cells at once (each its own process); a cell waits for the cell it shares adapters with.
 
 ``--small`` is a smoke/regression check, NOT the headline: one seed, 5 shots, arms real / real+zeroshot /
@@ -619,15 +619,55 @@ def _located(key: str) -> bool:
 
 def recipe_changes(rec: Mapping[str, Any], options: Mapping[str, Any]) -> Dict[str, Tuple[Any, Any]]:
     """The options a recorded cell ran with that differ from ``options`` (the ones it would run with now), as
-    ``{key: (recorded, now)}``; ``None`` for a side that lacks the key. A row written before options were
-    recorded (no ``cfg_options``) has nothing to compare: ``{}``, it stands as it is."""
-    def norm(d: Mapping[str, Any]) -> Dict[str, Any]:
-        return {k: json.loads(json.dumps(v)) for k, v in d.items() if not _located(k)}
+    ``{key: (recorded, now)}``; ``None`` for a side that lacks the key. Values are compared as the results file
+    holds them and with their type (``True`` is not ``1``, so a flag that became a count is a change). A row
+    written before options were recorded (no ``cfg_options``) has nothing to compare: ``{}``, it stands."""
+    def norm(d: Mapping[str, Any]) -> Dict[str, str]:
+        return {k: json.dumps(v, sort_keys=True) for k, v in d.items() if not _located(k)}
 
     if "cfg_options" not in rec:
         return {}
     have, want = norm(rec.get("cfg_options") or {}), norm(options)
-    return {k: (have.get(k), want.get(k)) for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k)}
+    return {k: tuple(None if k not in d else json.loads(d[k]) for d in (have, want))
+            for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k)}
+
+
+def stale_prerequisites(rows: Sequence[Dict[str, Any]], rec: Mapping[str, Any], arm: str, shots: Optional[int],
+                        seed: int, *, dataset: str = DATASET, split: str = SPLIT) -> List[str]:
+    """The :func:`prerequisites` of a recorded cell (its judge, its starting point) recorded as finished after it:
+    trained again since, so the cell's numbers came from a checkpoint that is gone. A prerequisite trained inside
+    the cell's own run (its checkpoint was missing) finishes before the cell does and does not count; rows
+    without times are not compared."""
+    out = []
+    for first in prerequisites(arm):
+        prec = find_record(rows, first, shots, seed, dataset=dataset, split=split)
+        if prec is not None and rec.get("finished") is not None and prec.get("finished") is not None \
+                and float(prec["finished"]) > float(rec["finished"]):
+            out.append(first)
+    return out
+
+
+def cell_reason(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], seed: int, work: Path,
+                force: bool = False, with_gen: bool = True, *, dataset: str = DATASET, split: str = SPLIT,
+                options: Optional[Mapping[str, Any]] = None, gen_clips: Optional[int] = None) -> Tuple[str, str]:
+    """:func:`cell_action`'s action and why (``""`` where there is nothing to say: a new, forced or skipped cell)."""
+    rec = find_record(rows, arm, shots, seed, dataset=dataset, split=split)
+    if rec is None or force:
+        return "run", ""
+    changed = recipe_changes(rec, options) if options is not None else {}
+    if changed:
+        return "run", "recorded with other options, run again: " + "; ".join(
+            f"{o} {a!r} -> {b!r}" for o, (a, b) in changed.items())
+    stale = stale_prerequisites(rows, rec, arm, shots, seed, dataset=dataset, split=split)
+    if stale:
+        return "run", ("trained from a checkpoint since replaced, run again: "
+                       + ", ".join(f"{cell_name(a, shots, seed)} (its {_role(arm, a)}) finished later" for a in stale))
+    stale_gen = rec.get("gen_fid") is None or (gen_clips is not None
+                                                and (rec.get("gen_clips") or EVALUATOR_CLIPS) != gen_clips)
+    if with_gen and ARMS.get(arm, ArmSpec("")).kinemic and stale_gen \
+            and samples_pickle(work, _retrieved(arm)) is not None:
+        return "gen", ""
+    return "skip", ""
 
 
 def cell_action(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], seed: int, work: Path,
@@ -635,20 +675,13 @@ def cell_action(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], 
                 options: Optional[Mapping[str, Any]] = None, gen_clips: Optional[int] = None) -> str:
     """``run`` (train the cell), ``gen`` (only its generation metrics are missing) or ``skip``. With ``options``
     (what the cell would run with now), a recorded cell that ran with other options is run again (``run``): a
-    changed recipe never leaves its old numbers standing as if they were the new recipe's. With ``gen_clips``
-    (the variant's), metrics measured with another clip count (rows without one: the evaluator's 10) are
-    measured again (``gen``)."""
-    rec = find_record(rows, arm, shots, seed, dataset=dataset, split=split)
-    if rec is None or force:
-        return "run"
-    if options is not None and recipe_changes(rec, options):
-        return "run"
-    stale_gen = rec.get("gen_fid") is None or (gen_clips is not None
-                                                and (rec.get("gen_clips") or EVALUATOR_CLIPS) != gen_clips)
-    if with_gen and ARMS.get(arm, ArmSpec("")).kinemic and stale_gen \
-            and samples_pickle(work, _retrieved(arm)) is not None:
-        return "gen"
-    return "skip"
+    changed recipe never leaves its old numbers standing as if they were the new recipe's. So is a cell whose
+    judge or starting point was trained again after it (:func:`stale_prerequisites`), so a changed
+    ``real`` cell carries through to the cells fine-tuned from it, in this run or a later one. With
+    ``gen_clips`` (the variant's), metrics measured with another clip count (rows without one: the evaluator's
+    10) are measured again (``gen``)."""
+    return cell_reason(rows, arm, shots, seed, work, force, with_gen, dataset=dataset, split=split,
+                       options=options, gen_clips=gen_clips)[0]
 
 
 # ------------------------------------------------------------------------------ records
@@ -908,13 +941,10 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         work = variant.work_root / name
         rows = load_records(variant.results)
         options = options_for(arm, variant, cli)
-        action = cell_action(rows, arm, k, seed, work, variant.force, with_gen, options=options,
-                             gen_clips=variant.gen_clips or EVALUATOR_CLIPS, **key)
-        old = find_record(rows, arm, k, seed, **key)
-        changed = recipe_changes(old, options) if old is not None and not variant.force else {}
-        if changed:
-            print(f"[few_shot] {name}: recorded with other options, run again: "
-                  + "; ".join(f"{o} {a!r} -> {b!r}" for o, (a, b) in changed.items()), flush=True)
+        action, why = cell_reason(rows, arm, k, seed, work, variant.force, with_gen, options=options,
+                                  gen_clips=variant.gen_clips or EVALUATOR_CLIPS, **key)
+        if why:
+            print(f"[few_shot] {name}: {why}", flush=True)
         if dry_run:
             before = [f"{cell_name(a, k, seed)} (its {_role(arm, a)}, no checkpoint)"
                       for a in missing_prerequisites(arm, k, seed, variant)] if action == "run" else []

@@ -251,6 +251,38 @@ def test_a_cell_recorded_with_another_recipe_runs_again_and_paths_do_not_count(t
     assert fs.cell_action([legacy], "real+kinemic", 3, 0, work, with_gen=False, options=now) == "skip"
 
 
+def test_a_flag_that_became_a_number_is_a_recipe_change():
+    rec = {"cfg_options": {AUG + "synthesis.rechain_bones": True, AUG + "synthetic_per_class": 20}}
+    assert fs.recipe_changes(rec, {AUG + "synthesis.rechain_bones": 1, AUG + "synthetic_per_class": 20}) == {
+        AUG + "synthesis.rechain_bones": (True, 1)}
+    assert fs.recipe_changes(rec, {AUG + "synthesis.rechain_bones": True, AUG + "synthetic_per_class": 20.0}) == {
+        AUG + "synthetic_per_class": (20, 20.0)}
+    assert fs.recipe_changes(rec, dict(rec["cfg_options"])) == {}
+
+
+def test_a_cell_whose_starting_point_was_trained_again_runs_again(tmp_path):
+    """real-restart is fine-tuned from the real cell's checkpoint: once real is trained again (a changed recipe,
+    a forced run), the restart's numbers came from a checkpoint that is gone and it runs again, in this
+    invocation or a later one; a starting point trained inside the cell's own run does not count."""
+    assert fs.prerequisites("real-restart") == ["real"]
+    real = dict(fs.build_record("real", 3, 0, _summary(), 1.0, fs.config_for("real", 3), {}, "full"),
+                started=100.0, finished=200.0)
+    restart = dict(fs.build_record("real-restart", 3, 0, _summary(), 1.0, fs.config_for("real-restart", 3), {},
+                                   "full"), started=150.0, finished=400.0)   # real trained inside its run
+    work = tmp_path / "cell"
+    assert fs.cell_reason([real, restart], "real-restart", 3, 0, work) == ("skip", "")
+    again = dict(real, started=500.0, finished=600.0)
+    action, why = fs.cell_reason([again, restart], "real-restart", 3, 0, work)
+    assert action == "run" and "real_3shot_s0 (its starting point) finished later" in why
+    assert fs.cell_action([again, restart], "real-restart", 3, 0, work) == "run"
+    assert fs.cell_action([again, restart], "real-restart", 3, 1, work) == "run"          # no record of seed 1
+    assert fs.cell_action([again, dict(restart, seed=1)], "real-restart", 3, 0, work) == "run"
+    assert fs.cell_action([dict(again, seed=1), restart], "real-restart", 3, 0, work) == "skip"  # other seed's real
+    untimed = {k: v for k, v in restart.items() if k not in ("started", "finished")}
+    assert fs.cell_action([again, untimed], "real-restart", 3, 0, work) == "skip"   # rows without times stand
+    assert fs.cell_action([again, restart], "real", 3, 0, work) == "skip"           # no prerequisite of its own
+
+
 def test_retrieved_cells_are_measured_on_their_corpus_clips(tmp_path):
     """The retrieved arm writes its real corpus clips to retrieved.pkl, not synthetic.pkl: its generation metrics
     are computed on those, and a cell with neither says so instead of blaming the filter."""
