@@ -810,8 +810,12 @@ def add_generation_metrics(rec: Dict[str, Any], work: Path, evaluator: Evaluator
     if found is None:
         return dict(rec, gen_error=f"neither synthetic.pkl nor retrieved.pkl in {_rel(work)} (the augmenter kept "
                                    "no sample, or the cell's work dir was removed)")
+    import time
+
+    started = round(time.time(), 1)
     try:
-        return {k: v for k, v in dict(rec, **evaluator.metrics(*found)).items() if k != "gen_error"}
+        return {k: v for k, v in dict(rec, **evaluator.metrics(*found), gen_started=started).items()
+                if k != "gen_error"}
     except Exception as e:  # noqa: BLE001  (a metric failure must not lose the trained cell)
         return dict(rec, gen_error=f"{type(e).__name__}: {e}")
 
@@ -1316,11 +1320,21 @@ def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base
 
 def elapsed_hours(rows: Sequence[Dict[str, Any]]) -> Optional[float]:
     """Hours during which at least one cell was running: the union of the cells' spans, each from its start to
-    its end plus its generation metrics (measured right after it). Rows without ``started``/``finished`` do not
-    count; the pause between two invocations of a resumed run does not either (from the first start to the
-    last end, a grid resumed the next day would read a day)."""
-    spans = sorted((float(r["started"]), float(r["finished"]) + float(r.get("gen_seconds") or 0.0))
-                   for r in rows if r.get("started") is not None and r.get("finished") is not None)
+    its end, and of their generation metrics' spans (from ``gen_started``; rows from before it was recorded had
+    their metrics measured right after training, so theirs follows ``finished``). Rows without
+    ``started``/``finished`` do not count; the pause between two invocations of a resumed run does not either
+    (from the first start to the last end, a grid resumed the next day would read a day)."""
+    spans = []
+    for r in rows:
+        if r.get("started") is None or r.get("finished") is None:
+            continue
+        gen = float(r.get("gen_seconds") or 0.0)
+        if r.get("gen_started") is None:
+            spans.append((float(r["started"]), float(r["finished"]) + gen))
+        else:
+            spans += [(float(r["started"]), float(r["finished"])),
+                      (float(r["gen_started"]), float(r["gen_started"]) + gen)]
+    spans.sort()
     if not spans:
         return None
     total, (lo, hi) = 0.0, spans[0]

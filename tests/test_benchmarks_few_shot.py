@@ -7,6 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -309,7 +310,9 @@ def test_retrieved_cells_are_measured_on_their_corpus_clips(tmp_path):
 
     ev = Ev()
     (work / "synthetic.pkl").unlink()
-    assert fs.add_generation_metrics(dict(ret, gen_error="old"), work, ev)["gen_fid"] == 1.5
+    measured = fs.add_generation_metrics(dict(ret, gen_error="old"), work, ev)
+    assert measured["gen_fid"] == 1.5 and "gen_error" not in measured
+    assert abs(measured["gen_started"] - time.time()) < 60   # when they were measured, for elapsed_hours
     assert ev.seen == ("retrieved.pkl", "retrieved")
     (work / "retrieved.pkl").unlink()
     err = fs.add_generation_metrics(ret, work, ev)["gen_error"]
@@ -1001,6 +1004,10 @@ def test_jobs_train_cells_at_once_and_a_shared_adapter_cell_waits(tmp_path, monk
     spans = [dict(started=0.0, finished=3600.0), dict(started=1800.0, finished=5400.0, gen_seconds=1800.0),
              dict(started=86400.0, finished=90000.0), dict(arm="no times")]
     assert fs.elapsed_hours(spans) == pytest.approx(3.0)
+    # metrics measured in a later invocation (gen_started recorded) count where they ran, not after training
+    later = [dict(started=0.0, finished=3600.0, gen_started=86400.0, gen_seconds=1800.0)]
+    assert fs.elapsed_hours(later) == pytest.approx(1.5)
+    assert fs.elapsed_hours([dict(later[0], gen_started=1000.0)]) == pytest.approx(1.0)   # inside the cell's span
     assert fs.elapsed_hours([{}]) is None
     with pytest.raises(ValueError):
         fs.run_variant(v, {}, jobs=0)
