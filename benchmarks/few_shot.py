@@ -244,6 +244,7 @@ class Variant:
     stage: str = "test"         # "test": score the test split; "val": score the held-out training subjects
     ann_file: str = ""          # val stage: the pickle its runs read (training split only), set by prepare()
     gen_clips: Optional[int] = None  # test clips per sample in the generation metrics (None: EVALUATOR_CLIPS)
+    probe: bool = False         # a results file of its own (--results): a few cells, not the grid
 
 
 def _budget(iters: int, val_interval: int) -> Dict[str, Any]:
@@ -1403,7 +1404,11 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
     if val:
         head += f": validation stage ({_holdout_text(spec)} held out; the test split is not read)"
     title = head + (": SMALL variant (smoke/regression check, not the headline)" if small else "")
-    title += f": the {BUDGET_HOURS:g}-hour grid" if variant.name in BUDGETS.values() else ""
+    if variant.name in BUDGETS.values():
+        title += (f": a probe on the {BUDGET_HOURS:g}-hour grid's recipe (`{budget_flag(variant)}` with the options "
+                  "its recipe section lists)" if variant.probe else f": the {BUDGET_HOURS:g}-hour grid")
+    elif variant.probe:
+        title += ": a probe (the options its recipe section lists)"
     md = [title, ""]
     if variant.name in BUDGETS.values():
         md += [budget_text(rows, variant), ""]
@@ -1423,7 +1428,10 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
     md += [f"ST-GCN trained from scratch on K real sequences per class ({spec.num_classes} classes; with or without "
            f"augmentation), {scored_text}. Mean ± sample std over seeds; a seed changes the drawn shots, "
            f"the training and the augmenter.{started_text}", ""]
-    if missing:
+    if variant.probe:
+        md += [f"A probe: {len(rows)} cell{'s' if len(rows) != 1 else ''} in a results file of its own; the cells of "
+               "the grid it did not run are not listed as missing.", ""]
+    elif missing:
         md += ["**Missing cells** (not run yet, or failed; a `–` or a smaller n in the tables below): "
                + missing_text(missing, variant) + ".", ""]
     else:
@@ -1484,6 +1492,7 @@ def make_variant(args: argparse.Namespace) -> Variant:
         changes["arms"] = tuple(args.arms)
     if args.results is not None:
         changes["results"] = Path(args.results)
+        changes["probe"] = changes["results"].resolve() != v.results.resolve()
         # a results file of its own gets logs and cell dirs of its own: cells of two runs share names (the
         # augmenter cache stays the variant's, so adapters are still shared)
         if args.log_dir is None:

@@ -684,6 +684,27 @@ def test_a_results_file_of_its_own_gets_a_log_dir_and_work_root_of_its_own(tmp_p
     assert fs.make_variant(parse(["--results", str(tmp_path / "p.json"), "--work-root", str(tmp_path / "w")])
                            ).work_root == tmp_path / "w"
     assert fs.make_variant(parse(["--budget"])).work_root == fs.variant_for(name="budget2").work_root
+    # a results file of its own is a probe; naming the variant's own file is not
+    assert own.probe and named.probe and not fs.make_variant(parse(["--budget"])).probe
+    assert not fs.make_variant(parse(["--budget", "--results", str(fs.variant_for(name="budget2").results)])).probe
+
+
+def test_a_probe_report_says_so_and_lists_no_missing_cells(tmp_path):
+    parse = fs.build_parser().parse_args
+    results = tmp_path / "probe.json"
+    v = fs.make_variant(parse(["--budget", "--results", str(results), "--seeds", "0", "--shots", "3"]))
+    rec = fs.build_record("real", 3, 0, _summary(), 1.0, fs.config_for("real", 3), {}, "budget2")
+    merge_records(results, [rec])
+    fs.write_reports(results, v)
+    md = results.with_suffix(".md").read_text()
+    first = md.splitlines()[0]
+    assert "a probe on the 4-hour grid's recipe (`--budget` with the options" in first and "the 4-hour grid" not in \
+        first.replace("the 4-hour grid's", "")
+    assert "A probe: 1 cell in a results file of its own" in md and "**Missing cells**" not in md
+    grid = fs.replace(v, probe=False)
+    fs.write_reports(results, grid)
+    md = results.with_suffix(".md").read_text()
+    assert md.splitlines()[0].endswith(": the 4-hour grid") and "**Missing cells**" in md
 
 
 def test_relative_work_root_and_log_dir_mean_the_launchers_cwd_for_every_child(tmp_path, monkeypatch):
