@@ -1352,6 +1352,10 @@ def budget_flag(variant: Variant) -> str:
         f"--budget {next(n for n, v in BUDGETS.items() if v == variant.name)}"
 
 
+def _cells(n: int) -> str:
+    return f"{n} cell{'' if n == 1 else 's'}"
+
+
 def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
     """What the budgeted grid is, what it changes against the full one, and how long it took."""
     own = {k: v for k, v in variant.kinemic_options.items() if k != AUG + "cache_dir"}
@@ -1360,16 +1364,23 @@ def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
     cls = f"; every classifier trains {steps} SGD steps instead of its config's" if steps else ""
     clips = (f"; generation metrics embed {variant.gen_clips} test clip(s) per sample instead of the evaluator's 10"
              if variant.gen_clips else "")
+    others = [r for r in rows if r.get("arm") not in variant.arms]   # run on request: not the grid's time
+    rows = [r for r in rows if r.get("arm") in variant.arms]
     jobs = sorted({int(r.get("jobs") or 1) for r in rows})
     took = elapsed_hours(rows)
     cell_h = sum(float(r.get("seconds") or 0) for r in rows) / 3600
+    other_h = sum(float(r.get("seconds") or 0) for r in others) / 3600
     isas = sorted({str(r["host"].get("cpu_capability") or "unknown") for r in rows if isinstance(r.get("host"), dict)})
     unknown = sum(1 for r in rows if not r.get("host"))
     where = (f" on {'/'.join(isas)} CPUs" if isas else "") + (
         f" ({unknown} cell{'s' if unknown != 1 else ''} on a host not recorded)" if isas and unknown else "")
-    timing = (f"Measured{where}: the {len(rows)} cells recorded here took {cell_h:.2f} h of cell wall time in all"
+    timing = (f"Measured{where}: the {_cells(len(rows))} of the grid recorded here took {cell_h:.2f} h of cell wall "
+              "time in all"
               + (f", {took:.2f} h elapsed while any of them ran (jobs at once: {', '.join(map(str, jobs))}; "
-                 "pauses between resumed runs not counted)" if took is not None else "") + ".")
+                 "pauses between resumed runs not counted)" if took is not None else "") + "."
+              + (f" The {_cells(len(others))} of other arms recorded here (run on request: "
+                 f"{', '.join(f'`{a}`' for a in ordered_arms(others))}) took {other_h:.2f} h more, not counted."
+                 if others else ""))
     return (f"The grid the {BUDGET_HOURS:g}-hour budget is for (`{budget_flag(variant)}`): arms "
             f"{', '.join(f'`{a}`' for a in variant.arms)}"
             f" at {'/'.join(variant.shots)} shots (ablations at {'/'.join(ABLATION_SHOTS)} only), seeds "

@@ -977,6 +977,10 @@ def test_the_second_budget_grid_is_the_default_and_the_first_stays_reachable(tmp
     assert rec["host"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and rec["host"]["cpus"] >= 1
     assert " on " + rec["host"]["cpu_capability"] + " CPUs (1 cell on a host not recorded)" in fs.budget_text(
         [rec, {k: v for k, v in rec.items() if k != "host"}], utd)
+    extra = dict(rec, arm="kinemic-only", seconds=3600.0, started=0.0, finished=3600.0)
+    timed = fs.budget_text([dict(rec, seconds=1800.0, started=0.0, finished=1800.0), extra], utd)
+    assert "the 1 cell of the grid recorded here took 0.50 h of cell wall time in all, 0.50 h elapsed" in timed
+    assert "The 1 cell of other arms recorded here (run on request: `kinemic-only`) took 1.00 h more" in timed
     text = fs.budget_text([], utd)
     assert "(`--budget`)" in text and "SGD steps" not in text and "1 test clip(s)" in text
     assert "(`--budget 1`)" in fs.budget_text([], fs.variant_for(UTD, name="budget"))
