@@ -117,7 +117,8 @@ class ArmSpec:
     for ``after``'s. ``shots``: the only shot settings the arm runs at (empty: all of the variant's).
     ``after``: an arm whose cell of the same shots and seed, when both are in a run, finishes first: the two
     share that cell's adapters through the cache, so running them at once would only make one wait for the
-    other's lock (``--jobs``).
+    other's lock (``--jobs``). ``control``: the arm that trains as many steps without what this arm adds (a
+    pretrained arm's restart control); the report pairs the two.
     """
 
     config: str
@@ -129,6 +130,7 @@ class ArmSpec:
     shots: Tuple[str, ...] = ()
     init_from: Optional[str] = None
     after: Optional[str] = None
+    control: Optional[str] = None
 
 
 #: the shot settings of the paper's ablations (the grid runs them at these only)
@@ -196,10 +198,11 @@ ARMS: Dict[str, ArmSpec] = {
                             "shot_strength=0.3, residual, root_from_shot), with real+classic's pipeline: the "
                             "pretraining of the two arms below, not an arm to compare"),
     "real+kinemic-pretrained": ArmSpec("configs/stgcn/{stem}_{shots}.py", {}, init_from="kinemic-only",
+                                       control="real-restart",
                                        description="`real` started from the kinemic-only classifier of the same "
                                        "cell (same shots and seed)"),
     "real+classic+kinemic-pretrained": ArmSpec("configs/stgcn/{stem}_{shots}_classic.py", {},
-                                               init_from="kinemic-only",
+                                               init_from="kinemic-only", control="real+classic-restart",
                                                description="`real+classic` started from the kinemic-only "
                                                "classifier of the same cell (same shots and seed)"),
     # their step-matched controls: the pretrained arms train 600 steps on the synthetic samples, then 600 on the
@@ -1293,22 +1296,7 @@ def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base
     paired differences the README quotes, so they are computed once and never from rounded cells."""
     acc = {(r["arm"], r["shots"], r["seed"]): 100.0 * r["top1_last"] for r in rows if r.get("top1_last") is not None}
     shots = sorted({r["shots"] for r in rows if r["arm"] != base and r["shots"] is not None}, key=shots_order)
-    lines = []
-    for arm in arms:
-        if arm == base:
-            continue
-        cells = []
-        for k in shots:
-            seeds = sorted(sd for (a, kk, sd) in acc if a == arm and kk == k and (base, k, sd) in acc)
-            if not seeds:
-                cells.append("–")
-                continue
-            d = [acc[(arm, k, sd)] - acc[(base, k, sd)] for sd in seeds]
-            plain = seeds == list(range(len(seeds)))  # seeds 0..n-1 need no label
-            per = " / ".join(_signed(v) if plain else f"s{sd} {_signed(v)}" for sd, v in zip(seeds, d))
-            cells.append(per if len(d) == 1 else f"{per} (mean {_signed(sum(d) / len(d))})")
-        if any(c != "–" for c in cells):  # at least one seed pairs with the base
-            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    lines = [line for arm in arms if arm != base for line in _difference_row(acc, arm, base, shots, arm)]
     if not lines:
         return []
     head = "| arm | " + " | ".join(shots_label(k) for k in shots) + " |"
@@ -1316,6 +1304,42 @@ def difference_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str], base
             "(points, per seed in seed order)", "",
             f"Top-1 at the last validation minus `{base}`'s on the same seed and shot count, from the unrounded "
             "accuracies; seeds without both cells are left out (and the others are then named).", "",
+            head, "|---|" + "---|" * len(shots), *lines, ""]
+
+
+def _difference_row(acc: Dict[Tuple[str, Any, int], float], arm: str, base: str, shots: Sequence[Any],
+                    label: str) -> List[str]:
+    """One table row: ``arm`` minus ``base`` per shot count, per seed both ran (none when no seed pairs)."""
+    cells = []
+    for k in shots:
+        seeds = sorted(sd for (a, kk, sd) in acc if a == arm and kk == k and (base, k, sd) in acc)
+        if not seeds:
+            cells.append("–")
+            continue
+        d = [acc[(arm, k, sd)] - acc[(base, k, sd)] for sd in seeds]
+        plain = seeds == list(range(len(seeds)))  # seeds 0..n-1 need no label
+        per = " / ".join(_signed(v) if plain else f"s{sd} {_signed(v)}" for sd, v in zip(seeds, d))
+        cells.append(per if len(d) == 1 else f"{per} (mean {_signed(sum(d) / len(d))})")
+    return [f"| {label} | " + " | ".join(cells) + " |"] if any(c != "–" for c in cells) else []
+
+
+def control_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str]) -> List[str]:
+    """Each arm that has a step-matched control (``ArmSpec.control``) minus that control, per seed: a
+    pretrained arm trains twice as many steps as the arm it builds on, so only this difference says what the
+    synthetic pretraining itself adds."""
+    acc = {(r["arm"], r["shots"], r["seed"]): 100.0 * r["top1_last"] for r in rows if r.get("top1_last") is not None}
+    pairs = [(a, ARMS[a].control) for a in arms if a in ARMS and ARMS[a].control in arms]
+    shots = sorted({r["shots"] for r in rows if r["arm"] in dict(pairs) and r["shots"] is not None},
+                   key=shots_order)
+    lines = [line for arm, ctrl in pairs for line in _difference_row(acc, arm, ctrl, shots, f"{arm} − {ctrl}")]
+    if not lines:
+        return []
+    head = "| arm − control | " + " | ".join(shots_label(k) for k in shots) + " |"
+    return ["## Difference from the step-matched control on the same shots (points, per seed in seed order)", "",
+            "A pretrained arm trains its steps on the synthetic samples and then as many on the shots; its control "
+            "trains the same two stretches on the shots alone (same schedule restart), so this difference is what "
+            "the pretraining adds at equal steps. From the unrounded accuracies; seeds without both cells are "
+            "left out (and the others are then named).", "",
             head, "|---|" + "---|" * len(shots), *lines, ""]
 
 
@@ -1465,6 +1489,7 @@ def write_reports(results: Path, variant: Variant = FULL) -> None:
            *difference_section(rows, arms),
            *difference_section(rows, [a for a in arms if a != "real"], base="real+classic"),
            *difference_section(rows, [a for a in arms if a in ABLATIONS], base="real+kinemic", title="Ablations minus"),
+           *control_section(rows, arms),
            *paired_section(rows, arms, spec.name),
            *best,
            "## Mean-class accuracy at the last validation", "", summary_table(rows, "mean1_last", arms=arms), "",
@@ -1502,7 +1527,7 @@ def make_variant(args: argparse.Namespace) -> Variant:
     if args.arms is not None:
         changes["arms"] = tuple(args.arms)
     if args.results is not None:
-        changes["results"] = Path(args.results)
+        changes["results"] = Path(args.results).resolve()   # a relative path names the same logs
         changes["probe"] = changes["results"].resolve() != v.results.resolve()
         # a results file of its own gets logs and cell dirs of its own: cells of two runs share names (the
         # augmenter cache stays the variant's, so adapters are still shared)

@@ -646,6 +646,24 @@ def test_difference_section_pairs_by_seed_from_unrounded_values():
     assert "## Ablations minus `real+kinemic`" in md and "| real+kinemic-noweight | s1 +1.1 |" in md
 
 
+
+def test_control_section_pairs_each_pretrained_arm_with_its_step_matched_control():
+    base = {"dataset": "utd_mhad", "split": "xsub"}
+    acc = {("real-restart", 1, 0): 0.20, ("real+kinemic-pretrained", 1, 0): 0.35,
+           ("real-restart", 1, 1): 0.25, ("real+kinemic-pretrained", 1, 1): 0.30,
+           ("real+classic-restart", 3, 0): 0.70, ("real+classic+kinemic-pretrained", 3, 0): 0.65,
+           ("real", 1, 0): 0.10}
+    rows = [dict(base, arm=a, shots=k, seed=sd, top1_last=v) for (a, k, sd), v in acc.items()]
+    arms = ["real", "real+kinemic-pretrained", "real+classic+kinemic-pretrained", "real-restart",
+            "real+classic-restart"]
+    md = "\n".join(fs.control_section(rows, arms))
+    assert "| real+kinemic-pretrained − real-restart | +15.0 / +5.0 (mean +10.0) | – |" in md
+    assert "| real+classic+kinemic-pretrained − real+classic-restart | – | −5.0 |" in md
+    assert "| real −" not in md                                        # an arm without a control has no row
+    # without its control in the run's arms, a pretrained arm is not paired
+    assert fs.control_section(rows, ["real", "real+kinemic-pretrained"]) == []
+    assert fs.ARMS["real+kinemic-pretrained"].control == "real-restart"
+
 # ------------------------------------------------------------------------------ datasets and stages
 UTD = "utd_mhad"
 
