@@ -816,9 +816,13 @@ def add_generation_metrics(rec: Dict[str, Any], work: Path, evaluator: Evaluator
                                    "no sample, or the cell's work dir was removed)")
     import time
 
-    started = round(time.time(), 1)
+    started = time.time()
     try:
-        return {k: v for k, v in dict(rec, **evaluator.metrics(*found), gen_started=started).items()
+        out = evaluator.metrics(*found)
+        # the whole call's wall time: ``gen_seconds`` (the metrics' own) leaves out the evaluator's training or
+        # loading, which the first generative cell of a run pays for and the grid's hours must count
+        return {k: v for k, v in dict(rec, **out, gen_started=round(started, 1),
+                                       gen_wall_seconds=round(time.time() - started, 1)).items()
                 if k != "gen_error"}
     except Exception as e:  # noqa: BLE001  (a metric failure must not lose the trained cell)
         return dict(rec, gen_error=f"{type(e).__name__}: {e}")
@@ -1346,14 +1350,15 @@ def control_section(rows: Sequence[Dict[str, Any]], arms: Sequence[str]) -> List
 def elapsed_hours(rows: Sequence[Dict[str, Any]]) -> Optional[float]:
     """Hours during which at least one cell was running: the union of the cells' spans, each from its start to
     its end, and of their generation metrics' spans (from ``gen_started``; rows from before it was recorded had
-    their metrics measured right after training, so theirs follows ``finished``). Rows without
+    their metrics measured right after training, so theirs follows ``finished``; each lasts ``gen_wall_seconds``,
+    the evaluator's training included, where it was recorded, else ``gen_seconds``). Rows without
     ``started``/``finished`` do not count; the pause between two invocations of a resumed run does not either
     (from the first start to the last end, a grid resumed the next day would read a day)."""
     spans = []
     for r in rows:
         if r.get("started") is None or r.get("finished") is None:
             continue
-        gen = float(r.get("gen_seconds") or 0.0)
+        gen = float(r.get("gen_wall_seconds") or r.get("gen_seconds") or 0.0)
         if r.get("gen_started") is None:
             spans.append((float(r["started"]), float(r["finished"]) + gen))
         else:

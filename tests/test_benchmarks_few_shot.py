@@ -306,13 +306,15 @@ def test_retrieved_cells_are_measured_on_their_corpus_clips(tmp_path):
     class Ev:
         def metrics(self, pkl, split):
             self.seen = (pkl.name, split)
-            return {"gen_fid": 1.5}
+            time.sleep(0.3)                  # an evaluator trained on first use: outside the metrics' own seconds
+            return {"gen_fid": 1.5, "gen_seconds": 0.0}
 
     ev = Ev()
     (work / "synthetic.pkl").unlink()
     measured = fs.add_generation_metrics(dict(ret, gen_error="old"), work, ev)
     assert measured["gen_fid"] == 1.5 and "gen_error" not in measured
     assert abs(measured["gen_started"] - time.time()) < 60   # when they were measured, for elapsed_hours
+    assert measured["gen_wall_seconds"] >= 0.3 and measured["gen_seconds"] == 0.0
     assert ev.seen == ("retrieved.pkl", "retrieved")
     (work / "retrieved.pkl").unlink()
     err = fs.add_generation_metrics(ret, work, ev)["gen_error"]
@@ -1051,6 +1053,8 @@ def test_jobs_train_cells_at_once_and_a_shared_adapter_cell_waits(tmp_path, monk
     later = [dict(started=0.0, finished=3600.0, gen_started=86400.0, gen_seconds=1800.0)]
     assert fs.elapsed_hours(later) == pytest.approx(1.5)
     assert fs.elapsed_hours([dict(later[0], gen_started=1000.0)]) == pytest.approx(1.0)   # inside the cell's span
+    # the evaluator trained before a cell's metrics counts too (gen_wall_seconds covers it)
+    assert fs.elapsed_hours([dict(later[0], gen_wall_seconds=3600.0)]) == pytest.approx(2.0)
     assert fs.elapsed_hours([{}]) is None
     with pytest.raises(ValueError):
         fs.run_variant(v, {}, jobs=0)
