@@ -643,7 +643,7 @@ def stale_prerequisites(rows: Sequence[Dict[str, Any]], rec: Mapping[str, Any], 
     the cell's own run (its checkpoint was missing) finishes before the cell does and does not count; rows
     without times are not compared."""
     out = []
-    for first in prerequisites(arm):
+    for first in (prerequisites(arm) if arm in ARMS else ()):
         prec = find_record(rows, first, shots, seed, dataset=dataset, split=split)
         if prec is not None and rec.get("finished") is not None and prec.get("finished") is not None \
                 and float(prec["finished"]) > float(rec["finished"]):
@@ -654,7 +654,8 @@ def stale_prerequisites(rows: Sequence[Dict[str, Any]], rec: Mapping[str, Any], 
 def cell_reason(rows: Sequence[Dict[str, Any]], arm: str, shots: Optional[int], seed: int, work: Path,
                 force: bool = False, with_gen: bool = True, *, dataset: str = DATASET, split: str = SPLIT,
                 options: Optional[Mapping[str, Any]] = None, gen_clips: Optional[int] = None) -> Tuple[str, str]:
-    """:func:`cell_action`'s action and why (``""`` where there is nothing to say: a new, forced or skipped cell)."""
+    """:func:`cell_action`'s action and why (``""`` where there is nothing to say: a new, forced or skipped cell,
+    or one whose generation metrics alone are missing)."""
     rec = find_record(rows, arm, shots, seed, dataset=dataset, split=split)
     if rec is None or force:
         return "run", ""
@@ -995,7 +996,7 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
               f"in {rec['seconds']:.0f} s{gen}", flush=True)
 
     if jobs == 1 or dry_run:
-        for cell in cells:
+        for cell in _dependency_order(cells):   # a starting point retrained in this run comes before its users
             one(*cell)
         return done
     run_parallel(_dependency_order(cells), jobs, one)
@@ -1532,13 +1533,13 @@ def make_variant(args: argparse.Namespace) -> Variant:
     if args.arms is not None:
         changes["arms"] = tuple(args.arms)
     if args.results is not None:
-        changes["results"] = Path(args.results).resolve()   # a relative path names the same logs
-        changes["probe"] = changes["results"].resolve() != v.results.resolve()
+        changes["results"] = Path(args.results).resolve()   # resolved: the report names logs under RESULTS_DIR
+        changes["probe"] = changes["results"] != v.results.resolve()
         # a results file of its own gets logs and cell dirs of its own: cells of two runs share names (the
-        # augmenter cache stays the variant's, so adapters are still shared)
-        if args.log_dir is None:
+        # augmenter cache stays the variant's, so adapters are still shared); the variant's own file keeps its
+        if changes["probe"] and args.log_dir is None:
             changes["log_dir"] = changes["results"].parent / "logs" / changes["results"].stem
-        if args.work_root is None:
+        if changes["probe"] and args.work_root is None:
             changes["work_root"] = REPO / "work_dirs" / changes["results"].stem
     if args.work_root is not None:
         changes["work_root"] = Path(args.work_root).resolve()  # one meaning for the children, whatever their cwd

@@ -277,7 +277,7 @@ def test_a_cell_whose_starting_point_was_trained_again_runs_again(tmp_path):
     assert action == "run" and "real_3shot_s0 (its starting point) finished later" in why
     assert fs.cell_action([again, restart], "real-restart", 3, 0, work) == "run"
     assert fs.cell_action([again, restart], "real-restart", 3, 1, work) == "run"          # no record of seed 1
-    assert fs.cell_action([again, dict(restart, seed=1)], "real-restart", 3, 0, work) == "run"
+    assert fs.cell_action([again, dict(restart, seed=1)], "real-restart", 3, 0, work) == "run"  # nor of seed 0
     assert fs.cell_action([dict(again, seed=1), restart], "real-restart", 3, 0, work) == "skip"  # other seed's real
     untimed = {k: v for k, v in restart.items() if k not in ("started", "finished")}
     assert fs.cell_action([again, untimed], "real-restart", 3, 0, work) == "skip"   # rows without times stand
@@ -706,7 +706,9 @@ def test_a_results_file_of_its_own_gets_a_log_dir_and_work_root_of_its_own(tmp_p
     assert fs.make_variant(parse(["--budget"])).work_root == fs.variant_for(name="budget2").work_root
     # a results file of its own is a probe; naming the variant's own file is not
     assert own.probe and named.probe and not fs.make_variant(parse(["--budget"])).probe
-    assert not fs.make_variant(parse(["--budget", "--results", str(fs.variant_for(name="budget2").results)])).probe
+    b2 = fs.variant_for(name="budget2")
+    itself = fs.make_variant(parse(["--budget", "--results", str(b2.results)]))
+    assert not itself.probe and (itself.log_dir, itself.work_root) == (b2.log_dir, b2.work_root)   # its own logs
 
 
 def test_a_probe_report_says_so_and_lists_no_missing_cells(tmp_path):
