@@ -75,6 +75,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -815,8 +816,6 @@ def add_generation_metrics(rec: Dict[str, Any], work: Path, evaluator: Evaluator
     if found is None:
         return dict(rec, gen_error=f"neither synthetic.pkl nor retrieved.pkl in {_rel(work)} (the augmenter kept "
                                    "no sample, or the cell's work dir was removed)")
-    import time
-
     started = time.time()
     try:
         out = evaluator.metrics(*found)
@@ -826,14 +825,14 @@ def add_generation_metrics(rec: Dict[str, Any], work: Path, evaluator: Evaluator
                                        gen_wall_seconds=round(time.time() - started, 1)).items()
                 if k != "gen_error"}
     except Exception as e:  # noqa: BLE001  (a metric failure must not lose the trained cell)
-        return dict(rec, gen_error=f"{type(e).__name__}: {e}")
+        # its time still counts: an evaluator may have trained before the failure
+        return dict(rec, gen_error=f"{type(e).__name__}: {e}", gen_started=round(started, 1),
+                    gen_wall_seconds=round(time.time() - started, 1))
 
 
 def run_cell(arm: str, shots: Optional[int], seed: int, variant: Variant, cli: Mapping[str, Any],
              threads: int = 1) -> Optional[Dict[str, Any]]:
     """Train one cell in a child process; its record, or ``None`` if the run failed (see its log)."""
-    import time
-
     name = cell_name(arm, shots, seed)
     work = variant.work_root / name
     config = config_for(arm, shots, variant.dataset)
@@ -925,7 +924,6 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
     adapters it shares, its judge, its starting point), and meanwhile the next ready cell runs
     (:func:`run_parallel`)."""
     import threading
-    import time
 
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
@@ -948,6 +946,7 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
     done: List[Dict[str, Any]] = []
     lock = threading.Lock()  # one cell at a time clears the cache, trains the evaluator, merges and reports
     fresh_done = [False]
+    planned: set = set()   # a dry run's cells that would train: their users would follow (nothing trains to say so)
 
     def one(arm: str, k: Optional[int], seed: int) -> None:
         name = cell_name(arm, k, seed)
@@ -956,9 +955,15 @@ def run_variant(variant: Variant, cli: Mapping[str, Any], threads: int = 1, with
         options = options_for(arm, variant, cli)
         action, why = cell_reason(rows, arm, k, seed, work, variant.force, with_gen, options=options,
                                   gen_clips=variant.gen_clips or EVALUATOR_CLIPS, **key)
+        if dry_run and action != "run":
+            first = next((a for a in prerequisites(arm) if (a, k, seed) in planned), None)
+            if first is not None:
+                action, why = "run", f"{cell_name(first, k, seed)} (its {_role(arm, first)}) would train first"
         if why:
             print(f"[few_shot] {name}: {why}", flush=True)
         if dry_run:
+            if action == "run":
+                planned.add((arm, k, seed))
             before = [f"{cell_name(a, k, seed)} (its {_role(arm, a)}, no checkpoint)"
                       for a in missing_prerequisites(arm, k, seed, variant)] if action == "run" else []
             print(f"[few_shot] {name}: {action}" + (f" after training {', '.join(before)}" if before else "")

@@ -277,7 +277,8 @@ def test_a_cell_whose_starting_point_was_trained_again_runs_again(tmp_path):
     assert action == "run" and "real_3shot_s0 (its starting point) finished later" in why
     assert fs.cell_action([again, restart], "real-restart", 3, 0, work) == "run"
     assert fs.cell_action([again, restart], "real-restart", 3, 1, work) == "run"          # no record of seed 1
-    assert fs.cell_action([again, dict(restart, seed=1)], "real-restart", 3, 0, work) == "run"  # nor of seed 0
+    # the restart's only record is seed 1's: it does not stand for seed 0
+    assert fs.cell_action([again, dict(restart, seed=1)], "real-restart", 3, 0, work) == "run"
     assert fs.cell_action([dict(again, seed=1), restart], "real-restart", 3, 0, work) == "skip"  # other seed's real
     untimed = {k: v for k, v in restart.items() if k not in ("started", "finished")}
     assert fs.cell_action([again, untimed], "real-restart", 3, 0, work) == "skip"   # rows without times stand
@@ -316,6 +317,15 @@ def test_retrieved_cells_are_measured_on_their_corpus_clips(tmp_path):
     assert abs(measured["gen_started"] - time.time()) < 60   # when they were measured, for elapsed_hours
     assert measured["gen_wall_seconds"] >= 0.3 and measured["gen_seconds"] == 0.0
     assert ev.seen == ("retrieved.pkl", "retrieved")
+
+    class Failing:
+        def metrics(self, pkl, split):
+            time.sleep(0.3)                  # trained, then failed: the time was spent all the same
+            raise RuntimeError("evaluator broke")
+
+    failed = fs.add_generation_metrics(ret, work, Failing())
+    assert failed["gen_error"] == "RuntimeError: evaluator broke" and failed["gen_wall_seconds"] >= 0.3
+    assert "gen_fid" not in failed and fs.elapsed_hours([dict(failed, started=0.0, finished=0.0)]) > 0
     (work / "retrieved.pkl").unlink()
     err = fs.add_generation_metrics(ret, work, ev)["gen_error"]
     assert "neither synthetic.pkl nor retrieved.pkl" in err and str(work) in err
@@ -1060,6 +1070,31 @@ def test_jobs_train_cells_at_once_and_a_shared_adapter_cell_waits(tmp_path, monk
     assert fs.elapsed_hours([{}]) is None
     with pytest.raises(ValueError):
         fs.run_variant(v, {}, jobs=0)
+
+
+def test_a_dry_run_shows_the_cells_a_rerun_carries_through_to(tmp_path, monkeypatch, capsys):
+    """A real cell recorded with another recipe would train again, so the restart fine-tuned from it would too;
+    the restart's own record (newer than real's) says skip, and a dry run trains nothing that could say otherwise."""
+    monkeypatch.setattr(fs, "prepare", lambda variant, cells=(): variant)
+    v = fs.replace(fs.FULL, results=tmp_path / "r.json", work_root=tmp_path / "w", log_dir=tmp_path / "logs",
+                   seeds=(0,), shots=("3",), arms=("real-restart", "real"))
+
+    def rec(arm, options, t):
+        return dict(fs.build_record(arm, 3, 0, _summary(), 1.0, fs.config_for(arm, 3), options, "full"),
+                    started=t, finished=t + 1.0)
+    restart = rec("real-restart", fs.options_for("real-restart", v), 10.0)
+    merge_records(v.results, [rec("real", fs.options_for("real", v), 0.0), restart])
+    fs.run_variant(v, {}, with_gen=False, dry_run=True)
+    out = capsys.readouterr().out
+    assert "real_3shot_s0: skip" in out and "real-restart_3shot_s0: skip" in out      # both current
+    changed = dict(fs.options_for("real", v), **{"train_cfg.val_interval": 123})
+    merge_records(v.results, [rec("real", changed, 0.0), restart])
+    fs.run_variant(v, {}, with_gen=False, dry_run=True)
+    out = capsys.readouterr().out
+    assert "real_3shot_s0: run" in out
+    assert "real-restart_3shot_s0: real_3shot_s0 (its starting point) would train first" in out
+    assert "real-restart_3shot_s0: run" in out
+    assert load_records(v.results)[0]["cfg_options"] == changed     # a dry run writes nothing
 
 
 def test_bn_recalibration_refuses_an_unfinished_cell(tmp_path):
