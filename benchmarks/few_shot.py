@@ -1399,8 +1399,11 @@ def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
     cls = f"; every classifier trains {steps} SGD steps instead of its config's" if steps else ""
     clips = (f"; generation metrics embed {variant.gen_clips} test clip(s) per sample instead of the evaluator's 10"
              if variant.gen_clips else "")
-    others = [r for r in rows if r.get("arm") not in variant.arms]   # run on request: not the grid's time
-    rows = [r for r in rows if r.get("arm") in variant.arms]
+    # the grid's own cells; anything else recorded here (other arms, other shots or seeds) ran on request
+    grid = {(a, k, seed) for a, k, seed in expected_cells(variant) if a in variant.arms}
+    mine = [(r.get("arm"), r.get("shots"), r.get("seed")) in grid for r in rows]
+    others = [r for r, m in zip(rows, mine) if not m]
+    rows = [r for r, m in zip(rows, mine) if m]
     jobs = sorted({int(r.get("jobs") or 1) for r in rows})
     took = elapsed_hours(rows)
     cell_h = sum(float(r.get("seconds") or 0) for r in rows) / 3600
@@ -1413,8 +1416,8 @@ def budget_text(rows: Sequence[Dict[str, Any]], variant: Variant) -> str:
               "time in all"
               + (f", {took:.2f} h elapsed while any of them ran (jobs at once: {', '.join(map(str, jobs))}; "
                  "pauses between resumed runs not counted)" if took is not None else "") + "."
-              + (f" The {_cells(len(others))} of other arms recorded here (run on request: "
-                 f"{', '.join(f'`{a}`' for a in ordered_arms(others))}) took {other_h:.2f} h more, not counted."
+              + (f" The {len(others)} other cell{'' if len(others) == 1 else 's'} recorded here (run on request; "
+                 f"arms {', '.join(f'`{a}`' for a in ordered_arms(others))}) took {other_h:.2f} h more, not counted."
                  if others else ""))
     return (f"The grid the {BUDGET_HOURS:g}-hour budget is for (`{budget_flag(variant)}`): arms "
             f"{', '.join(f'`{a}`' for a in variant.arms)}"

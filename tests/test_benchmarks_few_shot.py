@@ -1012,7 +1012,12 @@ def test_the_second_budget_grid_is_the_default_and_the_first_stays_reachable(tmp
     extra = dict(rec, arm="kinemic-only", seconds=3600.0, started=0.0, finished=3600.0)
     timed = fs.budget_text([dict(rec, seconds=1800.0, started=0.0, finished=1800.0), extra], utd)
     assert "the 1 cell of the grid recorded here took 0.50 h of cell wall time in all, 0.50 h elapsed" in timed
-    assert "The 1 cell of other arms recorded here (run on request: `kinemic-only`) took 1.00 h more" in timed
+    assert "The 1 other cell recorded here (run on request; arms `kinemic-only`) took 1.00 h more" in timed
+    # a grid arm's cell outside the grid (here a seed the grid does not have) is not grid time either
+    stray = dict(rec, seed=7, seconds=7200.0, started=0.0, finished=7200.0)
+    timed = fs.budget_text([dict(rec, seconds=1800.0, started=0.0, finished=1800.0), extra, stray], utd)
+    assert "0.50 h elapsed" in timed and "The 2 other cells recorded here (run on request; arms `real`, " \
+        "`kinemic-only`) took 3.00 h more" in timed
     text = fs.budget_text([], utd)
     assert "(`--budget`)" in text and "SGD steps" not in text and "1 test clip(s)" in text
     assert "(`--budget 1`)" in fs.budget_text([], fs.variant_for(UTD, name="budget"))
